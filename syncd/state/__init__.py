@@ -1,0 +1,1 @@
+"""The state DB: links, cursors, runs, failures and campaign members."""

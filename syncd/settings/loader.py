@@ -1,0 +1,137 @@
+"""Load a tenant file into a ready-to-use Tenant, or fail with file, key and expectation.
+
+Secrets are resolved here, once, at start: a missing password must stop the process
+before it contacts anything, and the resolved value never goes back into a model dump.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+from pydantic_core import ErrorDetails
+
+from syncd.settings.errors import ConfigError, ConfigProblem, KeyedProblems
+from syncd.settings.process import ProcessSettings
+from syncd.settings.tenant import TenantFile
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """A validated tenant file with its secrets resolved."""
+
+    name: str
+    path: Path
+    config: TenantFile
+    thulium_password: SecretStr
+    source_url: SecretStr
+    state_url: str
+
+
+def load_tenant(
+    path: Path, settings: ProcessSettings | None = None, env: Mapping[str, str] | None = None
+) -> Tenant:
+    settings = settings or ProcessSettings()
+    env = os.environ if env is None else env
+    config = parse_tenant_file(path)
+    problems: list[ConfigProblem] = []
+    password = _resolve_password(config, settings, env, problems)
+    source_url = _resolve_source_url(config, env, problems)
+    if problems:
+        raise ConfigError(path, problems)
+    state_url = config.state.url if config.state else settings.default_state_url()
+    return Tenant(path.stem, path, config, SecretStr(password), SecretStr(source_url), state_url)
+
+
+def load_tenants(directory: Path, settings: ProcessSettings | None = None) -> list[Tenant]:
+    files = sorted(p for p in directory.glob("*.toml") if p.stem != "example")
+    if not files:
+        raise ConfigError(directory, [ConfigProblem("*.toml", "no tenant files found in this directory")])
+    return [load_tenant(p, settings) for p in files]
+
+
+def parse_tenant_file(path: Path) -> TenantFile:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, [ConfigProblem("(file)", "not found")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, [ConfigProblem("(syntax)", f"not valid TOML: {exc}")]) from None
+    try:
+        return TenantFile.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(path, [p for err in exc.errors() for p in _problems(err)]) from None
+
+
+def _problems(err: ErrorDetails) -> list[ConfigProblem]:
+    key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+    cause = err.get("ctx", {}).get("error")
+    if isinstance(cause, KeyedProblems):
+        return [ConfigProblem(f"{key}.{p.key}" if err["loc"] else p.key, p.problem) for p in cause.problems]
+    return [ConfigProblem(key, _describe(err))]
+
+
+def _describe(err: ErrorDetails) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling against config/example.toml)"
+    if kind == "missing":
+        return "missing: this key is required"
+    message = err["msg"].removeprefix("Value error, ")
+    if kind == "value_error":
+        return message
+    expectation = message.removeprefix("Input should be ")
+    return f"expected {expectation}; got {_shown(err['input'])}"
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _resolve_password(
+    config: TenantFile, settings: ProcessSettings, env: Mapping[str, str], problems: list[ConfigProblem]
+) -> str:
+    section = config.thulium
+    if section.password_env is not None:
+        value = env.get(section.password_env, "")
+        if not value:
+            problems.append(
+                ConfigProblem(
+                    "thulium.password_env", f"environment variable {section.password_env} is not set"
+                )
+            )
+        return value
+    assert section.password_file is not None
+    return _read_secret_file(section.password_file, settings, "thulium.password_file", problems)
+
+
+def _resolve_source_url(config: TenantFile, env: Mapping[str, str], problems: list[ConfigProblem]) -> str:
+    if config.source.url is not None:
+        return config.source.url
+    assert config.source.url_env is not None
+    value = env.get(config.source.url_env, "")
+    if not value:
+        problems.append(
+            ConfigProblem("source.url_env", f"environment variable {config.source.url_env} is not set")
+        )
+    return value
+
+
+def _read_secret_file(name: str, settings: ProcessSettings, key: str, problems: list[ConfigProblem]) -> str:
+    path = Path(name)
+    if not path.is_absolute() and settings.secrets_dir is not None:
+        path = settings.secrets_dir / path
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        problems.append(ConfigProblem(key, f"cannot read secret file {path}: {exc.strerror}"))
+        return ""
+    if not value:
+        problems.append(ConfigProblem(key, f"secret file {path} is empty"))
+    return value

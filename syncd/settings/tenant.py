@@ -1,0 +1,161 @@
+"""The shape of a tenant file, ``config/<tenant>.toml``.
+
+Every model forbids unknown keys: a misspelt option must fail at start, not be ignored
+for months. Secrets are never values here, only the names of where to find them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from syncd.settings.errors import ConfigProblem, KeyedProblems
+from syncd.settings.fields import COMPANY_FIELDS, CUSTOMER_FIELDS, target_problem
+
+OUTBOUND_ID = re.compile(r"^\d{5}$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ThuliumSection(Strict):
+    url: Annotated[str, Field(pattern=r"^https?://\S+$")]
+    user: Annotated[str, Field(min_length=1)]
+    password_env: str | None = None
+    password_file: str | None = None
+    connect_timeout: Annotated[float, Field(gt=0)] = 5.0
+    read_timeout: Annotated[float, Field(gt=0)] = 30.0
+
+    @model_validator(mode="after")
+    def one_password_source(self) -> Self:
+        if (self.password_env is None) == (self.password_file is None):
+            raise ValueError(
+                "give exactly one of password_env (an environment variable name) or password_file"
+            )
+        if self.password_env is not None and not ENV_NAME.match(self.password_env):
+            raise ValueError(f"password_env must be an environment variable name, got {self.password_env!r}")
+        return self
+
+
+class SourceSection(Strict):
+    url: str | None = None
+    url_env: str | None = None
+
+    @model_validator(mode="after")
+    def one_url_source(self) -> Self:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("give exactly one of url (a SQLAlchemy URL) or url_env (a variable holding it)")
+        return self
+
+
+class StateSection(Strict):
+    url: str
+
+
+class StreamSection(Strict):
+    """Where one stream's rows come from and how their columns map onto Thulium fields."""
+
+    table: str | None = None
+    query: str | None = None
+    key: str
+    updated_at: str
+    deleted: str | None = None
+    fields: dict[str, str]
+    lookback_seconds: Annotated[int, Field(ge=0)] = 0
+
+    @model_validator(mode="after")
+    def table_or_query(self) -> Self:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("give exactly one of table or query")
+        return self
+
+    def check_mapping(self, allowed: frozenset[str], required: str, example: str) -> None:
+        problems = [
+            ConfigProblem(f"fields.{target}", problem)
+            for target in self.fields
+            if (problem := target_problem(target, allowed))
+        ]
+        if required not in self.fields:
+            problems.append(
+                ConfigProblem(
+                    f"fields.{required}", f"missing: Thulium requires {required}; map it, e.g. {example}"
+                )
+            )
+        if problems:
+            raise KeyedProblems(problems)
+
+
+class CompaniesSection(StreamSection):
+    @model_validator(mode="after")
+    def check_fields(self) -> Self:
+        self.check_mapping(COMPANY_FIELDS, "name", 'name = "name"')
+        return self
+
+
+class CustomersSection(StreamSection):
+    company_key: str | None = None
+
+    @model_validator(mode="after")
+    def check_fields(self) -> Self:
+        self.check_mapping(CUSTOMER_FIELDS, "surname", 'surname = "last_name"')
+        return self
+
+
+class WritebackSection(Strict):
+    table: str
+
+
+class CampaignRule(Strict):
+    outbound_id: str
+    query: str
+    remove_when_absent: bool = True
+    initial_status_id: int | None = None
+    reset_worked: bool = False
+    writeback: WritebackSection | None = None
+
+    @field_validator("outbound_id")
+    @classmethod
+    def five_digits(cls, value: str) -> str:
+        if not OUTBOUND_ID.match(value):
+            raise ValueError(f'a campaign id is five digits as a string, e.g. "00001"; got {value!r}')
+        return value
+
+
+class SyncSection(Strict):
+    identifier_prefix: str = ""
+    batch_size: Annotated[int, Field(ge=1, le=1000)] = 100
+    max_in_flight: Annotated[int, Field(ge=1, le=32)] = 4
+    item_attempts: Annotated[int, Field(ge=1, le=50)] = 5
+    on_source_delete: Literal["delete", "ignore"] = "delete"
+    on_thulium_delete: Literal["recreate", "ignore"] = "recreate"
+    on_thulium_edit: Literal["source_wins", "ignore"] = "source_wins"
+    max_delete_fraction: Annotated[float, Field(ge=0, le=1)] = 0.2
+
+
+class ScheduleSection(Strict):
+    interval: Annotated[int, Field(ge=1)] = 60
+    full_interval: Annotated[int, Field(ge=60)] = 86400
+    retry_interval: Annotated[int, Field(ge=1)] = 300
+
+
+class TenantFile(Strict):
+    thulium: ThuliumSection
+    source: SourceSection
+    state: StateSection | None = None
+    companies: CompaniesSection | None = None
+    customers: CustomersSection | None = None
+    campaigns: list[CampaignRule] = Field(default_factory=list)
+    sync: SyncSection = Field(default_factory=SyncSection)
+    schedule: ScheduleSection = Field(default_factory=ScheduleSection)
+
+    @model_validator(mode="after")
+    def something_to_sync(self) -> Self:
+        if self.companies is None and self.customers is None and not self.campaigns:
+            raise ValueError("nothing to sync: add a [customers], [companies] or [[campaigns]] section")
+        if self.customers and self.customers.company_key and self.companies is None:
+            raise ValueError("customers.company_key needs a [companies] section to resolve companies")
+        return self

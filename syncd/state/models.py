@@ -1,0 +1,132 @@
+"""State DB tables: what syncd knows about each tenant's mirror.
+
+Every table is keyed by tenant first, so one state DB can serve many tenants and a
+tenant's rows can be inspected or dropped on their own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from syncd.state.types import UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+TENANT = 100
+STREAM = 100
+KEY = 255
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Link(Base):
+    """Ties a source row to the Thulium record that mirrors it, with the hash last sent."""
+
+    __tablename__ = "links"
+    __table_args__ = (
+        UniqueConstraint("tenant", "stream", "source_key", name="uq_links_tenant_stream_key"),
+        Index("ix_links_thulium", "tenant", "stream", "thulium_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(TENANT))
+    stream: Mapped[str] = mapped_column(String(STREAM))
+    source_key: Mapped[str] = mapped_column(String(KEY))
+    thulium_id: Mapped[int | None] = mapped_column(BigInteger)
+    # A company is also a customer record in Thulium; campaigns and lookups need that id too.
+    company_customer_id: Mapped[int | None] = mapped_column(BigInteger)
+    payload_hash: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(20), default="synced")
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Cursor(Base):
+    """High-water mark of a stream: every source row at or below it is settled."""
+
+    __tablename__ = "cursors"
+
+    tenant: Mapped[str] = mapped_column(String(TENANT), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(STREAM), primary_key=True)
+    cursor_value: Mapped[str | None] = mapped_column(String(64))
+    cursor_key: Mapped[str | None] = mapped_column(String(KEY))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_tenant_stream_started", "tenant", "stream", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(TENANT))
+    stream: Mapped[str] = mapped_column(String(STREAM))
+    trigger: Mapped[str] = mapped_column(String(20))
+    mode: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    counters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Failure(Base):
+    """A row that could not be settled, with what Thulium said; one live row per source key."""
+
+    __tablename__ = "failures"
+    __table_args__ = (
+        UniqueConstraint("tenant", "stream", "source_key", name="uq_failures_tenant_stream_key"),
+        Index("ix_failures_open", "tenant", "stream", "resolved_at", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(TENANT))
+    stream: Mapped[str] = mapped_column(String(STREAM))
+    source_key: Mapped[str] = mapped_column(String(KEY))
+    operation: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    payload_hash: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    first_failed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CampaignMember(Base):
+    """A source key's place in a CRM campaign: what we want and what the dialer did."""
+
+    __tablename__ = "campaign_members"
+    __table_args__ = (
+        UniqueConstraint(
+            "tenant", "outbound_id", "source_key", name="uq_campaign_members_tenant_outbound_key"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(TENANT))
+    outbound_id: Mapped[str] = mapped_column(String(5))
+    source_key: Mapped[str] = mapped_column(String(KEY))
+    customer_id: Mapped[int | None] = mapped_column(BigInteger)
+    record_id: Mapped[int | None] = mapped_column(BigInteger)
+    status_id: Mapped[int | None] = mapped_column(Integer)
+    system_status: Mapped[str | None] = mapped_column(String(40))
+    desired: Mapped[bool] = mapped_column(default=True)
+    desired_hash: Mapped[str | None] = mapped_column(String(64))
+    call_date: Mapped[str | None] = mapped_column(String(20))
+    agent_login: Mapped[str | None] = mapped_column(String(100))
+    last_note: Mapped[str | None] = mapped_column(Text)
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

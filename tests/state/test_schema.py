@@ -1,0 +1,108 @@
+"""The state schema on real SQLite and real PostgreSQL, created only through migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
+
+from syncd.state import migrate
+from syncd.state.db import make_engine, session_factory
+from syncd.state.models import Base, Failure, Link, Run
+
+TABLES = {"links", "cursors", "runs", "failures", "campaign_members"}
+
+
+def table_names(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_creates_every_table_and_matches_the_models(state_url: str) -> None:
+    migrate.upgrade(state_url)
+    assert table_names(state_url) == TABLES == set(Base.metadata.tables)
+    assert migrate.current_revision(state_url) == migrate.head_revision()
+
+
+def test_downgrade_base_then_upgrade_round_trips(state_url: str) -> None:
+    migrate.upgrade(state_url)
+    migrate.downgrade(state_url, "base")
+    assert table_names(state_url) == set()
+    assert migrate.current_revision(state_url) is None
+    migrate.upgrade(state_url)
+    assert table_names(state_url) == TABLES
+
+
+def test_datetimes_come_back_aware_in_utc(state_url: str) -> None:
+    migrate.upgrade(state_url)
+    engine = make_engine(state_url)
+    warsaw_noon = datetime(2026, 6, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+    with session_factory(engine)() as session:
+        session.add(
+            Run(tenant="acme", stream="customers", trigger="cli", mode="incremental", started_at=warsaw_noon)
+        )
+        session.commit()
+    with session_factory(engine)() as session:
+        run = session.scalars(select(Run)).one()
+    engine.dispose()
+    assert run.started_at == warsaw_noon
+    assert run.started_at.tzinfo is not None and run.started_at.utcoffset() == timedelta(0)
+    assert run.started_at.hour == 10
+
+
+def test_one_link_per_source_key(state_url: str) -> None:
+    migrate.upgrade(state_url)
+    engine = make_engine(state_url)
+    with session_factory(engine)() as session:
+        session.add(Link(tenant="acme", stream="customers", source_key="7", thulium_id=1, payload_hash="a"))
+        session.add(Link(tenant="other", stream="customers", source_key="7", thulium_id=2, payload_hash="a"))
+        session.commit()
+        session.add(Link(tenant="acme", stream="customers", source_key="7", thulium_id=3, payload_hash="b"))
+        with pytest.raises(IntegrityError):
+            session.commit()
+    engine.dispose()
+
+
+def test_failures_keep_one_row_per_key(state_url: str) -> None:
+    migrate.upgrade(state_url)
+    engine = make_engine(state_url)
+    now = datetime.now(UTC)
+    with session_factory(engine)() as session:
+        row = Failure(
+            tenant="acme",
+            stream="customers",
+            source_key="9",
+            operation="create",
+            kind="rejected",
+            message="surname is required",
+            last_failed_at=now,
+        )
+        session.add(row)
+        session.commit()
+        session.add(
+            Failure(
+                tenant="acme",
+                stream="customers",
+                source_key="9",
+                operation="create",
+                kind="rejected",
+                message="again",
+            )
+        )
+        with pytest.raises(IntegrityError):
+            session.commit()
+    engine.dispose()
+
+
+def test_sqlite_state_runs_in_wal_mode(sqlite_url: str) -> None:
+    migrate.upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    with engine.connect() as conn:
+        mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+    engine.dispose()
+    assert mode == "wal"
