@@ -1,0 +1,98 @@
+"""Source row → Thulium payload, or a rejection with the key and a reason.
+
+The payload is canonical (same data, same dict, same hash), so an unchanged row costs no
+request on the next run however the source spells its values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from syncd.engine.contact import InvalidValue
+from syncd.engine.payload import CompanyPayload, CustomerPayload
+from syncd.engine.records import SourceRow
+
+Kind = Literal["customer", "company"]
+REQUIRED: dict[Kind, str] = {"customer": "surname", "company": "name"}
+MODELS: dict[Kind, type[CustomerPayload] | type[CompanyPayload]] = {
+    "customer": CustomerPayload,
+    "company": CompanyPayload,
+}
+LIST_FIELDS = ("email", "phone_number")
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    key: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    key: str
+    reason: str
+
+
+def normalize(row: SourceRow, fields: Mapping[str, str], kind: Kind) -> Normalized | Rejection:
+    """Build the payload for ``row`` from its mapped columns (``fields``: Thulium field → column)."""
+    raw = nest({target: row.values.get(column) for target, column in fields.items()})
+    try:
+        model = MODELS[kind].model_validate(raw)
+    except ValidationError as exc:
+        return Rejection(row.key, describe(exc))
+    payload = compact(model.model_dump(exclude_none=True))
+    required = REQUIRED[kind]
+    if required not in payload:
+        return Rejection(row.key, f"{required}: missing (Thulium requires it)")
+    return Normalized(row.key, payload)
+
+
+def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"address.city": x}`` → ``{"address": {"city": x}}``; custom field names may contain dots."""
+    nested: dict[str, Any] = {}
+    for target, value in flat.items():
+        head, dot, rest = target.partition(".")
+        if dot:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            nested[target] = value
+    return nested
+
+
+def compact(payload: dict[str, Any]) -> dict[str, Any]:
+    """Drop empty nested parts; a single phone or e-mail is sent as a plain string."""
+    result: dict[str, Any] = {}
+    for name, value in payload.items():
+        if isinstance(value, dict):
+            value = {k: v for k, v in value.items() if v is not None}
+            if not value:
+                continue
+        if name in LIST_FIELDS and len(value) == 1:
+            value = value[0]
+        result[name] = value
+    return result
+
+
+def describe(exc: ValidationError) -> str:
+    """Reasons without the offending values: they are personal data and end up in logs."""
+    reasons = []
+    for error in exc.errors(include_input=False):
+        where = ".".join(str(part) for part in error["loc"] if not isinstance(part, int))
+        cause = error.get("ctx", {}).get("error")
+        if isinstance(cause, InvalidValue):
+            message = str(cause)
+        else:
+            message = error["msg"].removeprefix("Value error, ").lower()
+        reasons.append(f"{where}: {message}")
+    return "; ".join(reasons)
+
+
+def content_hash(payload: Mapping[str, Any]) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
