@@ -1,0 +1,174 @@
+"""Typed client for the sandbox control API (/_sandbox/), used by tests, the demo and benchmarks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from syncd.sandbox.faults import FaultConfig, FaultKind, FaultRule, RateLimit
+
+
+class SandboxControlError(RuntimeError):
+    pass
+
+
+class SandboxControl:
+    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+        """``base_url`` is the server root, e.g. ``http://127.0.0.1:43121``."""
+        self._http = httpx.Client(base_url=base_url.rstrip("/") + "/_sandbox", timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> SandboxControl:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+        resp = self._http.request(method, path, json=json, params=params)
+        if resp.status_code >= 400:
+            raise SandboxControlError(f"{method} /_sandbox{path} -> {resp.status_code}: {resp.text}")
+        return resp.json() if resp.content else None
+
+    # ------------------------------------------------------------------ lifecycle / inspection
+    def health(self) -> bool:
+        return bool(self._call("GET", "/health")["ok"])
+
+    def reset(self, *, seed: bool = True, startup_faults: bool = True) -> None:
+        self._call("POST", "/reset", json={"seed": seed, "startup_faults": startup_faults})
+
+    def state(self) -> dict[str, Any]:
+        """customers, companies, custom_fields, outbounds, records {outbound: [...]}, connections."""
+        data: dict[str, Any] = self._call("GET", "/state")
+        return data
+
+    def counts(self) -> dict[str, Any]:
+        """{"by_route": {"POST batch/customers": 3, ...}, "total": n, "writes": n}"""
+        data: dict[str, Any] = self._call("GET", "/counts")
+        return data
+
+    def count(self, method: str, route: str) -> int:
+        return int(self.counts()["by_route"].get(f"{method.upper()} {route}", 0))
+
+    def reset_counts(self) -> None:
+        """Clears the counters and the request log (state and faults stay)."""
+        self._call("POST", "/counts/reset")
+
+    def log(self, since: int = 0) -> list[dict[str, Any]]:
+        """Entries: seq, t (epoch s), method, path, query, route, status (None = no response), duration_ms,
+        faults, request_id."""
+        data: list[dict[str, Any]] = self._call("GET", "/log", params={"since": since})
+        return data
+
+    # ------------------------------------------------------------------ faults
+    def faults(self) -> FaultConfig:
+        return FaultConfig.from_json(_without_fired(self._call("GET", "/faults")))
+
+    def fault_state(self) -> dict[str, Any]:
+        """Raw config including each rule's ``fired`` counter."""
+        data: dict[str, Any] = self._call("GET", "/faults")
+        return data
+
+    def set_faults(self, config: FaultConfig | dict[str, Any]) -> None:
+        body = config.to_json() if isinstance(config, FaultConfig) else config
+        self._call("PUT", "/faults", json=_without_fired(body))
+
+    def add_fault(
+        self,
+        kind: FaultKind,
+        *,
+        probability: float = 1.0,
+        method: str = "*",
+        path: str = "*",
+        count: int | None = None,
+        status: int = 500,
+        retry_after: int = 1,
+        delay_ms: int = 0,
+        item_probability: float = 1.0,
+    ) -> None:
+        rule = FaultRule(
+            kind, probability, method, path, count, status, retry_after, delay_ms, item_probability
+        )
+        body = rule.to_json()
+        body.pop("fired")
+        self._call("POST", "/faults/rules", json=body)
+
+    def set_latency(self, latency_ms: int, jitter_ms: int = 0) -> None:
+        cfg = self.fault_state()
+        cfg.update(latency_ms=latency_ms, jitter_ms=jitter_ms)
+        self.set_faults(cfg)
+
+    def set_rate_limit(self, rps: float | None, burst: int = 1) -> None:
+        cfg = self.fault_state()
+        cfg["rate_limit"] = None if rps is None else {"rps": rps, "burst": burst}
+        self.set_faults(cfg)
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/faults")
+
+    # ------------------------------------------------------------------ dialer
+    def set_record(self, outbound_id: str, customer_id: int, **fields: Any) -> dict[str, Any]:
+        """Fields: status_id | system_status, call_date ("now" allowed), last_note, agent_login, agent_name,
+        next_call_date, order, in_call. Returns the record as GET crm_outbounds/:id/records/:cid shows it."""
+        data: dict[str, Any] = self._call("PATCH", f"/records/{outbound_id}/{customer_id}", json=fields)
+        return data
+
+    def set_in_call(self, outbound_id: str, customer_id: int, in_call: bool = True) -> None:
+        self.set_record(outbound_id, customer_id, in_call=in_call)
+
+    # ------------------------------------------------------------------ agents
+    def agent_create_customer(self, fields: dict[str, Any]) -> int:
+        return int(self._call("POST", "/customers", json=fields)["customer_id"])
+
+    def agent_edit_customer(self, customer_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+        data: dict[str, Any] = self._call("PATCH", f"/customers/{customer_id}", json=fields)
+        return data
+
+    def agent_delete_customer(self, customer_id: int) -> None:
+        self._call("DELETE", f"/customers/{customer_id}")
+
+    def agent_create_company(self, fields: dict[str, Any]) -> tuple[int, int]:
+        """Returns (company_id, customer_id)."""
+        data = self._call("POST", "/companies", json=fields)
+        return int(data["company_id"]), int(data["customer_id"])
+
+    def agent_edit_company(self, company_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+        data: dict[str, Any] = self._call("PATCH", f"/companies/{company_id}", json=fields)
+        return data
+
+    def agent_delete_company(self, company_id: int) -> None:
+        self._call("DELETE", f"/companies/{company_id}")
+
+    # ------------------------------------------------------------------ seeding
+    def add_outbound(
+        self,
+        outbound_id: str,
+        *,
+        name: str = "",
+        crm: bool = True,
+        statuses: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """statuses: [{"status_id": 40, "system_status": "TO_CALL", "name": "New"}, ...] (default: one per
+        system status)."""
+        body: dict[str, Any] = {"id": outbound_id, "name": name or f"Campaign {outbound_id}", "crm": crm}
+        if statuses is not None:
+            body["statuses"] = statuses
+        self._call("POST", "/outbounds", json=body)
+
+    def add_connections(self, connections: list[dict[str, Any]]) -> None:
+        self._call("POST", "/connections", json={"connections": connections})
+
+    def load_seed(self, doc: dict[str, Any]) -> None:
+        self._call("POST", "/seed", json=doc)
+
+
+def _without_fired(cfg: dict[str, Any]) -> dict[str, Any]:
+    out = dict(cfg)
+    out["rules"] = [{k: v for k, v in r.items() if k != "fired"} for r in cfg.get("rules", [])]
+    return out
+
+
+__all__ = ["FaultConfig", "FaultRule", "RateLimit", "SandboxControl", "SandboxControlError"]

@@ -1,0 +1,100 @@
+"""Request parsing and response helpers shared by the API routes (one behaviour for every bad input)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from aiohttp import web
+
+from syncd.sandbox.errors import CODE_BAD_PARAM, CODE_INVALID_JSON, CODE_NOT_FOUND, ApiError
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.Response(status=status, text=json.dumps(data), content_type="application/json")
+
+
+def no_content() -> web.Response:
+    return web.Response(status=204)
+
+
+async def json_body(request: web.Request) -> Any:
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError.one(400, "Invalid JSON in request body.", CODE_INVALID_JSON) from None
+
+
+async def json_object(request: web.Request) -> dict[str, Any]:
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise ApiError.one(400, "Request body must be a JSON object.", CODE_INVALID_JSON)
+    return body
+
+
+def path_int(request: web.Request, name: str, not_found: str) -> int:
+    try:
+        return int(request.match_info[name])
+    except ValueError:
+        raise ApiError.one(404, not_found, CODE_NOT_FOUND) from None
+
+
+def page(query: Any, *, default: int = 100, maximum: int) -> tuple[int, int]:
+    """The vendor states the maximum but not what happens above it; we answer 400 so a client relying on
+    silent clamping finds out in tests rather than by missing records in production."""
+    try:
+        limit = int(query.get("limit", default))
+    except ValueError:
+        raise ApiError.one(400, "Limit must be an integer.", CODE_BAD_PARAM) from None
+    if limit < 1 or limit > maximum:
+        raise ApiError.one(400, f"Limit must be between 1 and {maximum}.", CODE_BAD_PARAM)
+    try:
+        offset = int(query.get("offset", 0))
+    except ValueError:
+        raise ApiError.one(400, "Offset must be an integer.", CODE_BAD_PARAM) from None
+    if offset < 0:
+        raise ApiError.one(400, "Offset must not be negative.", CODE_BAD_PARAM)
+    return limit, offset
+
+
+def order_keys(query: Any, allowed: tuple[str, ...]) -> list[tuple[str, bool]]:
+    """``order=name,-customer_id`` → [("name", False), ("customer_id", True)] (True = descending)."""
+    raw = str(query.get("order", "")).strip()
+    if not raw:
+        return []
+    out: list[tuple[str, bool]] = []
+    for part in raw.split(","):
+        part = part.strip()
+        desc = part.startswith("-")
+        name = part.lstrip("-+")
+        if name not in allowed:
+            raise ApiError.one(400, f"Unknown order field: {name}.", CODE_BAD_PARAM)
+        out.append((name, desc))
+    return out
+
+
+def list_param(query: Any, name: str) -> list[str]:
+    """PHP-style ``name[]=a&name[]=b`` (also accepts plain repeated ``name=a``)."""
+    return [str(v) for v in query.getall(f"{name}[]", [])] + [str(v) for v in query.getall(name, [])]
+
+
+_CF_RE = re.compile(r"^custom_fields\[([^\]]+)\](?:\[\d*\])?$")
+
+
+def custom_field_filters(query: Any) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, value in query.items():
+        m = _CF_RE.match(key)
+        if m:
+            out.setdefault(m.group(1), []).append(str(value))
+    return out
+
+
+def flag(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    return value.strip().lower() in ("true", "1", "yes")
