@@ -15,6 +15,15 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def setup() -> None:
+    from syncd.logs import configure_logging
+
+    configure_logging(ProcessSettings().log_level)
+
+
 db_app = typer.Typer(help="State DB schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
