@@ -1,15 +1,24 @@
-"""The protocols the engine drives; adapters in syncd.source, syncd.state and syncd.thulium implement them."""
+"""The protocols the engine drives; adapters in syncd.source, syncd.state and syncd.thulium implement them.
+
+Streams are named "companies" and "customers". Payloads are the JSON-ready dicts built by
+``engine.normalize`` (plus ``identifier`` and, for customers, ``company_id``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Protocol
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
 
 from syncd.engine.records import Position, SourceRow
+from syncd.engine.resolve import ItemStatus
+
+Payload = Mapping[str, Any]
 
 
 class Source(Protocol):
-    """Read-only access to one tenant's source database, per stream ("companies", "customers")."""
+    """Read-only access to one tenant's source database, per stream."""
 
     def read_changed(self, stream: str, after: Position | None) -> Iterator[SourceRow]:
         """Rows with ``(updated_at, key) > after`` in that order, soft-deleted ones included.
@@ -22,4 +31,129 @@ class Source(Protocol):
 
     def read_keys(self, stream: str, keys: Iterable[str]) -> list[SourceRow]:
         """The current rows for these keys (missing keys are simply absent)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """What the state DB knows of one source key: its Thulium record and the hash last sent."""
+
+    source_key: str
+    thulium_id: int
+    payload_hash: str | None
+    # Companies only: the id of the company's own customer record in Thulium.
+    company_customer_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FailureRecord:
+    """A row that is not in Thulium as it should be, and why.
+
+    ``kind`` is "rejected" (invalid, never sent), "permanent" (Thulium said no; retried when
+    the source row changes), "retryable" (transient, retried by later runs from
+    ``next_attempt_at``) or "waiting" (depends on something not synced yet, e.g. its company).
+    """
+
+    source_key: str
+    operation: str
+    kind: str
+    message: str
+    http_status: int | None = None
+    request_id: str | None = None
+    payload_hash: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """Everything one batch settles, written in ONE state-DB transaction."""
+
+    links: Sequence[Link] = ()
+    unlinked: Sequence[str] = ()  # source keys whose Thulium record is gone (deleted by us)
+    failures: Sequence[FailureRecord] = ()
+    resolved: Sequence[str] = ()  # source keys whose open failure is now settled
+    cursor: Position | None = None  # advance the stream's cursor to here (None: leave it)
+
+
+@dataclass(frozen=True, slots=True)
+class RunCounters:
+    read: int = 0
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    failed: int = 0
+    retried: int = 0
+    adopted: int = 0
+    waiting: int = 0
+
+
+class Store(Protocol):
+    """The state DB as the engine sees it, scoped to one tenant."""
+
+    def cursor(self, stream: str) -> Position | None: ...
+
+    def links(self, stream: str, keys: Collection[str]) -> dict[str, Link]: ...
+
+    def all_links(self, stream: str) -> Iterator[Link]: ...
+
+    def due_retries(self, stream: str, now: datetime) -> list[str]:
+        """Source keys with an open retryable/waiting failure whose next attempt is due."""
+        ...
+
+    def open_failure_hashes(self, stream: str, keys: Collection[str]) -> dict[str, str | None]:
+        """Keys with an open permanent failure, and the payload hash that failed.
+
+        Such a row is not sent again until its payload changes.
+        """
+        ...
+
+    def commit(self, stream: str, commit: Commit) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CrmResult:
+    """One item's outcome as the Crm adapter reports it (whole-request failures spread to every item)."""
+
+    status: ItemStatus
+    thulium_id: int | None = None
+    company_customer_id: int | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteRecord:
+    """A record as Thulium holds it, in payload shape, so the engine can compare it with what it would send.
+
+    ``fields`` uses the payload's keys: ``email`` and ``phone_number`` as lists, ``address``
+    (and the other addresses) as dicts, ``custom_fields`` as a dict, ``company_id`` as an
+    int; empty values are omitted.
+    """
+
+    thulium_id: int
+    identifier: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    company_customer_id: int | None = None
+
+
+class Crm(Protocol):
+    """Thulium's CRM as the engine sees it, per stream; the adapter picks batch or single endpoints."""
+
+    def max_batch(self, stream: str) -> int:
+        """Items one call may carry (1 for streams without a batch endpoint)."""
+        ...
+
+    def create(self, stream: str, payloads: Sequence[Payload]) -> list[CrmResult]: ...
+
+    def update(self, stream: str, changes: Sequence[tuple[int, Payload]]) -> list[CrmResult]: ...
+
+    def delete(self, stream: str, thulium_ids: Sequence[int]) -> list[CrmResult]: ...
+
+    def find(self, stream: str, identifier: str) -> list[RemoteRecord]:
+        """Records whose identifier equals this one exactly (used to settle ambiguous creates)."""
+        ...
+
+    def scan(self, stream: str) -> Iterator[RemoteRecord]:
+        """Every record of the stream in Thulium (full reconcile and first-run adoption)."""
         ...
