@@ -1,0 +1,155 @@
+"""Diff a page of source rows against the links: what to create, update, delete, and what is settled already.
+
+Pure: it gets everything it needs as arguments, so every rule is tested with plain data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from syncd.engine.normalize import Kind, Normalized, content_hash, normalize
+from syncd.engine.ports import FailureRecord, Link, Payload
+from syncd.engine.records import SourceRow
+
+OpKind = Literal["create", "update", "delete"]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSpec:
+    """One stream's mapping, as the engine needs it."""
+
+    name: str
+    kind: Kind
+    fields: Mapping[str, str]
+    company_key: str | None = None  # customers: source column holding the company's key
+    identifier_prefix: str = ""
+    on_source_delete: Literal["delete", "ignore"] = "delete"
+
+    def identifier(self, key: str) -> str:
+        return f"{self.identifier_prefix}{key}"
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One record to write to Thulium, with the hash of its payload for the link."""
+
+    kind: OpKind
+    key: str
+    payload: Payload | None = None
+    payload_hash: str | None = None
+    thulium_id: int | None = None
+    lookup_first: bool = False  # a create whose earlier attempt may have landed: find it before creating
+
+
+@dataclass(slots=True)
+class PagePlan:
+    ops: list[Op] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failures: list[FailureRecord] = field(default_factory=list)
+    settled_deletes: list[str] = field(default_factory=list)  # deleted in the source and not in Thulium
+
+    @property
+    def resolved(self) -> list[str]:
+        """Keys whose open failure, if any, is settled by this plan without a request."""
+        return self.unchanged + self.settled_deletes
+
+
+@dataclass(frozen=True, slots=True)
+class PageContext:
+    """What the planner needs to know about the page's keys beyond the rows themselves."""
+
+    links: Mapping[str, Link]
+    failed_hashes: Mapping[str, str | None] = field(default_factory=dict)
+    company_links: Mapping[str, Link] = field(default_factory=dict)
+    companies_in_source: Collection[str] = ()
+    lookup_first: Collection[str] = ()
+
+
+def plan_page(rows: list[SourceRow], spec: StreamSpec, ctx: PageContext) -> PagePlan:
+    plan = PagePlan()
+    for row in rows:
+        if row.deleted:
+            plan_delete(row.key, spec, ctx, plan)
+        else:
+            plan_upsert(row, spec, ctx, plan)
+    return plan
+
+
+def plan_delete(key: str, spec: StreamSpec, ctx: PageContext, plan: PagePlan) -> None:
+    link = ctx.links.get(key)
+    if link is None or spec.on_source_delete == "ignore":
+        plan.settled_deletes.append(key)
+    else:
+        plan.ops.append(Op("delete", key, thulium_id=link.thulium_id))
+
+
+def plan_upsert(row: SourceRow, spec: StreamSpec, ctx: PageContext, plan: PagePlan) -> None:
+    result = normalize(row, spec.fields, spec.kind)
+    operation = "update" if row.key in ctx.links else "create"
+    if not isinstance(result, Normalized):
+        plan.failures.append(FailureRecord(row.key, operation, "rejected", result.reason))
+        return
+    payload = dict(result.payload, identifier=spec.identifier(row.key))
+    blocked = attach_company(row, spec, ctx, payload)
+    if blocked is not None:
+        plan.failures.append(blocked)
+        return
+    digest = content_hash(payload)
+    link = ctx.links.get(row.key)
+    if link is not None and link.payload_hash == digest:
+        plan.unchanged.append(row.key)
+    elif row.key in ctx.failed_hashes and ctx.failed_hashes[row.key] == digest:
+        return  # failed permanently with exactly this content: wait for the source row to change
+    elif link is not None:
+        plan.ops.append(Op("update", row.key, payload, digest, link.thulium_id))
+    else:
+        plan.ops.append(Op("create", row.key, payload, digest, lookup_first=row.key in ctx.lookup_first))
+
+
+def attach_company(
+    row: SourceRow, spec: StreamSpec, ctx: PageContext, payload: dict[str, Any]
+) -> FailureRecord | None:
+    """Set ``company_id`` from the company's link; a customer is never sent without its company."""
+    if spec.company_key is None:
+        return None
+    company_key = company_key_of(row, spec.company_key)
+    if company_key is None:
+        return None
+    link = ctx.company_links.get(company_key)
+    if link is not None:
+        payload["company_id"] = link.thulium_id
+        return None
+    operation = "update" if row.key in ctx.links else "create"
+    if company_key in ctx.companies_in_source:
+        message = f"waiting for company {company_key} to be synced to Thulium"
+        return FailureRecord(row.key, operation, "waiting", message)
+    return FailureRecord(
+        row.key, operation, "rejected", f"company {company_key} does not exist in the source"
+    )
+
+
+def company_key_of(row: SourceRow, column: str) -> str | None:
+    value = row.values.get(column)
+    if value is None:
+        return None
+    text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value).strip()
+    return text or None
+
+
+def clearing_payload(payload: Payload, spec: StreamSpec) -> dict[str, Any]:
+    """An update payload that also empties mapped fields the source no longer has.
+
+    Thulium keeps fields a PUT leaves out, so an exact mirror must send them empty.
+    """
+    wire: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in payload.items()}
+    for target in spec.fields:
+        head, dot, rest = target.partition(".")
+        if not dot:
+            wire.setdefault(head, "")
+        else:
+            wire.setdefault(head, {}).setdefault(rest, "")
+    if spec.company_key is not None:
+        wire.setdefault("company_id", "")
+    return wire

@@ -1,0 +1,108 @@
+"""The planner's rules, each on plain data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from syncd.engine.normalize import content_hash
+from syncd.engine.plan import PageContext, StreamSpec, clearing_payload, plan_page
+from syncd.engine.ports import Link
+from syncd.engine.records import Position, SourceRow
+
+SPEC = StreamSpec(
+    name="customers",
+    kind="customer",
+    fields={"surname": "last", "phone_number": "phone", "address.city": "city"},
+    company_key="company",
+    identifier_prefix="crm-",
+)
+
+
+def row(key: str, deleted: bool = False, **values: Any) -> SourceRow:
+    return SourceRow(key, Position(1, key), deleted, {"last": "Nowak", **values})
+
+
+def expected_hash(**payload: Any) -> str:
+    return content_hash({"surname": "Nowak", **payload})
+
+
+def test_new_row_is_created_with_its_identifier() -> None:
+    plan = plan_page([row("1", phone="600-100-200")], SPEC, PageContext(links={}))
+    [op] = plan.ops
+    assert (op.kind, op.key, op.thulium_id) == ("create", "1", None)
+    assert op.payload == {"surname": "Nowak", "phone_number": "600100200", "identifier": "crm-1"}
+    assert op.payload_hash == expected_hash(phone_number="600100200", identifier="crm-1")
+
+
+def test_unchanged_row_costs_nothing_and_changed_row_is_updated() -> None:
+    same = expected_hash(identifier="crm-1")
+    links = {"1": Link("1", 501, same), "2": Link("2", 502, "old-hash")}
+    plan = plan_page([row("1"), row("2")], SPEC, PageContext(links=links))
+    assert plan.unchanged == ["1"]
+    [op] = plan.ops
+    assert (op.kind, op.key, op.thulium_id) == ("update", "2", 502)
+
+
+def test_invalid_row_is_rejected_with_key_and_reason() -> None:
+    plan = plan_page([row("1", last=None), row("2", phone="12ab")], SPEC, PageContext(links={}))
+    assert [(f.source_key, f.kind, f.message) for f in plan.failures] == [
+        ("1", "rejected", "surname: missing (Thulium requires it)"),
+        (
+            "2",
+            "rejected",
+            "phone_number: not numeric after removing spaces, dashes, brackets and the country prefix",
+        ),
+    ]
+    assert plan.ops == []
+
+
+def test_customer_gets_its_companys_thulium_id() -> None:
+    ctx = PageContext(links={}, company_links={"7": Link("7", 31, "h")})
+    [op] = plan_page([row("1", company=7)], SPEC, ctx).ops
+    assert op.payload is not None and op.payload["company_id"] == 31
+
+
+def test_customer_waits_for_an_unsynced_company_and_is_rejected_for_a_missing_one() -> None:
+    ctx = PageContext(links={}, companies_in_source={"7"})
+    plan = plan_page([row("1", company="7"), row("2", company="8")], SPEC, ctx)
+    assert plan.ops == []
+    assert [(f.source_key, f.kind, f.message) for f in plan.failures] == [
+        ("1", "waiting", "waiting for company 7 to be synced to Thulium"),
+        ("2", "rejected", "company 8 does not exist in the source"),
+    ]
+
+
+def test_source_delete_deletes_linked_records_only() -> None:
+    links = {"1": Link("1", 501, "h")}
+    plan = plan_page([row("1", deleted=True), row("2", deleted=True)], SPEC, PageContext(links=links))
+    assert [(op.kind, op.key, op.thulium_id) for op in plan.ops] == [("delete", "1", 501)]
+    assert plan.settled_deletes == ["2"]
+
+
+def test_ignore_policy_keeps_thulium_records_of_deleted_rows() -> None:
+    spec = StreamSpec("customers", "customer", SPEC.fields, on_source_delete="ignore")
+    plan = plan_page([row("1", deleted=True)], spec, PageContext(links={"1": Link("1", 501, "h")}))
+    assert plan.ops == [] and plan.settled_deletes == ["1"]
+
+
+def test_permanently_failed_content_is_not_resent_until_it_changes() -> None:
+    failed = expected_hash(identifier="crm-1")
+    ctx = PageContext(links={}, failed_hashes={"1": failed, "2": "other"})
+    plan = plan_page([row("1"), row("2")], SPEC, ctx)
+    assert [op.key for op in plan.ops] == ["2"]
+
+
+def test_creates_after_an_unknown_outcome_look_the_record_up_first() -> None:
+    [op] = plan_page([row("1")], SPEC, PageContext(links={}, lookup_first={"1"})).ops
+    assert op.lookup_first
+
+
+def test_clearing_payload_empties_mapped_fields_the_source_lost() -> None:
+    wire = clearing_payload({"surname": "Nowak", "identifier": "crm-1"}, SPEC)
+    assert wire == {
+        "surname": "Nowak",
+        "identifier": "crm-1",
+        "phone_number": "",
+        "address": {"city": ""},
+        "company_id": "",
+    }
