@@ -1,0 +1,438 @@
+"""The state DB as the engine's ``Store``, plus the run log and failure views ops need.
+
+One ``StateStore`` is scoped to one tenant so no query can leak another tenant's rows. The
+engine owns the sync semantics; this module only guarantees that what one batch settles is
+written all-or-nothing, so a crash can never leave a cursor ahead of its links.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, String, Table, delete, select, update
+from sqlalchemy.orm import Session
+
+from syncd.engine.ports import Commit, FailureRecord, Link
+from syncd.engine.records import Position
+from syncd.source.position import decode_position, encode_position
+from syncd.state import models
+from syncd.state.types import utcnow
+from syncd.state.upsert import upsert
+
+# Bounded IN lists: PostgreSQL and old SQLite builds cap bind parameters per statement.
+CHUNK = 500
+YIELD_PER = 1000
+
+PENDING_KINDS = ("retryable", "waiting")  # retried by a later run once next_attempt_at is due
+BLOCKED_KINDS = ("permanent", "rejected")  # not sent again until the payload changes
+
+_LINKS: Table = models.Base.metadata.tables["links"]
+_FAILURES: Table = models.Base.metadata.tables["failures"]
+_CURSORS: Table = models.Base.metadata.tables["cursors"]
+
+T = TypeVar("T")
+
+
+class CursorTooLong(ValueError):
+    """The encoded cursor does not fit its column.
+
+    Raised before anything is written: SQLite would store it silently and PostgreSQL would
+    reject it, and the two state DBs must behave alike.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    id: int
+    stream: str
+    trigger: str
+    mode: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    counters: dict[str, Any]
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenFailure:
+    stream: str
+    source_key: str
+    operation: str
+    kind: str
+    message: str
+    http_status: int | None
+    request_id: str | None
+    attempts: int
+    first_failed_at: datetime
+    last_failed_at: datetime
+    next_attempt_at: datetime | None
+
+
+class StateStore:
+    """The engine's ``Store`` for one tenant (one writer per tenant is ensured by the worker's lock)."""
+
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        tenant: str,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = session_factory
+        self.tenant = tenant
+        self._clock = clock
+
+    # -- reads the engine plans with -------------------------------------------------------
+
+    def cursor(self, stream: str) -> Position | None:
+        with self._sessions() as session:
+            row = session.execute(
+                select(models.Cursor.cursor_value, models.Cursor.cursor_key).where(
+                    models.Cursor.tenant == self.tenant, models.Cursor.stream == stream
+                )
+            ).one_or_none()
+        if row is None or row.cursor_value is None or row.cursor_key is None:
+            return None
+        return decode_position(row.cursor_value, row.cursor_key)
+
+    def links(self, stream: str, keys: Collection[str]) -> dict[str, Link]:
+        found: dict[str, Link] = {}
+        with self._sessions() as session:
+            for chunk in _chunks(sorted(set(keys))):
+                query = self._links_query(stream).where(models.Link.source_key.in_(chunk))
+                for key, thulium_id, payload_hash, company_customer_id in session.execute(query):
+                    found[key] = _link(key, thulium_id, payload_hash, company_customer_id)
+        return found
+
+    def all_links(self, stream: str) -> Iterator[Link]:
+        """Streamed so a full reconcile of a large tenant never holds every link in memory."""
+        query = self._links_query(stream).order_by(models.Link.source_key)
+        with self._sessions() as session:
+            rows = session.execute(query.execution_options(yield_per=YIELD_PER))
+            for key, thulium_id, payload_hash, company_customer_id in rows:
+                yield _link(key, thulium_id, payload_hash, company_customer_id)
+
+    def pending_keys(self, stream: str, keys: Collection[str]) -> set[str]:
+        link = models.Link
+        found: set[str] = set()
+        with self._sessions() as session:
+            for chunk in _chunks(sorted(set(keys))):
+                query = select(link.source_key).where(
+                    link.tenant == self.tenant,
+                    link.stream == stream,
+                    link.state == "pending",
+                    link.source_key.in_(chunk),
+                )
+                found.update(session.scalars(query))
+        return found
+
+    def due_retries(self, stream: str, now: datetime) -> list[str]:
+        failure = models.Failure
+        query = (
+            select(failure.source_key)
+            .where(
+                failure.tenant == self.tenant,
+                failure.stream == stream,
+                failure.resolved_at.is_(None),
+                failure.kind.in_(PENDING_KINDS),
+                failure.next_attempt_at.is_(None) | (failure.next_attempt_at <= now),
+            )
+            .order_by(failure.id)
+        )
+        with self._sessions() as session:
+            return list(session.scalars(query))
+
+    def open_failure_hashes(self, stream: str, keys: Collection[str]) -> dict[str, str | None]:
+        failure = models.Failure
+        found: dict[str, str | None] = {}
+        with self._sessions() as session:
+            for chunk in _chunks(sorted(set(keys))):
+                query = select(failure.source_key, failure.payload_hash).where(
+                    failure.tenant == self.tenant,
+                    failure.stream == stream,
+                    failure.resolved_at.is_(None),
+                    failure.kind.in_(BLOCKED_KINDS),
+                    failure.source_key.in_(chunk),
+                )
+                found.update((key, payload_hash) for key, payload_hash in session.execute(query))
+        return found
+
+    # -- the one write path of a sync run --------------------------------------------------
+
+    def commit(self, stream: str, commit: Commit) -> None:
+        """Write everything one batch settled in ONE transaction.
+
+        Deletes and resolutions are applied before upserts, so a key that somehow appears in
+        both ends up linked / failed: losing a link would duplicate a Thulium record on the
+        next run, and losing a failure would hide it.
+        """
+        cursor = self._encode_cursor(commit.cursor) if commit.cursor is not None else None
+        now = self._clock()
+        with self._sessions() as session, session.begin():
+            dialect = session.get_bind().dialect.name
+            self._unlink(session, stream, commit.unlinked)
+            self._mark_pending(session, dialect, stream, commit.pending, now)
+            self._upsert_links(session, dialect, stream, commit.links, now)
+            self._resolve(session, stream, commit.resolved, now)
+            self._upsert_failures(session, dialect, stream, commit.failures, now)
+            if cursor is not None:
+                self._upsert_cursor(session, dialect, stream, cursor, now)
+
+    # -- run log ---------------------------------------------------------------------------
+
+    def start_run(self, stream: str, trigger: str, mode: str) -> int:
+        with self._sessions() as session, session.begin():
+            run = models.Run(
+                tenant=self.tenant,
+                stream=stream,
+                trigger=trigger,
+                mode=mode,
+                status="running",
+                started_at=self._clock(),
+                counters={},
+            )
+            session.add(run)
+            session.flush()
+            run_id = run.id
+        return run_id
+
+    def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        counters: Mapping[str, Any],
+        error: str | None = None,
+    ) -> None:
+        values = dict(counters)
+        with self._sessions() as session, session.begin():
+            run = session.get(models.Run, run_id)
+            if run is None or run.tenant != self.tenant:
+                raise LookupError(f"no run {run_id} for tenant {self.tenant!r}")
+            run.status = status
+            run.counters = values
+            run.error = error
+            run.finished_at = self._clock()
+
+    def last_runs(self, stream: str | None = None, limit: int = 20) -> list[RunInfo]:
+        """Newest first; ``syncd status`` shows the latest per stream."""
+        run = models.Run
+        query = select(run).where(run.tenant == self.tenant)
+        if stream is not None:
+            query = query.where(run.stream == stream)
+        query = query.order_by(run.started_at.desc(), run.id.desc()).limit(limit)
+        with self._sessions() as session:
+            return [
+                RunInfo(
+                    id=r.id,
+                    stream=r.stream,
+                    trigger=r.trigger,
+                    mode=r.mode,
+                    status=r.status,
+                    started_at=r.started_at,
+                    finished_at=r.finished_at,
+                    counters=dict(r.counters or {}),
+                    error=r.error,
+                )
+                for r in session.scalars(query)
+            ]
+
+    # -- failures for ops ------------------------------------------------------------------
+
+    def open_failures(self, stream: str | None = None) -> list[OpenFailure]:
+        failure = models.Failure
+        query = select(failure).where(failure.tenant == self.tenant, failure.resolved_at.is_(None))
+        if stream is not None:
+            query = query.where(failure.stream == stream)
+        query = query.order_by(failure.stream, failure.source_key)
+        with self._sessions() as session:
+            return [
+                OpenFailure(
+                    stream=f.stream,
+                    source_key=f.source_key,
+                    operation=f.operation,
+                    kind=f.kind,
+                    message=f.message,
+                    http_status=f.http_status,
+                    request_id=f.request_id,
+                    attempts=f.attempts,
+                    first_failed_at=f.first_failed_at,
+                    last_failed_at=f.last_failed_at,
+                    next_attempt_at=f.next_attempt_at,
+                )
+                for f in session.scalars(query)
+            ]
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _links_query(self, stream: str) -> Select[str, int | None, str | None, int | None]:
+        link = models.Link
+        return select(link.source_key, link.thulium_id, link.payload_hash, link.company_customer_id).where(
+            link.tenant == self.tenant,
+            link.stream == stream,
+            link.state == "synced",
+            link.thulium_id.is_not(None),
+        )
+
+    def _encode_cursor(self, position: Position) -> tuple[str, str]:
+        value, key = encode_position(position)
+        for column, text in ((_CURSORS.c.cursor_value, value), (_CURSORS.c.cursor_key, key)):
+            limit = column.type.length if isinstance(column.type, String) else None
+            if limit is not None and len(text) > limit:
+                raise CursorTooLong(f"{column.name} needs {len(text)} characters, the column holds {limit}")
+        return value, key
+
+    def _unlink(self, session: Session, stream: str, keys: Iterable[str]) -> None:
+        link = models.Link
+        for chunk in _chunks(sorted(set(keys))):
+            session.execute(
+                delete(link).where(
+                    link.tenant == self.tenant, link.stream == stream, link.source_key.in_(chunk)
+                )
+            )
+
+    def _resolve(self, session: Session, stream: str, keys: Iterable[str], now: datetime) -> None:
+        failure = models.Failure
+        for chunk in _chunks(sorted(set(keys))):
+            session.execute(
+                update(failure)
+                .where(
+                    failure.tenant == self.tenant,
+                    failure.stream == stream,
+                    failure.source_key.in_(chunk),
+                    failure.resolved_at.is_(None),
+                )
+                .values(resolved_at=now)
+            )
+
+    def _mark_pending(
+        self, session: Session, dialect: str, stream: str, keys: Sequence[str], now: datetime
+    ) -> None:
+        """A pending row hides any old link, so a crash mid-create is settled by lookup, not by re-create."""
+        if not keys:
+            return
+        rows = [
+            {"tenant": self.tenant, "stream": stream, "source_key": key, "state": "pending", "synced_at": now}
+            for key in dict.fromkeys(keys)
+        ]
+        statement = upsert(
+            dialect, _LINKS, ("tenant", "stream", "source_key"), lambda new: {"state": new["state"]}
+        )
+        session.execute(statement, rows)
+
+    def _upsert_links(
+        self, session: Session, dialect: str, stream: str, links: Sequence[Link], now: datetime
+    ) -> None:
+        # Last one wins: PostgreSQL refuses to update the same row twice in one statement.
+        latest = {link.source_key: link for link in links}
+        if not latest:
+            return
+        rows = [
+            {
+                "tenant": self.tenant,
+                "stream": stream,
+                "source_key": link.source_key,
+                "thulium_id": link.thulium_id,
+                "company_customer_id": link.company_customer_id,
+                "payload_hash": link.payload_hash,
+                "state": "synced",
+                "synced_at": now,
+            }
+            for link in latest.values()
+        ]
+        changed = ("thulium_id", "company_customer_id", "payload_hash", "state", "synced_at")
+        statement = upsert(
+            dialect,
+            _LINKS,
+            ("tenant", "stream", "source_key"),
+            lambda new: {name: new[name] for name in changed},
+        )
+        session.execute(statement, rows)
+
+    def _upsert_failures(
+        self, session: Session, dialect: str, stream: str, failures: Sequence[FailureRecord], now: datetime
+    ) -> None:
+        latest = {failure.source_key: failure for failure in failures}
+        if not latest:
+            return
+        rows = [
+            {
+                "tenant": self.tenant,
+                "stream": stream,
+                "source_key": f.source_key,
+                "operation": f.operation,
+                "kind": f.kind,
+                "http_status": f.http_status,
+                "message": f.message,
+                "request_id": f.request_id,
+                "payload_hash": f.payload_hash,
+                "attempts": 1,
+                "first_failed_at": now,
+                "last_failed_at": now,
+                "next_attempt_at": f.next_attempt_at,
+                "resolved_at": None,
+            }
+            for f in latest.values()
+        ]
+        changed = (
+            "operation",
+            "kind",
+            "http_status",
+            "message",
+            "request_id",
+            "payload_hash",
+            "last_failed_at",
+            "next_attempt_at",
+        )
+        # first_failed_at is kept, so a failure that keeps coming back shows how old it is.
+        statement = upsert(
+            dialect,
+            _FAILURES,
+            ("tenant", "stream", "source_key"),
+            lambda new: {
+                **{name: new[name] for name in changed},
+                "attempts": _FAILURES.c.attempts + 1,
+                "resolved_at": None,
+            },
+        )
+        session.execute(statement, rows)
+
+    def _upsert_cursor(
+        self, session: Session, dialect: str, stream: str, cursor: tuple[str, str], now: datetime
+    ) -> None:
+        value, key = cursor
+        row = {
+            "tenant": self.tenant,
+            "stream": stream,
+            "cursor_value": value,
+            "cursor_key": key,
+            "updated_at": now,
+        }
+        statement = upsert(
+            dialect,
+            _CURSORS,
+            ("tenant", "stream"),
+            lambda new: {name: new[name] for name in ("cursor_value", "cursor_key", "updated_at")},
+        )
+        session.execute(statement, [row])
+
+
+def _link(
+    key: str, thulium_id: int | None, payload_hash: str | None, company_customer_id: int | None
+) -> Link:
+    assert thulium_id is not None, "the links query only returns linked rows"
+    return Link(key, thulium_id, payload_hash, company_customer_id)
+
+
+def _chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
