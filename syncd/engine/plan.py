@@ -40,20 +40,24 @@ class Op:
     payload: Payload | None = None
     payload_hash: str | None = None
     thulium_id: int | None = None
+    company_customer_id: int | None = None
     lookup_first: bool = False  # a create whose earlier attempt may have landed: find it before creating
+    adopted: bool = False  # an existing Thulium record with our identifier, taken over instead of created
+    repair: bool = False  # Thulium differs from what we last sent (edited or deleted there)
+    purge: bool = False  # a duplicate or orphan to delete; no link of ours points at it
 
 
 @dataclass(slots=True)
 class PagePlan:
     ops: list[Op] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
+    unchanged: list[Op] = field(default_factory=list)  # linked with the same hash: nothing to send
     failures: list[FailureRecord] = field(default_factory=list)
     settled_deletes: list[str] = field(default_factory=list)  # deleted in the source and not in Thulium
 
     @property
     def resolved(self) -> list[str]:
         """Keys whose open failure, if any, is settled by this plan without a request."""
-        return self.unchanged + self.settled_deletes
+        return [op.key for op in self.unchanged] + self.settled_deletes
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +103,13 @@ def plan_upsert(row: SourceRow, spec: StreamSpec, ctx: PageContext, plan: PagePl
     digest = content_hash(payload)
     link = ctx.links.get(row.key)
     if link is not None and link.payload_hash == digest:
-        plan.unchanged.append(row.key)
+        plan.unchanged.append(
+            Op("update", row.key, payload, digest, link.thulium_id, link.company_customer_id)
+        )
     elif row.key in ctx.failed_hashes and ctx.failed_hashes[row.key] == digest:
         return  # failed permanently with exactly this content: wait for the source row to change
     elif link is not None:
-        plan.ops.append(Op("update", row.key, payload, digest, link.thulium_id))
+        plan.ops.append(Op("update", row.key, payload, digest, link.thulium_id, link.company_customer_id))
     else:
         plan.ops.append(Op("create", row.key, payload, digest, lookup_first=row.key in ctx.lookup_first))
 

@@ -73,20 +73,9 @@ class Commit:
     failures: Sequence[FailureRecord] = ()
     resolved: Sequence[str] = ()  # source keys whose open failure is now settled
     cursor: Position | None = None  # advance the stream's cursor to here (None: leave it)
-
-
-@dataclass(frozen=True, slots=True)
-class RunCounters:
-    read: int = 0
-    created: int = 0
-    updated: int = 0
-    deleted: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    failed: int = 0
-    retried: int = 0
-    adopted: int = 0
-    waiting: int = 0
+    # Keys about to be created: if the process dies before their outcome is committed, the next
+    # run finds them pending and looks them up by identifier instead of creating them again.
+    pending: Sequence[str] = ()
 
 
 class Store(Protocol):
@@ -97,6 +86,10 @@ class Store(Protocol):
     def links(self, stream: str, keys: Collection[str]) -> dict[str, Link]: ...
 
     def all_links(self, stream: str) -> Iterator[Link]: ...
+
+    def pending_keys(self, stream: str, keys: Collection[str]) -> set[str]:
+        """Keys whose create was sent but whose outcome was never committed."""
+        ...
 
     def due_retries(self, stream: str, now: datetime) -> list[str]:
         """Source keys with an open retryable/waiting failure whose next attempt is due."""

@@ -38,7 +38,7 @@ def test_unchanged_row_costs_nothing_and_changed_row_is_updated() -> None:
     same = expected_hash(identifier="crm-1")
     links = {"1": Link("1", 501, same), "2": Link("2", 502, "old-hash")}
     plan = plan_page([row("1"), row("2")], SPEC, PageContext(links=links))
-    assert plan.unchanged == ["1"]
+    assert [op.key for op in plan.unchanged] == ["1"]
     [op] = plan.ops
     assert (op.kind, op.key, op.thulium_id) == ("update", "2", 502)
 

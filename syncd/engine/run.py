@@ -1,0 +1,405 @@
+"""The only sequencer: one run of one stream, given Source, Crm and Store.
+
+The main thread reads the source, plans, resolves results and commits; worker threads
+only carry Crm calls, so the store needs no locking and commits happen in one order.
+A crash anywhere re-reads from the last commit and re-sends nothing already linked with
+the same hash.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from syncd.engine.compare import differs
+from syncd.engine.errors import RunAborted
+from syncd.engine.outcomes import CommitBuilder, Item, Outcomes
+from syncd.engine.plan import (
+    Op,
+    PageContext,
+    PagePlan,
+    StreamSpec,
+    clearing_payload,
+    company_key_of,
+    plan_page,
+)
+from syncd.engine.ports import Commit, Crm, CrmResult, RemoteRecord, Source, Store
+from syncd.engine.records import Position, SourceRow
+from syncd.engine.resolve import decide
+from syncd.engine.tracker import CursorTracker
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    full: bool = False
+    dry_run: bool = False
+    force: bool = False
+    batch_size: int = 100
+    max_in_flight: int = 4
+    item_attempts: int = 5
+    page_size: int = 1000
+    on_thulium_delete: Literal["recreate", "ignore"] = "recreate"
+    on_thulium_edit: Literal["source_wins", "ignore"] = "source_wins"
+    max_delete_fraction: float = 0.2
+    park_for: timedelta = timedelta(minutes=5)
+    item_backoff: float = 0.2
+
+
+@dataclass(slots=True)
+class RunReport:
+    stream: str
+    counters: dict[str, int]
+    preview: dict[str, list[str]] = field(default_factory=dict)
+
+
+Call = tuple[str, list[Item]]  # ("create" | "update" | "delete" | "purge" | "lookup", items)
+
+
+class StreamRun:
+    def __init__(
+        self,
+        spec: StreamSpec,
+        options: RunOptions,
+        source: Source,
+        store: Store,
+        crm: Crm,
+        clock: Clock,
+        on_progress: Callable[[dict[str, int]], None] | None = None,
+    ) -> None:
+        self.spec, self.options, self.clock = spec, options, clock
+        self.source, self.store, self.crm = source, store, crm
+        self.outcomes = Outcomes(spec.name, options, clock)
+        self.on_progress = on_progress or (lambda _counters: None)
+        self.ready: deque[Call] = deque()
+        self.buffers: dict[str, list[Item]] = {}
+        self.waiting: list[tuple[float, Item]] = []  # items to re-send after a backoff (monotonic deadline)
+        self.inflight: dict[Future[Any], Call] = {}
+        self.remote: RemoteIndex | None = None
+        self.seen: set[str] = set()
+        self.preview: dict[str, list[str]] = {}
+        self.start_cursor: Position | None = None
+
+    # -- the run ----------------------------------------------------------------------------
+    def run(self) -> RunReport:
+        first_run = next(iter(self.store.all_links(self.spec.name)), None) is None
+        if self.options.full or first_run:
+            self.remote = RemoteIndex.build(self.crm.scan(self.spec.name))
+        with ThreadPoolExecutor(self.options.max_in_flight, thread_name_prefix="syncd-crm") as pool:
+            self.pool = pool
+            if not self.options.full:
+                self.phase(self.retry_rows(), advance_cursor=False, lookup_first=True)
+            self.start_cursor = self.store.cursor(self.spec.name)
+            after = None if self.options.full else self.start_cursor
+            self.phase(self.source.read_changed(self.spec.name, after), advance_cursor=True)
+            if self.options.full:
+                self.sweep()
+        return RunReport(self.spec.name, self.outcomes.counters.as_dict(), self.preview)
+
+    @property
+    def counters(self) -> dict[str, int]:
+        return self.outcomes.counters.as_dict()
+
+    def retry_rows(self) -> Iterator[SourceRow]:
+        keys = self.store.due_retries(self.spec.name, self.clock.now())
+        rows = self.source.read_keys(self.spec.name, keys)
+        vanished = set(keys) - {row.key for row in rows}
+        if vanished and not self.options.dry_run:
+            self.store.commit(self.spec.name, CommitBuilder().resolve(vanished).build())
+        return iter(rows)
+
+    def phase(
+        self,
+        rows: Iterable[SourceRow],
+        advance_cursor: bool,
+        lookup_first: bool = False,
+        initial: Sequence[Op] = (),
+    ) -> None:
+        self.tracker, self.advance_cursor = CursorTracker(), advance_cursor
+        if initial:
+            page_id = self.tracker.open_page(Position(None, None), len(initial))
+            self.enqueue([Item(op, page_id) for op in initial])
+        pages = chunked(rows, self.options.page_size)
+        exhausted = False
+        while True:
+            if not exhausted and len(self.ready) < self.options.max_in_flight:
+                page = next(pages, None)
+                if page is None:
+                    exhausted = True
+                else:
+                    self.take_page(page, lookup_first)
+                    continue
+            self.release_waiting()
+            if exhausted:
+                self.flush()
+            self.submit_ready()
+            if not self.inflight:
+                if exhausted and not self.ready and not self.waiting:
+                    break
+                if self.waiting and not self.ready:
+                    self.clock.sleep(max(0.0, min(d for d, _ in self.waiting) - self.monotonic()))
+                continue
+            self.collect()
+
+    # -- planning ---------------------------------------------------------------------------
+    def take_page(self, rows: list[SourceRow], lookup_first: bool) -> None:
+        self.outcomes.counters.read += len(rows)
+        self.seen.update(row.key for row in rows)
+        keys = [row.key for row in rows]
+        ctx = PageContext(
+            links=self.store.links(self.spec.name, keys),
+            failed_hashes=self.store.open_failure_hashes(self.spec.name, keys),
+            lookup_first=set(keys) if lookup_first else self.store.pending_keys(self.spec.name, keys),
+            **self.company_context(rows),
+        )
+        plan = plan_page(rows, self.spec, ctx)
+        self.outcomes.count_plan(plan)
+        ops = self.reconcile(plan)
+        if self.options.dry_run:
+            self.outcomes.preview_ops(ops, self.preview)
+            return
+        page_id = self.tracker.open_page(rows[-1].position, len(ops))
+        commit = self.outcomes.settle_plan(plan)
+        self.commit(commit)
+        self.enqueue([Item(op, page_id) for op in ops])
+
+    def company_context(self, rows: list[SourceRow]) -> dict[str, Any]:
+        if self.spec.company_key is None:
+            return {}
+        wanted = {k for row in rows if not row.deleted and (k := company_key_of(row, self.spec.company_key))}
+        links = self.store.links("companies", wanted)
+        missing = wanted - set(links)
+        in_source = (
+            {r.key for r in self.source.read_keys("companies", missing) if not r.deleted}
+            if missing
+            else set()
+        )
+        return {"company_links": links, "companies_in_source": in_source}
+
+    def reconcile(self, plan: PagePlan) -> list[Op]:
+        """With Thulium's records at hand, adopt matching records and repair edited or deleted ones."""
+        if self.remote is None:
+            return plan.ops
+        ops = [self.remote.adopt(op, self.spec) if op.kind == "create" else op for op in plan.ops]
+        repairs = [r for op in plan.unchanged if (r := self.remote.repair(op, self.spec, self.options))]
+        self.outcomes.counters.adopted += sum(1 for op in ops if op.adopted)
+        self.outcomes.counters.unchanged -= len(repairs)
+        return ops + repairs
+
+    # -- sending ----------------------------------------------------------------------------
+    def enqueue(self, items: list[Item]) -> None:
+        """Buffer items by call kind; full batches are ready at once, partial ones when flushed."""
+        for item in items:
+            kind = call_kind(item.op)
+            buffer = self.buffers.setdefault(kind, [])
+            buffer.append(item)
+            if len(buffer) >= self.batch_limit(kind):
+                self.ready.append((kind, buffer[:]))
+                buffer.clear()
+
+    def flush(self) -> None:
+        for kind, buffer in self.buffers.items():
+            if buffer:
+                self.ready.append((kind, buffer[:]))
+                buffer.clear()
+
+    def batch_limit(self, kind: str) -> int:
+        if kind == "lookup":
+            return 1
+        return max(1, min(self.options.batch_size, self.crm.max_batch(self.spec.name)))
+
+    def release_waiting(self) -> None:
+        now = self.monotonic()
+        due = [item for deadline, item in self.waiting if deadline <= now]
+        if due:
+            self.waiting = [(d, i) for d, i in self.waiting if d > now]
+            self.enqueue(due)
+
+    def submit_ready(self) -> None:
+        while self.ready and len(self.inflight) < self.options.max_in_flight:
+            call = self.ready.popleft()
+            if call[0] == "create":
+                self.store.commit(self.spec.name, Commit(pending=[item.op.key for item in call[1]]))
+            self.inflight[self.pool.submit(self.send, call)] = call
+
+    def send(self, call: Call) -> list[CrmResult] | list[RemoteRecord]:
+        kind, items = call
+        stream, ops = self.spec.name, [item.op for item in items]
+        if kind == "create":
+            return self.crm.create(stream, [op.payload or {} for op in ops])
+        if kind == "update":
+            changes = [(op.thulium_id or 0, clearing_payload(op.payload or {}, self.spec)) for op in ops]
+            return self.crm.update(stream, changes)
+        if kind in ("delete", "purge"):
+            return self.crm.delete(stream, [op.thulium_id or 0 for op in ops])
+        return self.crm.find(stream, self.spec.identifier(ops[0].key))
+
+    def collect(self) -> None:
+        done, _ = wait(list(self.inflight), timeout=self.next_deadline(), return_when=FIRST_COMPLETED)
+        for future in done:
+            kind, items = self.inflight.pop(future)
+            error = future.exception()
+            if error is not None and (
+                kind != "lookup" or not isinstance(error, Exception) or isinstance(error, RunAborted)
+            ):
+                raise error
+            builder = CommitBuilder()
+            if kind == "lookup":
+                found = None if error is not None else future.result()
+                again = self.outcomes.looked_up(items[0], found, builder)
+            else:
+                again = self.resolve(kind, items, future.result(), builder)
+            self.schedule(again)
+            self.commit(builder)
+
+    def resolve(
+        self, kind: str, items: list[Item], results: list[CrmResult], builder: CommitBuilder
+    ) -> list[Item]:
+        if len(results) != len(items):
+            raise RunAborted(f"Crm adapter returned {len(results)} results for {len(items)} items")
+        again: list[Item] = []
+        for item, result in zip(items, results, strict=True):
+            operation = "delete" if kind == "purge" else item.op.kind
+            again.extend(self.outcomes.resolve(item, decide(operation, result.status), result, builder))
+        return again
+
+    def schedule(self, items: list[Item]) -> None:
+        for item in items:
+            if item.backoff:
+                delay = self.options.item_backoff * (2 ** max(0, item.attempts - 1))
+                self.waiting.append((self.monotonic() + min(delay, 10.0), item))
+            else:
+                self.enqueue([item])
+
+    def commit(self, builder: CommitBuilder) -> None:
+        for page_id in builder.settled_pages:
+            self.tracker.settle(page_id)
+        cursor = self.tracker.advance() if self.advance_cursor else None
+        if cursor is not None and not is_after(cursor, self.start_cursor):
+            cursor = None  # a lookback page re-read rows behind the cursor: never move it back
+        if builder.empty and cursor is None:
+            return
+        self.store.commit(self.spec.name, builder.build(cursor))
+        self.on_progress(self.outcomes.counters.as_dict())
+
+    # -- full reconcile: what the source no longer has --------------------------------------
+    def sweep(self) -> None:
+        gone = [link for link in self.store.all_links(self.spec.name) if link.source_key not in self.seen]
+        orphans = self.remote.orphans(self.seen, self.spec) if self.remote else []
+        if self.spec.on_source_delete == "ignore" or not (gone or orphans):
+            return
+        total = max(1, len(self.seen) + len(gone))
+        if len(gone) + len(orphans) > self.options.max_delete_fraction * total and not self.options.force:
+            raise RunAborted(
+                f"{self.spec.name}: full reconcile would delete {len(gone) + len(orphans)} of {total} "
+                "records "
+                f"(more than max_delete_fraction = {self.options.max_delete_fraction}); "
+                "check the source, then re-run with --force"
+            )
+        ops = [Op("delete", link.source_key, thulium_id=link.thulium_id) for link in gone]
+        ops += [
+            Op("delete", record.identifier, thulium_id=record.thulium_id, purge=True) for record in orphans
+        ]
+        if self.options.dry_run:
+            self.outcomes.preview_ops(ops, self.preview)
+            return
+        self.phase((), advance_cursor=False, initial=ops)
+
+    # -- helpers ----------------------------------------------------------------------------
+    def monotonic(self) -> float:
+        return self.clock.now().timestamp()
+
+    def next_deadline(self) -> float | None:
+        if not self.waiting:
+            return None
+        return max(0.0, min(d for d, _ in self.waiting) - self.monotonic())
+
+
+@dataclass(slots=True)
+class RemoteIndex:
+    """Thulium's records of a stream, indexed for adoption and repair."""
+
+    by_id: dict[int, RemoteRecord]
+    by_identifier: dict[str, list[RemoteRecord]]
+
+    @classmethod
+    def build(cls, records: Iterable[RemoteRecord]) -> RemoteIndex:
+        by_id: dict[int, RemoteRecord] = {}
+        by_identifier: dict[str, list[RemoteRecord]] = {}
+        for record in records:
+            by_id[record.thulium_id] = record
+            if record.identifier:
+                by_identifier.setdefault(record.identifier, []).append(record)
+        return cls(by_id, by_identifier)
+
+    def adopt(self, op: Op, spec: StreamSpec) -> Op:
+        matches = sorted(self.by_identifier.get(spec.identifier(op.key), []), key=lambda r: r.thulium_id)
+        if not matches:
+            return op
+        record = matches[0]
+        return replace(
+            op,
+            kind="update",
+            thulium_id=record.thulium_id,
+            company_customer_id=record.company_customer_id,
+            adopted=True,
+            lookup_first=False,
+        )
+
+    def repair(self, op: Op, spec: StreamSpec, options: RunOptions) -> Op | None:
+        """An unchanged row whose Thulium record was deleted or edited behind our back."""
+        record = self.by_id.get(op.thulium_id or 0)
+        if record is None:
+            if options.on_thulium_delete != "recreate":
+                return None
+            return replace(op, kind="create", thulium_id=None, company_customer_id=None, repair=True)
+        if options.on_thulium_edit == "source_wins" and differs(
+            clearing_payload(op.payload or {}, spec), record.fields
+        ):
+            return replace(op, repair=True)
+        return None
+
+    def orphans(self, seen: set[str], spec: StreamSpec) -> list[RemoteRecord]:
+        if not spec.identifier_prefix:
+            return []
+        prefix = spec.identifier_prefix
+        return [
+            record
+            for identifier, records in self.by_identifier.items()
+            if identifier.startswith(prefix) and identifier[len(prefix) :] not in seen
+            for record in records
+        ]
+
+
+def call_kind(op: Op) -> str:
+    if op.purge:
+        return "purge"
+    if op.kind == "create" and op.lookup_first:
+        return "lookup"
+    return op.kind
+
+
+def is_after(position: Position, start: Position | None) -> bool:
+    """Positions are in the source's native types; incomparable ones (NULL timestamps) count as after."""
+    if start is None:
+        return True
+    try:
+        return bool((position.updated_at, position.key) > (start.updated_at, start.key))
+    except TypeError:
+        return True
+
+
+def chunked(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
+    iterator = iter(rows)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk

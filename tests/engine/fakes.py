@@ -1,0 +1,226 @@
+"""Small in-memory implementations of the engine's protocols, with scripted faults."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from syncd.engine.ports import Commit, CrmResult, FailureRecord, Link, Payload, RemoteRecord
+from syncd.engine.records import Position, SourceRow
+from syncd.engine.resolve import ItemStatus
+
+
+class Crash(BaseException):
+    """The process dying: not an error any code path may handle."""
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.current = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def sleep(self, seconds: float) -> None:
+        self.current += timedelta(seconds=max(seconds, 0.001))
+
+
+@dataclass
+class FakeSource:
+    tables: dict[str, dict[str, SourceRow]] = field(default_factory=dict)
+    tick: int = 0
+
+    def put(self, stream: str, key: str, deleted: bool = False, **values: Any) -> None:
+        self.tick += 1
+        self.tables.setdefault(stream, {})[key] = SourceRow(key, Position(self.tick, key), deleted, values)
+
+    def drop(self, stream: str, key: str) -> None:
+        del self.tables[stream][key]
+
+    def read_changed(self, stream: str, after: Position | None) -> Iterator[SourceRow]:
+        rows = sorted(self.tables.get(stream, {}).values(), key=lambda r: (r.position.updated_at, r.key))
+        for row in rows:
+            if after is None or (row.position.updated_at, row.key) > (after.updated_at, after.key):
+                yield row
+
+    def read_keys(self, stream: str, keys: Iterable[str]) -> list[SourceRow]:
+        table = self.tables.get(stream, {})
+        return [table[k] for k in keys if k in table]
+
+
+@dataclass
+class FakeStore:
+    links_by_stream: dict[str, dict[str, Link]] = field(default_factory=dict)
+    failures: dict[tuple[str, str], FailureRecord] = field(default_factory=dict)
+    cursors: dict[str, Position] = field(default_factory=dict)
+    pending: dict[str, set[str]] = field(default_factory=dict)
+    commits: int = 0
+    fail_on_commit: int | None = None
+
+    def cursor(self, stream: str) -> Position | None:
+        return self.cursors.get(stream)
+
+    def links(self, stream: str, keys: Collection[str]) -> dict[str, Link]:
+        table = self.links_by_stream.get(stream, {})
+        return {k: table[k] for k in keys if k in table}
+
+    def all_links(self, stream: str) -> Iterator[Link]:
+        return iter(list(self.links_by_stream.get(stream, {}).values()))
+
+    def pending_keys(self, stream: str, keys: Collection[str]) -> set[str]:
+        return self.pending.get(stream, set()) & set(keys)
+
+    def due_retries(self, stream: str, now: datetime) -> list[str]:
+        return [
+            key
+            for (s, key), f in self.failures.items()
+            if s == stream and f.kind in ("retryable", "waiting") and (f.next_attempt_at or now) <= now
+        ]
+
+    def open_failure_hashes(self, stream: str, keys: Collection[str]) -> dict[str, str | None]:
+        return {
+            key: f.payload_hash
+            for (s, key), f in self.failures.items()
+            if s == stream and key in keys and f.kind in ("permanent", "rejected")
+        }
+
+    def commit(self, stream: str, commit: Commit) -> None:
+        self.commits += 1
+        if self.fail_on_commit is not None and self.commits >= self.fail_on_commit:
+            raise ConnectionError("state DB went away")
+        table = self.links_by_stream.setdefault(stream, {})
+        pending = self.pending.setdefault(stream, set())
+        for key in commit.unlinked:
+            table.pop(key, None)
+            pending.discard(key)
+        for key in commit.pending:
+            table.pop(key, None)
+            pending.add(key)
+        for link in commit.links:
+            table[link.source_key] = link
+            pending.discard(link.source_key)
+        for key in commit.resolved:
+            self.failures.pop((stream, key), None)
+        for failure in commit.failures:
+            self.failures[(stream, failure.source_key)] = failure
+        if commit.cursor is not None:
+            self.cursors[stream] = commit.cursor
+
+    def failure_kinds(self, stream: str) -> dict[str, str]:
+        return {key: f.kind for (s, key), f in self.failures.items() if s == stream}
+
+
+Fault = Callable[[str, int], ItemStatus | None]  # (operation, item index in call) -> injected status
+
+
+@dataclass
+class FakeCrm:
+    """Thulium as a dict: id -> (stream, payload). ``fault`` may replace an item's outcome.
+
+    A fault status of ``ItemStatus(None)`` models a lost response *after* the item was applied.
+    """
+
+    records: dict[int, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    next_id: int = 100
+    batch: int = 1000
+    fault: Fault | None = None
+    calls: list[tuple[str, str, int]] = field(default_factory=list)
+    crash_after: int | None = None
+
+    def max_batch(self, stream: str) -> int:
+        return self.batch
+
+    def _call(self, stream: str, operation: str, count: int) -> None:
+        if self.crash_after is not None and len(self.calls) >= self.crash_after:
+            raise Crash("simulated crash")
+        self.calls.append((stream, operation, count))
+
+    def _injected(self, operation: str, index: int) -> ItemStatus | None:
+        return self.fault(operation, index) if self.fault else None
+
+    def create(self, stream: str, payloads: Sequence[Payload]) -> list[CrmResult]:
+        self._call(stream, "create", len(payloads))
+        results = []
+        for index, payload in enumerate(payloads):
+            injected = self._injected("create", index)
+            if injected is not None and injected.http_status is not None:
+                results.append(CrmResult(injected))
+                continue
+            self.next_id += 1
+            self.records[self.next_id] = (stream, dict(payload))
+            results.append(CrmResult(injected or ItemStatus(201), thulium_id=self.next_id))
+        return results
+
+    def update(self, stream: str, changes: Sequence[tuple[int, Payload]]) -> list[CrmResult]:
+        self._call(stream, "update", len(changes))
+        results = []
+        for index, (thulium_id, payload) in enumerate(changes):
+            injected = self._injected("update", index)
+            if injected is not None and injected.http_status is not None:
+                results.append(CrmResult(injected))
+            elif thulium_id not in self.records:
+                results.append(CrmResult(ItemStatus(404, message="Customer not found.")))
+            else:
+                self.records[thulium_id] = (stream, merge(self.records[thulium_id][1], payload))
+                results.append(CrmResult(injected or ItemStatus(204)))
+        return results
+
+    def delete(self, stream: str, thulium_ids: Sequence[int]) -> list[CrmResult]:
+        self._call(stream, "delete", len(thulium_ids))
+        results = []
+        for index, thulium_id in enumerate(thulium_ids):
+            injected = self._injected("delete", index)
+            if injected is not None and injected.http_status is not None:
+                results.append(CrmResult(injected))
+                continue
+            existed = self.records.pop(thulium_id, None) is not None
+            results.append(CrmResult(injected or ItemStatus(204 if existed else 404)))
+        return results
+
+    def find(self, stream: str, identifier: str) -> list[RemoteRecord]:
+        self._call(stream, "find", 1)
+        return [r for r in self.scan(stream) if r.identifier == identifier]
+
+    def scan(self, stream: str) -> Iterator[RemoteRecord]:
+        for thulium_id, (s, payload) in list(self.records.items()):
+            if s == stream:
+                fields = {k: v for k, v in payload.items() if v not in ("", None)}
+                yield RemoteRecord(thulium_id, str(payload.get("identifier", "")), fields)
+
+    # -- what tests look at -----------------------------------------------------------------
+    def identifiers(self, stream: str) -> list[str]:
+        return sorted(str(p.get("identifier")) for s, p in self.records.values() if s == stream)
+
+    def by_identifier(self, stream: str) -> dict[str, dict[str, Any]]:
+        return {str(p["identifier"]): p for s, p in self.records.values() if s == stream}
+
+    def writes(self) -> int:
+        return sum(1 for _, operation, _ in self.calls if operation != "find")
+
+
+def merge(old: Mapping[str, Any], new: Payload) -> dict[str, Any]:
+    merged = dict(old)
+    for key, value in new.items():
+        if isinstance(value, Mapping):
+            merged[key] = {**merged.get(key, {}), **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def failing(times: dict[str, int], status: ItemStatus) -> Fault:
+    """Fail the first ``times[operation]`` items of that operation with ``status``."""
+    left = dict(times)
+
+    def fault(operation: str, _index: int) -> ItemStatus | None:
+        if left.get(operation, 0) > 0:
+            left[operation] -= 1
+            return status
+        return None
+
+    return fault
+
+
+__all__ = ["Crash", "FakeClock", "FakeCrm", "FakeSource", "FakeStore", "failing", "replace"]
