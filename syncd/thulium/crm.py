@@ -28,11 +28,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
+from syncd.engine.errors import RunAborted
 from syncd.engine.ports import CrmResult, Payload, RemoteRecord
 from syncd.engine.resolve import ItemStatus
 from syncd.thulium.client import ThuliumClient
 from syncd.thulium.errors import (
     OutcomeUnknown,
+    ThuliumAuthError,
     ThuliumError,
     ThuliumNotFound,
     ThuliumPermanentError,
@@ -126,7 +128,16 @@ class ThuliumCrm:
     # ---- reads -------------------------------------------------------------------------------------------
 
     def find(self, stream: str, identifier: str) -> list[RemoteRecord]:
-        """Company records are never a customer match: a company and a customer may share a source key."""
+        """Company records are never a customer match: a company and a customer may share a source key.
+
+        Bad credentials abort the run: the engine retries a failed lookup, which would not help.
+        """
+        try:
+            return self._find(stream, identifier)
+        except ThuliumAuthError as exc:
+            raise RunAborted(str(exc)) from exc
+
+    def _find(self, stream: str, identifier: str) -> list[RemoteRecord]:
         if _stream(stream) == CUSTOMERS:
             found = self._client.find_customers_by_identifier(identifier, company_flag=False, **INCLUDES)
             return [remote_record(c) for c in found if not c.company_flag]

@@ -1,0 +1,127 @@
+"""Sync one tenant: its streams in order, each recorded as a run in the state DB.
+
+Shared by the CLI and (later) the Celery tasks, so both behave the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from syncd.engine.errors import RunAborted
+from syncd.engine.run import StreamRun
+from syncd.thulium import ThuliumError
+from syncd.wiring import SystemClock, TenantRuntime, configured_streams, run_options, stream_spec
+
+log = logging.getLogger("syncd.sync")
+
+Progress = Callable[[str, dict[str, int]], None]
+
+
+@dataclass
+class StreamOutcome:
+    stream: str
+    status: str  # ok | partial | aborted | dry-run
+    counters: dict[str, int]
+    requests: int
+    seconds: float
+    preview: dict[str, list[str]] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class TenantOutcome:
+    tenant: str
+    streams: list[StreamOutcome]
+
+    @property
+    def exit_code(self) -> int:
+        """0: all synced; 2: finished with rejected, failed or waiting rows; 1: aborted."""
+        if any(s.status == "aborted" for s in self.streams):
+            return 1
+        if any(s.status == "partial" for s in self.streams):
+            return 2
+        return 0
+
+
+def sync_tenant(
+    runtime: TenantRuntime,
+    *,
+    streams: Sequence[str] | None = None,
+    full: bool = False,
+    dry_run: bool = False,
+    force: bool = False,
+    trigger: str = "cli",
+    progress: Progress | None = None,
+) -> TenantOutcome:
+    tenant = runtime.tenant
+    wanted = [s for s in configured_streams(tenant) if streams is None or s in streams]
+    outcomes: list[StreamOutcome] = []
+    for stream in wanted:
+        outcome = sync_stream(
+            runtime, stream, full=full, dry_run=dry_run, force=force, trigger=trigger, progress=progress
+        )
+        outcomes.append(outcome)
+        if outcome.status == "aborted":
+            break  # customers must not run after their companies aborted
+    return TenantOutcome(tenant.name, outcomes)
+
+
+def sync_stream(
+    runtime: TenantRuntime,
+    stream: str,
+    *,
+    full: bool,
+    dry_run: bool,
+    force: bool,
+    trigger: str,
+    progress: Progress | None,
+) -> StreamOutcome:
+    tenant = runtime.tenant
+    options = run_options(tenant, full=full, dry_run=dry_run, force=force)
+    mode = "full" if full else "incremental"
+    run_id = None if dry_run else runtime.store.start_run(stream, trigger, mode)
+    requests_before = runtime.client.requests_sent
+    started = time.monotonic()
+    report_progress = (lambda counters: progress(stream, counters)) if progress else None
+    engine = StreamRun(
+        stream_spec(tenant, stream),
+        options,
+        runtime.source,
+        runtime.store,
+        runtime.crm,
+        SystemClock(),
+        on_progress=report_progress,
+    )
+    error = None
+    try:
+        counters = engine.run().counters
+    except (RunAborted, ThuliumError) as exc:
+        counters, error = engine.counters, str(exc)
+    seconds = time.monotonic() - started
+    requests = runtime.client.requests_sent - requests_before
+    status = stream_status(counters, error, dry_run)
+    if run_id is not None:
+        runtime.store.finish_run(run_id, status, {**counters, "requests": requests}, error)
+    log.info(
+        "tenant=%s stream=%s status=%s counters=%s requests=%d seconds=%.1f",
+        tenant.name,
+        stream,
+        status,
+        counters,
+        requests,
+        seconds,
+    )
+    return StreamOutcome(stream, status, counters, requests, seconds, engine.preview, error)
+
+
+def stream_status(counters: dict[str, int], error: str | None, dry_run: bool) -> str:
+    if error is not None:
+        return "aborted"
+    if dry_run:
+        return "dry-run"
+    if counters["rejected"] or counters["failed"] or counters["waiting"]:
+        return "partial"
+    return "ok"

@@ -1,0 +1,102 @@
+"""Compare what Thulium holds with what the source says it should hold.
+
+Reads Thulium through its API (what a user would see) and the source through the same
+reader and normaliser the sync uses, and counts lost, duplicated, stale and unexpected
+records — the figures every convergence test asserts on.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from syncd.engine.compare import differs
+from syncd.engine.normalize import Normalized, normalize
+from syncd.engine.plan import clearing_payload, company_key_of
+from syncd.settings import Tenant
+from syncd.source import SqlSource
+from syncd.state.db import make_engine
+from syncd.thulium import ThuliumClient
+from syncd.thulium.crm import ThuliumCrm
+from syncd.wiring import stream_spec
+
+
+@dataclass
+class StreamFigures:
+    expected: int = 0
+    held: int = 0
+    lost: list[str] = field(default_factory=list)
+    duplicated: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+
+    @property
+    def exact(self) -> bool:
+        return not (self.lost or self.duplicated or self.stale or self.unexpected)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "expected": self.expected,
+            "held": self.held,
+            "lost": len(self.lost),
+            "duplicated": len(self.duplicated),
+            "stale": len(self.stale),
+            "unexpected": len(self.unexpected),
+        }
+
+
+def converge_check(
+    tenant: Tenant, client: ThuliumClient, invalid: dict[str, set[str]] | None = None
+) -> dict[str, StreamFigures]:
+    """``invalid``: per stream, keys known to be unacceptable to Thulium (e.g. a duplicate NIP)."""
+    invalid = invalid or {}
+    engine = make_engine(tenant.source_url.get_secret_value())
+    source = SqlSource.for_tenant(engine, tenant.config)
+    crm = ThuliumCrm(client)
+    figures: dict[str, StreamFigures] = {}
+    company_ids: dict[str, int] = {}
+    try:
+        for stream in ("companies", "customers"):
+            spec = stream_spec(tenant, stream)
+            remote = list(crm.scan(stream))
+            by_identifier: dict[str, list[Any]] = {}
+            for record in remote:
+                by_identifier.setdefault(record.identifier, []).append(record)
+            expected: dict[str, dict[str, Any]] = {}
+            for row in source.read_changed(stream, None):
+                if row.deleted or row.key in invalid.get(stream, set()):
+                    continue
+                result = normalize(row, spec.fields, spec.kind)
+                if not isinstance(result, Normalized):
+                    continue
+                payload = dict(result.payload, identifier=spec.identifier(row.key))
+                if spec.company_key is not None and (company := company_key_of(row, spec.company_key)):
+                    if company not in company_ids:
+                        continue  # its company is not expected in Thulium either
+                    payload["company_id"] = company_ids[company]
+                expected[spec.identifier(row.key)] = payload
+            found = StreamFigures(expected=len(expected), held=len(remote))
+            counts = Counter(r.identifier for r in remote)
+            found.duplicated = sorted(i for i, n in counts.items() if n > 1 and i)
+            found.unexpected = sorted(i for i in counts if i not in expected)
+            for identifier, payload in expected.items():
+                records = by_identifier.get(identifier)
+                if not records:
+                    found.lost.append(identifier)
+                elif differs(clearing_payload(payload, spec), records[0].fields):
+                    found.stale.append(identifier)
+            if stream == "companies":
+                company_ids = {
+                    i[len(spec.identifier_prefix) :]: r[0].thulium_id for i, r in by_identifier.items()
+                }
+            figures[stream] = found
+    finally:
+        engine.dispose()
+    return figures
+
+
+def assert_exact(figures: dict[str, StreamFigures]) -> None:
+    problems = {stream: f.summary() for stream, f in figures.items() if not f.exact}
+    examples = {s: (f.lost[:3], f.duplicated[:3], f.stale[:3], f.unexpected[:3]) for s, f in figures.items()}
+    assert not problems, f"not converged: {problems}; examples (lost, dup, stale, unexpected): {examples}"

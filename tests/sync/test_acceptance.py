@@ -1,0 +1,126 @@
+"""Issue 3's acceptance list: `syncd sync` against the sandbox over HTTP, SQLite source and state."""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+
+from sqlalchemy import select
+
+from syncd.demo import mutate
+from syncd.state.db import make_engine, session_factory
+from syncd.state.models import Failure, Link
+from tests.sync.conftest import DemoTenant
+from tests.sync.convergence import assert_exact, converge_check
+
+
+def converge(demo: DemoTenant) -> None:
+    invalid = {"companies": set(demo.demo.invalid_companies), "customers": set(demo.demo.invalid_customers)}
+    with demo.client() as client:
+        assert_exact(converge_check(demo.tenant(), client, invalid))
+
+
+def open_failures(demo: DemoTenant) -> dict[str, str]:
+    engine = make_engine(demo.state_url)
+    with session_factory(engine)() as session:
+        rows = session.scalars(select(Failure).where(Failure.resolved_at.is_(None))).all()
+    engine.dispose()
+    return {f"{f.stream}:{f.source_key}": f.message for f in rows}
+
+
+def writes(demo: DemoTenant) -> int:
+    return int(demo.sandbox.control.counts()["writes"])
+
+
+def test_initial_sync_mirrors_the_valid_rows_and_records_the_invalid_ones(demo_tenant: DemoTenant) -> None:
+    result = demo_tenant.sync()
+    assert result.returncode == 2, result.stderr
+    converge(demo_tenant)
+    invalid = {f"customers:{k}" for k in demo_tenant.demo.invalid_customers}
+    invalid |= {f"companies:{k}" for k in demo_tenant.demo.invalid_companies}
+    failures = open_failures(demo_tenant)
+    assert set(failures) == invalid
+    assert all(message for message in failures.values())
+    assert 50 <= len(demo_tenant.demo.invalid_customers) <= 70
+
+    before = writes(demo_tenant)
+    second = demo_tenant.sync()
+    assert second.returncode == 0, second.stderr
+    assert writes(demo_tenant) == before, "a run with no source change sends no write"
+
+
+def test_mutations_converge_through_incremental_and_full_runs(demo_tenant: DemoTenant) -> None:
+    demo_tenant.sync()
+    mutation = mutate(
+        demo_tenant.source_url, seed=5, updates=0.05, soft_deletes=0.01, hard_deletes=0.01, inserts=50
+    )
+    assert mutation.same_timestamp, "some updates share the cursor's exact updated_at"
+    assert demo_tenant.sync().returncode in (0, 2)
+    full = demo_tenant.sync("--full")
+    assert full.returncode in (0, 2), full.stderr
+    converge(demo_tenant)
+
+
+def test_dry_run_changes_neither_sandbox_nor_state(demo_tenant: DemoTenant) -> None:
+    result = demo_tenant.sync("--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "would create" in result.stdout
+    assert writes(demo_tenant) == 0
+    assert not (demo_tenant.path.parent / "state.sqlite").exists()
+
+
+def test_existing_thulium_records_with_our_identifiers_are_adopted(demo_tenant: DemoTenant) -> None:
+    control = demo_tenant.sandbox.control
+    valid = demo_tenant.demo.valid_customer_keys[:25]
+    for key in valid:
+        control.agent_create_customer({"surname": "Pre-existing", "identifier": key})
+    result = demo_tenant.sync()
+    assert result.returncode == 2, result.stderr
+    converge(demo_tenant)
+    engine = make_engine(demo_tenant.state_url)
+    with session_factory(engine)() as session:
+        linked = session.scalars(select(Link.source_key).where(Link.stream == "customers")).all()
+    engine.dispose()
+    assert set(valid) <= set(linked)
+
+
+def test_converges_with_faults_on(demo_tenant: DemoTenant) -> None:
+    control = demo_tenant.sandbox.control
+    control.set_faults(
+        {
+            "seed": 11,
+            "rules": [
+                {"kind": "error", "probability": 0.05, "status": 500},
+                {"kind": "too_many_requests", "probability": 0.05, "retry_after": 1},
+                {"kind": "item_unavailable", "path": "batch/customers", "item_probability": 0.10},
+                {"kind": "lost_response", "method": "POST", "probability": 0.03},
+            ],
+        }
+    )
+    first = demo_tenant.sync()
+    assert first.returncode in (0, 2), first.stderr
+    control.clear_faults()
+    assert demo_tenant.sync().returncode in (0, 2)
+    converge(demo_tenant)
+    invalid = {f"customers:{k}" for k in demo_tenant.demo.invalid_customers}
+    invalid |= {f"companies:{k}" for k in demo_tenant.demo.invalid_companies}
+    assert set(open_failures(demo_tenant)) == invalid, (
+        "every failure resolved or recorded, no transient leftovers"
+    )
+
+
+def test_sigkill_at_random_points_then_rerun_converges(demo_tenant: DemoTenant) -> None:
+    control = demo_tenant.sandbox.control
+    control.set_latency(15)
+    rng = random.Random(7)
+    for _ in range(5):
+        process = demo_tenant.start_sync()
+        time.sleep(rng.uniform(0.3, 1.5))
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        demo_tenant.sync("--full") if rng.random() < 0.2 else None
+    control.set_latency(0)
+    final = demo_tenant.sync()
+    assert final.returncode in (0, 2), final.stderr
+    converge(demo_tenant)
