@@ -271,7 +271,8 @@ class ItemResult(BaseModel):
         return self.http_status is None
 
 
-def _as_int(value: object) -> int | None:
+def as_int(value: object) -> int | None:
+    """Thulium sends ids and codes as ints or numeric strings; anything else is no id."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -295,7 +296,7 @@ def parse_item(key: str, raw: object, *, customer_id: int | None = None, missing
             message="item in the 207 response is not a JSON object; outcome unknown",
             customer_id=customer_id,
         )
-    status = _as_int(raw.get("http_status"))
+    status = as_int(raw.get("http_status"))
     message = raw.get("message")
     text: str | None = message if isinstance(message, str) else None
     errors = raw.get("errors")
@@ -309,8 +310,8 @@ def parse_item(key: str, raw: object, *, customer_id: int | None = None, missing
         key=key,
         http_status=status,
         message=text,
-        customer_id=_as_int(raw.get("customer_id")) if raw.get("customer_id") is not None else customer_id,
-        record_id=_as_int(raw.get("record_id")),
+        customer_id=as_int(raw.get("customer_id")) if raw.get("customer_id") is not None else customer_id,
+        record_id=as_int(raw.get("record_id")),
         status=item_status if isinstance(item_status, str) else None,
     )
 

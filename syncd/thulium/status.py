@@ -43,6 +43,7 @@ from syncd.thulium.errors import (
     ThuliumProtocolError,
     ThuliumRejected,
 )
+from syncd.thulium.schemas import as_int
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -85,26 +86,13 @@ def parse_error_body(response: httpx.Response) -> tuple[list[ErrorDetail], str |
         for item in raw_errors:
             if isinstance(item, dict):
                 details.append(
-                    ErrorDetail(message=str(item.get("message", "")), code=_as_int(item.get("code")))
+                    ErrorDetail(message=str(item.get("message", "")), code=as_int(item.get("code")))
                 )
             elif isinstance(item, str):
                 details.append(ErrorDetail(message=item))
     elif isinstance(body.get("message"), str):
-        details.append(ErrorDetail(message=body["message"], code=_as_int(body.get("code"))))
+        details.append(ErrorDetail(message=body["message"], code=as_int(body.get("code"))))
     return details, request_id
-
-
-def _as_int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            return None
-    return None
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

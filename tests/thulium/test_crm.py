@@ -4,11 +4,12 @@ and reads in payload shape."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 
+from syncd.engine.errors import RunAborted
 from syncd.engine.ports import Crm, CrmResult, Payload
 from syncd.engine.resolve import Decision, ItemStatus, Operation, decide
 from syncd.thulium import (
@@ -19,6 +20,7 @@ from syncd.thulium import (
     ThuliumClient,
     ThuliumNotFound,
 )
+from syncd.thulium.client import Payload as ClientPayload
 from syncd.thulium.crm import ThuliumCrm
 from tests.thulium.conftest import Control
 
@@ -195,38 +197,42 @@ def test_company_lost_response_is_unknown_then_found(crm: ThuliumCrm, control: C
     assert (found.thulium_id, found.company_customer_id) == (company["company_id"], company["customer_id"])
 
 
-def test_fatal_error_after_an_applied_call_keeps_its_result(
-    crm: ThuliumCrm, client: ThuliumClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    real = client.create_company
-    calls = 0
+class RevokedAfter(ThuliumClient):
+    """Credentials revoked after ``allowed`` company creates: the sandbox cannot do that."""
 
-    def flaky(payload: Payload) -> CompanyIds:
-        nonlocal calls
-        calls += 1
-        if calls == 2:
+    allowed = 1
+
+    def create_company(self, payload: ClientPayload) -> CompanyIds:
+        if self.allowed <= 0:
             raise ThuliumAuthError("revoked", method="POST", path="companies", status_code=401)
-        return real(payload)
+        self.allowed -= 1
+        return super().create_company(payload)
 
-    monkeypatch.setattr(client, "create_company", flaky)
+
+class CreatedWithoutId(ThuliumClient):
+    """A 207 whose created item carries no id (a Thulium answer the sandbox never gives)."""
+
+    def batch_create_customers(self, payloads: Sequence[ClientPayload]) -> list[ItemResult]:
+        return [ItemResult(key=str(i), http_status=201) for i, _ in enumerate(payloads)]
+
+
+def test_fatal_error_after_an_applied_call_keeps_its_result(
+    make_client: Callable[..., ThuliumClient],
+) -> None:
+    client = make_client(client_class=RevokedAfter)
+    crm = ThuliumCrm(client)
     made, failed, skipped = crm.create("companies", [{"name": "A"}, {"name": "B"}, {"name": "C"}])
     assert made.status == ItemStatus(201) and made.thulium_id is not None
     for result in (failed, skipped):
         assert result.status.http_status is None and (result.status.message or "").startswith("not sent: ")
-    assert calls == 2  # nothing sent after the fatal error
-
-    calls = 1  # the next call fails first: nothing to keep, so the error is raised
-    with pytest.raises(ThuliumAuthError):
+    with pytest.raises(
+        ThuliumAuthError
+    ):  # the next call fails first: nothing to keep, so the error is raised
         crm.create("companies", [{"name": "D"}])
 
 
-def test_created_item_without_id_is_unknown(
-    crm: ThuliumCrm, client: ThuliumClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def no_id(payloads: Any) -> list[ItemResult]:
-        return [ItemResult(key="0", http_status=201)]
-
-    monkeypatch.setattr(client, "batch_create_customers", no_id)
+def test_created_item_without_id_is_unknown(make_client: Callable[..., ThuliumClient]) -> None:
+    crm = ThuliumCrm(make_client(client_class=CreatedWithoutId))
     (result,) = crm.create("customers", [{"surname": "A"}])
     assert result.status.http_status is None and "customer_id" in (result.status.message or "")
 
@@ -292,7 +298,7 @@ def test_auth_error_propagates(make_client: Callable[..., ThuliumClient]) -> Non
         crm.create("customers", [{"surname": "A"}])
     with pytest.raises(ThuliumAuthError):
         crm.update("companies", [(1, {"name": "A"})])
-    with pytest.raises(ThuliumAuthError):
+    with pytest.raises(RunAborted, match="401"):
         crm.find("customers", "K-1")
     with pytest.raises(ThuliumAuthError):
         list(crm.scan("companies"))
