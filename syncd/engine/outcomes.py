@@ -8,24 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from syncd.engine.plan import Op, PagePlan
-from syncd.engine.ports import Commit, CrmResult, FailureRecord, Link, RemoteRecord
+from syncd.engine.ports import Clock, Commit, CrmResult, FailureRecord, Link, RemoteRecord
 from syncd.engine.records import Position
 from syncd.engine.resolve import Decision, ItemStatus
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from syncd.engine.run import RunOptions
 
 UNTRACKED = -1  # items no page waits for (purging duplicates)
 PREVIEW_ROWS = 5
-
-
-class Now(Protocol):
-    def now(self) -> datetime: ...
 
 
 @dataclass(slots=True)
@@ -80,7 +74,7 @@ class CommitBuilder:
 
 
 class Outcomes:
-    def __init__(self, stream: str, options: RunOptions, clock: Now) -> None:
+    def __init__(self, stream: str, options: RunOptions, clock: Clock) -> None:
         self.stream, self.options, self.clock = stream, options, clock
         self.counters = Counters()
 

@@ -17,6 +17,14 @@ from syncd.engine.resolve import ItemStatus
 Payload = Mapping[str, Any]
 
 
+class Clock(Protocol):
+    """Time as the engine sees it; injected so tests can run a day of backoff in no time."""
+
+    def now(self) -> datetime: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
 class Source(Protocol):
     """Read-only access to one tenant's source database, per stream."""
 

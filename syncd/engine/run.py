@@ -13,8 +13,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from datetime import timedelta
+from typing import Any, Literal
 
 from syncd.engine.compare import differs
 from syncd.engine.errors import RunAborted
@@ -28,16 +28,10 @@ from syncd.engine.plan import (
     company_key_of,
     plan_page,
 )
-from syncd.engine.ports import Commit, Crm, CrmResult, RemoteRecord, Source, Store
+from syncd.engine.ports import Clock, Commit, Crm, CrmResult, RemoteRecord, Source, Store
 from syncd.engine.records import Position, SourceRow
 from syncd.engine.resolve import decide
 from syncd.engine.tracker import CursorTracker
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-    def sleep(self, seconds: float) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -227,10 +227,9 @@ class ThuliumClient:
             company_flag=company_flag,
             type=type,
             group=group,
-            include_custom_fields=include_custom_fields or None,
-            include_address=include_address or None,
-            include_invoice_address=include_invoice_address or None,
-            include_mail_drop_address=include_mail_drop_address or None,
+            **_includes(
+                include_custom_fields, include_address, include_invoice_address, include_mail_drop_address
+            ),
             limit=limit,
             offset=offset,
             order=order,
@@ -275,10 +274,9 @@ class ThuliumClient:
         """``GET customers/:id``; raises ``ThuliumNotFound`` when it does not exist."""
         path = f"customers/{_int_id(customer_id)}"
         params = _params(
-            include_custom_fields=include_custom_fields or None,
-            include_address=include_address or None,
-            include_invoice_address=include_invoice_address or None,
-            include_mail_drop_address=include_mail_drop_address or None,
+            **_includes(
+                include_custom_fields, include_address, include_invoice_address, include_mail_drop_address
+            ),
         )
         return _validate(_CUSTOMER, self._get("GET customers/:id", path, params), "GET", path)
 
@@ -380,10 +378,9 @@ class ThuliumClient:
             nip=nip,
             type=type,
             group=group,
-            include_custom_fields=include_custom_fields or None,
-            include_address=include_address or None,
-            include_invoice_address=include_invoice_address or None,
-            include_mail_drop_address=include_mail_drop_address or None,
+            **_includes(
+                include_custom_fields, include_address, include_invoice_address, include_mail_drop_address
+            ),
             limit=limit,
             offset=offset,
             order=order,
@@ -410,10 +407,9 @@ class ThuliumClient:
     ) -> Company:
         path = f"companies/{_int_id(company_id)}"
         params = _params(
-            include_custom_fields=include_custom_fields or None,
-            include_address=include_address or None,
-            include_invoice_address=include_invoice_address or None,
-            include_mail_drop_address=include_mail_drop_address or None,
+            **_includes(
+                include_custom_fields, include_address, include_invoice_address, include_mail_drop_address
+            ),
         )
         return _validate(_COMPANY, self._get("GET companies/:id", path, params), "GET", path)
 
@@ -835,6 +831,18 @@ def _param_value(value: object) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def _includes(
+    custom_fields: bool, address: bool, invoice_address: bool, mail_drop_address: bool
+) -> dict[str, object]:
+    """Include flags are sent only when asked for; unlike filters such as company_flag, False means absent."""
+    return {
+        "include_custom_fields": custom_fields or None,
+        "include_address": address or None,
+        "include_invoice_address": invoice_address or None,
+        "include_mail_drop_address": mail_drop_address or None,
+    }
 
 
 def _params(**values: object) -> Params:
