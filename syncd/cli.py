@@ -62,12 +62,24 @@ def db_upgrade(
     url: UrlOption = None,
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
-    """Create or upgrade the state DB schema."""
+    """Create or upgrade the state DB schema (no option: every tenant's state DB and the default one)."""
     from syncd.state import migrate
+    from syncd.worker.startup import state_urls
 
-    state_url = resolve_state_url(config, url)
-    migrate.upgrade(state_url, revision)
-    typer.echo(f"state DB at revision {migrate.current_revision(state_url)}")
+    if config or url:
+        state_url = resolve_state_url(config, url)
+        migrate.upgrade(state_url, revision)
+        typer.echo(f"state DB at revision {migrate.current_revision(state_url)}")
+        return
+    for state_url in state_urls(ProcessSettings()):
+        migrate.upgrade(state_url, revision)
+        typer.echo(f"{mask(state_url)}: state DB at revision {migrate.current_revision(state_url)}")
+
+
+def mask(url: str) -> str:
+    from sqlalchemy import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 @db_app.command("downgrade")
@@ -186,6 +198,15 @@ def throwaway_state_url() -> str:
     folder = tempfile.mkdtemp(prefix="syncd-dry-run-")
     atexit.register(shutil.rmtree, folder, True)
     return f"sqlite:///{folder}/state.sqlite"
+
+
+def register_daemon_commands() -> None:
+    from syncd.daemon_cli import register
+
+    register(app)
+
+
+register_daemon_commands()
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-QUIET_LOGGERS = ("httpx", "httpcore", "alembic.runtime.plugins")
+QUIET_LOGGERS = ("httpx", "httpcore", "alembic.runtime.plugins", "alembic.runtime.migration")
 
 
 def configure_logging(level: str) -> None:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from syncd.engine.errors import RunAborted
+from syncd.engine.errors import LeaseLost, RunAborted
 from syncd.engine.run import StreamRun
 from syncd.thulium import ThuliumError
 from syncd.wiring import SystemClock, TenantRuntime, configured_streams, run_options, stream_spec
@@ -23,7 +23,7 @@ Progress = Callable[[str, dict[str, int]], None]
 @dataclass
 class StreamOutcome:
     stream: str
-    status: str  # ok | partial | aborted | dry-run
+    status: str  # ok | partial | aborted | fenced | dry-run
     counters: dict[str, int]
     requests: int
     seconds: float
@@ -39,7 +39,7 @@ class TenantOutcome:
     @property
     def exit_code(self) -> int:
         """0: all synced; 2: finished with rejected, failed or waiting rows; 1: aborted."""
-        if any(s.status == "aborted" for s in self.streams):
+        if any(s.status in ("aborted", "fenced") for s in self.streams):
             return 1
         if any(s.status == "partial" for s in self.streams):
             return 2
@@ -54,6 +54,7 @@ def sync_tenant(
     dry_run: bool = False,
     force: bool = False,
     trigger: str = "cli",
+    job_id: str | None = None,
     progress: Progress | None = None,
 ) -> TenantOutcome:
     tenant = runtime.tenant
@@ -61,10 +62,17 @@ def sync_tenant(
     outcomes: list[StreamOutcome] = []
     for stream in wanted:
         outcome = sync_stream(
-            runtime, stream, full=full, dry_run=dry_run, force=force, trigger=trigger, progress=progress
+            runtime,
+            stream,
+            full=full,
+            dry_run=dry_run,
+            force=force,
+            trigger=trigger,
+            job_id=job_id,
+            progress=progress,
         )
         outcomes.append(outcome)
-        if outcome.status == "aborted":
+        if outcome.status in ("aborted", "fenced"):
             break  # customers must not run after their companies aborted
     return TenantOutcome(tenant.name, outcomes)
 
@@ -77,12 +85,16 @@ def sync_stream(
     dry_run: bool,
     force: bool,
     trigger: str,
+    job_id: str | None = None,
     progress: Progress | None,
 ) -> StreamOutcome:
     tenant = runtime.tenant
     options = run_options(tenant, full=full, dry_run=dry_run, force=force)
     mode = "full" if full else "incremental"
-    run_id = None if dry_run else runtime.store.start_run(stream, trigger, mode)
+    try:
+        run_id = None if dry_run else runtime.store.start_run(stream, trigger, mode, job_id=job_id)
+    except LeaseLost as exc:
+        return StreamOutcome(stream, "fenced", {}, 0, 0.0, error=str(exc))
     requests_before = runtime.client.requests_sent
     started = time.monotonic()
     report_progress = (lambda counters: progress(stream, counters)) if progress else None
@@ -95,16 +107,17 @@ def sync_stream(
         SystemClock(),
         on_progress=report_progress,
     )
-    error = None
+    error: Exception | None = None
     try:
         counters = engine.run().counters
     except (RunAborted, ThuliumError) as exc:
-        counters, error = engine.counters, str(exc)
+        counters, error = engine.counters, exc
     seconds = time.monotonic() - started
     requests = runtime.client.requests_sent - requests_before
     status = stream_status(counters, error, dry_run)
+    message = None if error is None else str(error)
     if run_id is not None:
-        runtime.store.finish_run(run_id, status, {**counters, "requests": requests}, error)
+        runtime.store.finish_run(run_id, status, {**counters, "requests": requests}, message)
     log.info(
         "tenant=%s stream=%s status=%s counters=%s requests=%d seconds=%.1f",
         tenant.name,
@@ -114,10 +127,12 @@ def sync_stream(
         requests,
         seconds,
     )
-    return StreamOutcome(stream, status, counters, requests, seconds, engine.preview, error)
+    return StreamOutcome(stream, status, counters, requests, seconds, engine.preview, message)
 
 
-def stream_status(counters: dict[str, int], error: str | None, dry_run: bool) -> str:
+def stream_status(counters: dict[str, int], error: Exception | None, dry_run: bool) -> str:
+    if isinstance(error, LeaseLost):
+        return "fenced"
     if error is not None:
         return "aborted"
     if dry_run:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from syncd.engine.plan import StreamSpec
+from syncd.engine.ports import Crm
 from syncd.engine.run import RunOptions
 from syncd.settings import Tenant
 from syncd.settings.tenant import StreamSection
@@ -37,7 +38,7 @@ class TenantRuntime:
     source: SqlSource
     store: StateStore
     client: ThuliumClient
-    crm: ThuliumCrm
+    crm: Crm
     engines: tuple[Engine, ...]
 
     def close(self) -> None:
@@ -47,7 +48,14 @@ class TenantRuntime:
 
 
 @contextmanager
-def tenant_runtime(tenant: Tenant, state_url: str | None = None) -> Iterator[TenantRuntime]:
+def tenant_runtime(
+    tenant: Tenant,
+    state_url: str | None = None,
+    *,
+    epoch: int | None = None,
+    guard: Callable[[Crm], Crm] | None = None,
+) -> Iterator[TenantRuntime]:
+    """Build a tenant's adapters; a daemon run passes its fencing ``epoch`` and a lease ``guard``."""
     config = tenant.config
     source_engine = make_engine(tenant.source_url.get_secret_value())
     state_engine = make_engine(state_url or tenant.state_url)
@@ -61,9 +69,9 @@ def tenant_runtime(tenant: Tenant, state_url: str | None = None) -> Iterator[Ten
     runtime = TenantRuntime(
         tenant,
         SqlSource.for_tenant(source_engine, config),
-        StateStore(session_factory(state_engine), tenant.name),
+        StateStore(session_factory(state_engine), tenant.name, epoch=epoch),
         client,
-        ThuliumCrm(client),
+        guard(ThuliumCrm(client)) if guard else ThuliumCrm(client),
         (source_engine, state_engine),
     )
     try:

@@ -1,3 +1,3 @@
-"""Shared fixtures: the sandbox (a real Thulium simulator over HTTP) and real state databases."""
+"""Shared fixtures: the sandbox (a real Thulium simulator over HTTP), real state databases, a real Redis."""
 
-pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.databases"]
+pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.databases", "tests.fixtures.redis"]

@@ -22,6 +22,7 @@ def demo_config(
     password_env: str = "THULIUM_PASSWORD",
     state_url: str | None = None,
     campaigns: Iterable[str] = tuple(CAMPAIGN_SHARES),
+    interval: int | None = None,
 ) -> str:
     lines = [
         "# syncd demo tenant, written by `syncd demo`. The password is read from the environment.",
@@ -37,6 +38,8 @@ def demo_config(
     ]
     if state_url is not None:
         lines += ["[state]", f"url = {_toml_string(state_url)}", ""]
+    if interval is not None:
+        lines += ["[schedule]", f"interval = {int(interval)}", ""]
     lines += [
         "[companies]",
         'table = "companies"',
@@ -90,6 +93,7 @@ def write_demo_config(
     password_env: str = "THULIUM_PASSWORD",
     state_url: str | None = None,
     campaigns: Iterable[str] = tuple(CAMPAIGN_SHARES),
+    interval: int | None = None,
 ) -> Path:
     """Write the demo tenant file (creating its folder) and return its path."""
     target = Path(path)
@@ -101,6 +105,7 @@ def write_demo_config(
         password_env=password_env,
         state_url=state_url,
         campaigns=campaigns,
+        interval=interval,
     )
     target.write_text(text, encoding="utf-8")
     return target

@@ -7,3 +7,11 @@ class RunAborted(Exception):
     Adapters raise it for failures that are the configuration's fault, so the engine does
     not retry them row by row.
     """
+
+
+class LeaseLost(RunAborted):
+    """Another process took the tenant's lock since this run started.
+
+    Whatever this run still wants to write would race the new holder, so it must stop
+    without writing; to the engine that is just an aborted run.
+    """

@@ -25,11 +25,27 @@ class ProcessSettings(BaseSettings):
         default=None, description="Redis URL of the Celery broker; unset starts an embedded Redis."
     )
     log_level: LogLevel = "INFO"
-    config_dir: Path = Path("config")
+    config_dir: Path = Field(
+        default=Path("config"),
+        description="The tenant file this deployment serves, or a folder of them (example.toml skipped).",
+    )
     secrets_dir: Path | None = Field(
         default=None, description="Directory of secret files, looked up by name for *_file keys."
     )
     var_dir: Path = Field(default=Path("var"), description="Where default SQLite state files live.")
+    # -- the daemon ------------------------------------------------------------------------
+    visibility_timeout: float = Field(
+        default=3600, gt=0, description="Seconds before Redis redelivers an unacknowledged task."
+    )
+    lock_ttl: float = Field(default=60, gt=0, description="Seconds a tenant lock lives without a heartbeat.")
+    tick_seconds: float = Field(default=5, gt=0, description="How often beat asks which tenants are due.")
+    max_deliveries: int = Field(
+        default=3, ge=1, description="Deliveries of one job before it is dead-lettered as poison."
+    )
+    soft_shutdown_seconds: float = Field(
+        default=30, ge=0, description="On SIGTERM, how long running tasks may finish before requeueing."
+    )
+    worker_concurrency: int = Field(default=4, ge=1, description="Tenant runs one worker carries at once.")
 
     def default_state_url(self) -> str:
         """The SQLite file used when neither the tenant file nor SYNCD_STATE_URL names a state DB."""

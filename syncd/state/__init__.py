@@ -1,1 +1,1 @@
-"""The state DB: links, cursors, runs, failures and campaign members."""
+"""The state DB: links, cursors, runs, failures, campaign members, and the daemon's jobs and leases."""

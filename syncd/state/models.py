@@ -25,6 +25,8 @@ NAMING = {
 TENANT = 100
 STREAM = 100
 KEY = 255
+JOB_ID = 32
+HOLDER = 255
 
 
 class Base(DeclarativeBase):
@@ -78,6 +80,8 @@ class Run(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     counters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+    # The daemon job this run belongs to; null for runs started outside the daemon.
+    job_id: Mapped[str | None] = mapped_column(String(JOB_ID), index=True)
 
 
 class Failure(Base):
@@ -130,3 +134,53 @@ class CampaignMember(Base):
     agent_login: Mapped[str | None] = mapped_column(String(100))
     last_note: Mapped[str | None] = mapped_column(Text)
     synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Lease(Base):
+    """The fencing epoch of a tenant's lock.
+
+    The lock itself lives in Redis and can lapse without its holder noticing; the epoch is
+    bumped on every acquisition, so the state DB can refuse writes from a stale holder.
+    """
+
+    __tablename__ = "leases"
+
+    tenant: Mapped[str] = mapped_column(String(TENANT), primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer)
+    holder: Mapped[str | None] = mapped_column(String(HOLDER))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Job(Base):
+    """One daemon request to sync a tenant, kept across redeliveries so poison jobs can be counted."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_tenant_created", "tenant", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(JOB_ID), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(TENANT))
+    kind: Mapped[str] = mapped_column(String(20))  # incremental | full
+    streams: Mapped[list[str] | None] = mapped_column(JSON)  # null means every stream
+    trigger: Mapped[str] = mapped_column(String(20))  # schedule | retry | resync | cli
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    holder: Mapped[str | None] = mapped_column(String(HOLDER))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Schedule(Base):
+    """When a tenant's next scheduled job of a kind is due.
+
+    Beat may run in more than one process; moving ``next_due_at`` with a compare-and-set is
+    what makes exactly one of them enqueue each slot.
+    """
+
+    __tablename__ = "schedules"
+
+    tenant: Mapped[str] = mapped_column(String(TENANT), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # incremental | full | retry
+    next_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_job_id: Mapped[str | None] = mapped_column(String(JOB_ID))

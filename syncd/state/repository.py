@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, String, Table, delete, select, update
+from sqlalchemy import Select, String, Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from syncd.engine.ports import Commit, FailureRecord, Link
 from syncd.engine.records import Position
 from syncd.source.position import decode_position, encode_position
 from syncd.state import models
+from syncd.state.leases import fence
 from syncd.state.types import utcnow
 from syncd.state.upsert import upsert
 
@@ -55,6 +56,17 @@ class RunInfo:
     finished_at: datetime | None
     counters: dict[str, Any]
     error: str | None
+    job_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamCounts:
+    """What ``syncd status`` shows per stream without loading any rows."""
+
+    linked: int  # links in state 'synced'
+    pending: int  # links whose create may or may not have reached Thulium
+    failed: int  # open failures of any kind
+    retryable: int  # open failures a later run will retry by itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +85,11 @@ class OpenFailure:
 
 
 class StateStore:
-    """The engine's ``Store`` for one tenant (one writer per tenant is ensured by the worker's lock)."""
+    """The engine's ``Store`` for one tenant (one writer per tenant is ensured by the worker's lock).
+
+    With an ``epoch`` the store is fenced: run starts and commits are refused with ``LeaseLost``
+    once another process has taken the tenant's lock, even if this one never noticed losing it.
+    """
 
     def __init__(
         self,
@@ -81,10 +97,12 @@ class StateStore:
         tenant: str,
         *,
         clock: Callable[[], datetime] = utcnow,
+        epoch: int | None = None,
     ) -> None:
         self._sessions = session_factory
         self.tenant = tenant
         self._clock = clock
+        self.epoch = epoch
 
     # -- reads the engine plans with -------------------------------------------------------
 
@@ -173,6 +191,7 @@ class StateStore:
         cursor = self._encode_cursor(commit.cursor) if commit.cursor is not None else None
         now = self._clock()
         with self._sessions() as session, session.begin():
+            self._fence(session)
             dialect = session.get_bind().dialect.name
             self._unlink(session, stream, commit.unlinked)
             self._mark_pending(session, dialect, stream, commit.pending, now)
@@ -184,8 +203,9 @@ class StateStore:
 
     # -- run log ---------------------------------------------------------------------------
 
-    def start_run(self, stream: str, trigger: str, mode: str) -> int:
+    def start_run(self, stream: str, trigger: str, mode: str, job_id: str | None = None) -> int:
         with self._sessions() as session, session.begin():
+            self._fence(session)
             run = models.Run(
                 tenant=self.tenant,
                 stream=stream,
@@ -194,6 +214,7 @@ class StateStore:
                 status="running",
                 started_at=self._clock(),
                 counters={},
+                job_id=job_id,
             )
             session.add(run)
             session.flush()
@@ -207,6 +228,7 @@ class StateStore:
         counters: Mapping[str, Any],
         error: str | None = None,
     ) -> None:
+        # Not fenced: a run stopped by LeaseLost must still be able to record that it was fenced.
         values = dict(counters)
         with self._sessions() as session, session.begin():
             run = session.get(models.Run, run_id)
@@ -236,9 +258,28 @@ class StateStore:
                     finished_at=r.finished_at,
                     counters=dict(r.counters or {}),
                     error=r.error,
+                    job_id=r.job_id,
                 )
                 for r in session.scalars(query)
             ]
+
+    # -- status ----------------------------------------------------------------------------
+
+    def stream_counts(self, stream: str) -> StreamCounts:
+        link, failure = models.Link, models.Failure
+        links = select(link.state, func.count()).where(link.tenant == self.tenant, link.stream == stream)
+        failures = select(failure.kind, func.count()).where(
+            failure.tenant == self.tenant, failure.stream == stream, failure.resolved_at.is_(None)
+        )
+        with self._sessions() as session:
+            by_state = {state: n for state, n in session.execute(links.group_by(link.state))}
+            by_kind = {kind: n for kind, n in session.execute(failures.group_by(failure.kind))}
+        return StreamCounts(
+            linked=by_state.get("synced", 0),
+            pending=by_state.get("pending", 0),
+            failed=sum(by_kind.values()),
+            retryable=sum(by_kind.get(kind, 0) for kind in PENDING_KINDS),
+        )
 
     # -- failures for ops ------------------------------------------------------------------
 
@@ -267,6 +308,10 @@ class StateStore:
             ]
 
     # -- internals -------------------------------------------------------------------------
+
+    def _fence(self, session: Session) -> None:
+        if self.epoch is not None:
+            fence(session, self.tenant, self.epoch)
 
     def _links_query(self, stream: str) -> Select[str, int | None, str | None, int | None]:
         link = models.Link

@@ -1,4 +1,4 @@
-"""INSERT … ON CONFLICT DO UPDATE for the two state-DB dialects.
+"""INSERT … ON CONFLICT DO UPDATE / DO NOTHING for the two state-DB dialects.
 
 A native upsert keeps a batch to one statement and stays correct under the unique
 constraints even if two writers ever overlapped, which select-then-update would not.
@@ -36,4 +36,17 @@ def upsert(dialect: str, table: Table, conflict: Sequence[str], set_: SetClause)
     if dialect == "sqlite":
         lite = sqlite.insert(table)
         return lite.on_conflict_do_update(index_elements=list(conflict), set_=dict(set_(lite.excluded)))
+    raise UnsupportedDialect(f"the state DB must be SQLite or PostgreSQL, not {dialect!r}")
+
+
+def insert_missing(dialect: str, table: Table, conflict: Sequence[str]) -> Insert:
+    """An INSERT on ``table`` that does nothing where a row already holds the ``conflict`` key.
+
+    For seeding a row two processes may create at once: the loser's insert is a no-op rather
+    than an IntegrityError that would abort its transaction.
+    """
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
     raise UnsupportedDialect(f"the state DB must be SQLite or PostgreSQL, not {dialect!r}")

@@ -1,0 +1,1 @@
+"""The HTTP face of the daemon: health today, webhooks and metrics to come."""

@@ -2,53 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from syncd.engine.ports import Commit, FailureRecord, Link, Store
 from syncd.engine.records import Position
-from syncd.state import migrate, models
-from syncd.state.db import make_engine, session_factory
-from syncd.state.repository import CursorTooLong, StateStore
+from syncd.state import models
+from syncd.state.repository import CursorTooLong, StateStore, StreamCounts
+from tests.state.helpers import T0, Clock
 
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 STREAM = "customers"
-
-
-@dataclass
-class Clock:
-    now: datetime = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def tick(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-
-@pytest.fixture
-def engine(state_url: str) -> Iterator[Engine]:
-    migrate.upgrade(state_url)
-    engine = make_engine(state_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def sessions(engine: Engine) -> sessionmaker[Session]:
-    return session_factory(engine)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
@@ -290,3 +258,36 @@ def test_runs_start_and_finish(store: StateStore, sessions: sessionmaker[Session
     assert other.last_runs() == []
     with pytest.raises(LookupError):
         other.finish_run(first, "ok", {})
+
+
+def test_runs_record_their_job(store: StateStore) -> None:
+    daemon = store.start_run(STREAM, "schedule", "incremental", job_id="0123456789ab")
+    manual = store.start_run(STREAM, "cli", "incremental")
+    assert {r.id: r.job_id for r in store.last_runs()} == {daemon: "0123456789ab", manual: None}
+
+
+# -- status counts ---------------------------------------------------------------------------
+
+
+def test_stream_counts(store: StateStore, sessions: sessionmaker[Session]) -> None:
+    assert store.stream_counts(STREAM) == StreamCounts(linked=0, pending=0, failed=0, retryable=0)
+    store.commit(
+        STREAM,
+        Commit(
+            links=[Link("a", 1, "h"), Link("b", 2, "h"), Link("c", 3, "h")],
+            pending=["p1", "p2"],
+            failures=[
+                failure("r1"),
+                failure("w1", "waiting"),
+                failure("x1", "permanent"),
+                failure("x2", "rejected"),
+                failure("gone"),
+            ],
+        ),
+    )
+    store.commit(STREAM, Commit(resolved=["gone"], unlinked=["c"]))
+    store.commit("companies", Commit(links=[Link("z", 9, "h")], failures=[failure("z2")]))
+    StateStore(sessions, "other").commit(STREAM, Commit(links=[Link("o", 1, "h")], failures=[failure("o")]))
+
+    assert store.stream_counts(STREAM) == StreamCounts(linked=2, pending=2, failed=4, retryable=2)
+    assert store.stream_counts("companies") == StreamCounts(linked=1, pending=0, failed=1, retryable=1)

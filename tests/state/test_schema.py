@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from alembic import command
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
@@ -12,13 +13,22 @@ from syncd.state import migrate
 from syncd.state.db import make_engine, session_factory
 from syncd.state.models import Base, Failure, Link, Run
 
-TABLES = {"links", "cursors", "runs", "failures", "campaign_members"}
+TABLES = {"links", "cursors", "runs", "failures", "campaign_members", "leases", "jobs", "schedules"}
+DAEMON_TABLES = {"leases", "jobs", "schedules"}
 
 
 def table_names(url: str) -> set[str]:
     engine = make_engine(url)
     try:
         return set(inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def run_columns(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return {column["name"] for column in inspect(engine).get_columns("runs")}
     finally:
         engine.dispose()
 
@@ -36,6 +46,21 @@ def test_downgrade_base_then_upgrade_round_trips(state_url: str) -> None:
     assert migrate.current_revision(state_url) is None
     migrate.upgrade(state_url)
     assert table_names(state_url) == TABLES
+
+
+def test_daemon_revision_downgrades_alone(state_url: str) -> None:
+    migrate.upgrade(state_url)
+    migrate.downgrade(state_url, "0001")
+    assert table_names(state_url) == TABLES - DAEMON_TABLES
+    assert "job_id" not in run_columns(state_url)
+    migrate.upgrade(state_url)
+    assert table_names(state_url) == TABLES and "job_id" in run_columns(state_url)
+
+
+def test_migrations_match_the_models(state_url: str) -> None:
+    """``alembic check``: a model change without its migration fails here, on both dialects."""
+    migrate.upgrade(state_url)
+    command.check(migrate.alembic_config(state_url))
 
 
 def test_datetimes_come_back_aware_in_utc(state_url: str) -> None:

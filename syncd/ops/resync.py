@@ -1,0 +1,83 @@
+"""``syncd resync``: record a job in the tenant's state DB, then hand it to the daemon.
+
+The job row comes first so the id printed to ops always exists, and a broker that refuses
+the message leaves a visible failed job rather than nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from syncd.settings import ConfigError, ConfigProblem, ProcessSettings
+from syncd.settings.discovery import TenantRef, tenant_files, tenant_ref
+from syncd.state import migrate
+from syncd.state.db import make_engine, session_factory
+from syncd.state.jobs import JobInfo, JobStore
+from syncd.wiring import STREAM_ORDER
+from syncd.worker.broker import EmbeddedRedis
+
+SEND_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
+
+
+def pick_tenant(settings: ProcessSettings, config: Path | None, tenant: str | None) -> TenantRef:
+    if config is not None:
+        return tenant_ref(config, settings)
+    if tenant is None:
+        raise ValueError("name the tenant: --config FILE or --tenant NAME")
+    for file in tenant_files(settings.config_dir):
+        if file.stem == tenant:
+            return tenant_ref(file, settings)
+    raise ConfigError(settings.config_dir, [ConfigProblem("tenant", f"no tenant file named {tenant}.toml")])
+
+
+def check_streams(ref: TenantRef, streams: Sequence[str] | None) -> list[str] | None:
+    if not streams:
+        return None
+    unknown = sorted(set(streams) - set(STREAM_ORDER))
+    if unknown:
+        raise ValueError(f"unknown stream(s) {', '.join(unknown)}; expected one of {', '.join(STREAM_ORDER)}")
+    return [s for s in STREAM_ORDER if s in streams]
+
+
+def enqueue_resync(
+    settings: ProcessSettings,
+    *,
+    config: Path | None,
+    tenant: str | None,
+    full: bool,
+    streams: Sequence[str] | None,
+) -> JobInfo:
+    from syncd.worker.app import RUN_TASK, configure
+
+    ref = pick_tenant(settings, config, tenant)
+    wanted = check_streams(ref, streams)
+    broker = daemon_broker(settings)
+    if migrate.current_revision(ref.state_url) != migrate.head_revision():
+        migrate.upgrade(ref.state_url)
+    engine = make_engine(ref.state_url)
+    try:
+        jobs = JobStore(session_factory(engine), ref.name)
+        job = jobs.create("full" if full else "incremental", "resync", wanted)
+        try:
+            configure(settings, broker).send_task(
+                RUN_TASK, args=[ref.name, job.id], retry=True, retry_policy=SEND_RETRY
+            )
+        except Exception as exc:
+            jobs.finish(job.id, "failed", f"could not enqueue: {type(exc).__name__}")
+            raise ValueError(f"the broker refused the run ({type(exc).__name__}: {exc})") from exc
+        return job
+    finally:
+        engine.dispose()
+
+
+def daemon_broker(settings: ProcessSettings) -> str:
+    if settings.broker_url:
+        return settings.broker_url
+    embedded = EmbeddedRedis(settings.var_dir)
+    if not embedded.running():
+        raise ValueError(
+            f"no daemon is running here: the embedded Redis in {settings.var_dir}/redis is down "
+            "(start the daemon with `syncd up` or the Procfile, or set SYNCD_BROKER_URL)"
+        )
+    return embedded.url

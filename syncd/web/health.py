@@ -1,0 +1,131 @@
+"""What ``/health`` checks: the broker answers, every state DB answers, every tenant file loads.
+
+The body is read by load balancers and by people, often pasted into tickets, so it names
+state DBs by URL with the password masked and scrubs anything URL-shaped out of error text.
+Each check runs in a thread with a deadline: a hung database must not hang the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, make_url, text
+from sqlalchemy.exc import ArgumentError
+
+from syncd.settings import ConfigError, ProcessSettings
+from syncd.settings.discovery import discover_tenants
+from syncd.state.db import make_engine
+from syncd.worker.broker import broker_url, ping, redis_client_url
+
+OK = "ok"
+BROKER_TIMEOUT_S = 2.0
+CHECK_TIMEOUT_S = 5.0
+MAX_ERROR_CHARS = 300
+URL_CREDENTIALS = re.compile(r"(\b[a-zA-Z][\w+.-]*://[^:/@\s]*:)[^@\s]*@")
+
+
+@dataclass
+class Health:
+    broker: str
+    state: dict[str, str]
+    tenants: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        checks = [self.broker, *self.state.values(), *self.tenants.values()]
+        return all(result == OK for result in checks)
+
+    def to_json(self) -> dict[str, Any]:
+        status = OK if self.ok else "degraded"
+        return {"status": status, "broker": self.broker, "state": self.state, "tenants": self.tenants}
+
+
+class StateEngines:
+    """One engine per state URL for the life of the app, so each probe does not pay for a new pool."""
+
+    def __init__(self) -> None:
+        self._engines: dict[str, Engine] = {}
+        self._lock = threading.Lock()
+
+    def get(self, url: str) -> Engine:
+        with self._lock:
+            engine = self._engines.get(url)
+            if engine is None:
+                engine = self._engines[url] = make_engine(url)
+            return engine
+
+    def dispose(self) -> None:
+        with self._lock:
+            for engine in self._engines.values():
+                engine.dispose()
+            self._engines.clear()
+
+
+async def check_health(settings: ProcessSettings, engines: StateEngines) -> Health:
+    tenants, state_urls = await asyncio.to_thread(_load_tenants, settings)
+    broker, *states = await asyncio.gather(
+        _run(_ping_broker, settings), *(_run(_select_one, engines, url) for url in state_urls)
+    )
+    state = {mask_url(url): result for url, result in zip(state_urls, states, strict=True)}
+    return Health(broker=broker, state=state, tenants=tenants)
+
+
+def mask_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return scrub(url)
+
+
+def scrub(message: str) -> str:
+    return URL_CREDENTIALS.sub(r"\1***@", message)
+
+
+async def _run(check: Callable[..., str], *args: Any) -> str:
+    """A check's own failure is its result: one broken dependency must not hide the others."""
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(check, *args), CHECK_TIMEOUT_S)
+    except TimeoutError:
+        return f"no answer within {CHECK_TIMEOUT_S:g}s"
+    except Exception as exc:
+        return describe(exc)
+
+
+def _ping_broker(settings: ProcessSettings) -> str:
+    ping(redis_client_url(broker_url(settings)), BROKER_TIMEOUT_S)
+    return OK
+
+
+def _select_one(engines: StateEngines, url: str) -> str:
+    with engines.get(url).connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return OK
+
+
+def _load_tenants(settings: ProcessSettings) -> tuple[dict[str, str], list[str]]:
+    """Tenant results by file name, and the state URLs to probe: the process default first."""
+    urls = [settings.default_state_url()]
+    try:
+        tenants, problems = discover_tenants(settings.config_dir, settings)
+    except Exception as exc:
+        return {str(settings.config_dir): describe(exc)}, urls
+    results = {tenant.path.name: OK for tenant in tenants}
+    results.update({problem.path.name: describe(problem) for problem in problems})
+    urls += [tenant.state_url for tenant in tenants]
+    return dict(sorted(results.items())), list(dict.fromkeys(urls))
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, ConfigError):
+        message = "; ".join(f"{p.key}: {p.problem}" for p in exc.problems)
+    else:
+        # SQLAlchemy appends the statement and a docs link on later lines; the first says what broke.
+        first_line = str(exc).strip().splitlines()[:1]
+        message = f"{type(exc).__name__}: {first_line[0]}" if first_line else type(exc).__name__
+    message = scrub(message)
+    return message if len(message) <= MAX_ERROR_CHARS else message[: MAX_ERROR_CHARS - 3] + "..."

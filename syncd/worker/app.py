@@ -1,0 +1,64 @@
+"""The Celery app, set for at-least-once delivery where a redelivered task is harmless.
+
+Every run commits page by page and re-reads from its last commit, so the safe failure mode is
+"run again": late acks and reject-on-worker-lost make a crashed task come back, the job's
+attempt count in the state DB stops a poison task from looping, and time limits stay under
+the broker's visibility timeout so a slow task is never redelivered while it still runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from syncd.settings import ProcessSettings
+
+RUN_TASK = "syncd.run"
+TICK_TASK = "syncd.tick"
+QUEUE = "syncd"
+
+app = Celery("syncd", include=["syncd.worker.tasks"])
+
+
+def celery_config(settings: ProcessSettings, broker: str) -> dict[str, Any]:
+    visibility = settings.visibility_timeout
+    return {
+        "broker_url": broker,
+        "broker_transport_options": {
+            "visibility_timeout": visibility,
+            # sweep for abandoned (unacked) messages often enough to honour a short timeout
+            "unacked_restore_interval": max(1, min(10, int(visibility / 4))),
+            "unacked_restore_throttle": 1,
+        },
+        "broker_connection_retry_on_startup": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_acks_on_failure_or_timeout": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_concurrency": settings.worker_concurrency,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_serializer": "json",
+        "task_ignore_result": True,
+        "task_default_queue": QUEUE,
+        "task_soft_time_limit": visibility * 0.75,
+        "task_time_limit": visibility * 0.85,
+        "worker_soft_shutdown_timeout": settings.soft_shutdown_seconds,
+        "worker_enable_soft_shutdown_on_idle": True,
+        "worker_hijack_root_logger": False,
+        "worker_redirect_stdouts": False,
+        "beat_schedule": {
+            "syncd-tick": {
+                "task": TICK_TASK,
+                "schedule": settings.tick_seconds,
+                # a tick nobody picked up in time is worthless: the next one asks again
+                "options": {"expires": max(settings.tick_seconds * 2, 2.0)},
+            }
+        },
+    }
+
+
+def configure(settings: ProcessSettings, broker: str) -> Celery:
+    app.conf.update(celery_config(settings, broker))
+    return app

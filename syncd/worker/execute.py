@@ -1,0 +1,98 @@
+"""One delivery of a job: count it, take the tenant, sync, record how it ended.
+
+Whatever happens, the job row tells ops how it ended; nothing here raises for a tenant's
+own trouble, so one tenant's failure never takes the worker (or another tenant) down.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from datetime import timedelta
+
+import redis
+
+from syncd.engine.ports import Crm
+from syncd.service import TenantOutcome, sync_tenant
+from syncd.settings import ConfigError, ProcessSettings, Tenant
+from syncd.settings.discovery import find_tenant
+from syncd.state.jobs import JobInfo, JobStore
+from syncd.state.types import utcnow
+from syncd.wiring import tenant_runtime
+from syncd.worker.lease import Lease, TenantBusy, tenant_lease
+from syncd.worker.leased_crm import LeasedCrm
+from syncd.worker.resources import state_sessions
+
+log = logging.getLogger("syncd.worker")
+
+FINISHED = ("ok", "partial", "failed", "aborted", "skipped", "dead", "fenced")
+
+
+def execute_job(settings: ProcessSettings, client: redis.Redis, tenant_name: str, job_id: str) -> str:
+    try:
+        tenant = find_tenant(tenant_name, settings.config_dir, settings)
+    except ConfigError as exc:
+        log.error("tenant=%s job=%s cannot load tenant file: %s", tenant_name, job_id, exc)
+        return "config-error"
+    jobs = JobStore(state_sessions(tenant.state_url), tenant.name)
+    job = jobs.get(job_id)
+    if job is None or job.status in FINISHED:
+        log.warning("tenant=%s job=%s already %s; delivery ignored", tenant.name, job_id, job and job.status)
+        return job.status if job else "unknown"
+    job = jobs.begin_attempt(job_id, holder=socket.gethostname())
+    if job.attempts > settings.max_deliveries:
+        return finish(jobs, job, "dead", f"dead-lettered: delivered {job.attempts} times without finishing")
+    status, error = run_locked(settings, client, tenant, job)
+    return finish(jobs, job, status, error, tenant)
+
+
+def run_locked(
+    settings: ProcessSettings, client: redis.Redis, tenant: Tenant, job: JobInfo
+) -> tuple[str, str | None]:
+    sessions = state_sessions(tenant.state_url)
+    try:
+        with tenant_lease(client, sessions, tenant.name, job.id, settings.lock_ttl) as lease:
+            outcome = sync_leased(tenant, job, lease)
+    except TenantBusy as exc:
+        return "skipped", str(exc)
+    except Exception as exc:  # a broken source, an unreachable DB: visible on the job, the worker goes on
+        log.exception("tenant=%s job=%s failed", tenant.name, job.id)
+        return "failed", f"{type(exc).__name__}: {exc}"
+    return job_status(outcome)
+
+
+def sync_leased(tenant: Tenant, job: JobInfo, lease: Lease) -> TenantOutcome:
+    def guard(crm: Crm) -> Crm:
+        return LeasedCrm(crm, lease)
+
+    with tenant_runtime(tenant, epoch=lease.epoch, guard=guard) as runtime:
+        return sync_tenant(
+            runtime,
+            streams=list(job.streams) if job.streams else None,
+            full=job.kind == "full",
+            trigger=job.trigger,
+            job_id=job.id,
+        )
+
+
+def job_status(outcome: TenantOutcome) -> tuple[str, str | None]:
+    errors = [f"{s.stream}: {s.error}" for s in outcome.streams if s.error]
+    for status in ("fenced", "aborted", "partial"):
+        if any(s.status == status for s in outcome.streams):
+            return status, "; ".join(errors) or None
+    return "ok", None
+
+
+def finish(jobs: JobStore, job: JobInfo, status: str, error: str | None, tenant: Tenant | None = None) -> str:
+    jobs.finish(job.id, status, error)
+    log.info("tenant=%s job=%s kind=%s status=%s", job.tenant, job.id, job.kind, status)
+    if (
+        tenant is not None
+        and job.trigger == "schedule"
+        and job.kind == "full"
+        and status not in ("ok", "partial")
+    ):
+        # the daily full reconcile must not wait a whole day because one attempt was unlucky
+        retry_in = timedelta(seconds=tenant.config.schedule.retry_interval)
+        jobs.defer("full", utcnow() + retry_in)
+    return status

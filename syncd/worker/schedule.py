@@ -1,0 +1,84 @@
+"""Beat's tick: which tenants are due, decided in the state DB.
+
+Beat only sends a tick every few seconds; the due times live in the ``schedules`` table and
+are claimed with compare-and-set. Two beats started by mistake therefore send twice the
+ticks but create no extra jobs, and intervals edited in a tenant file apply at the next tick.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from syncd.settings import ProcessSettings, Tenant
+from syncd.settings.discovery import discover_tenants
+from syncd.state.jobs import JobStore
+from syncd.state.repository import StateStore
+from syncd.state.types import utcnow
+from syncd.wiring import configured_streams
+from syncd.worker.resources import state_sessions
+
+log = logging.getLogger("syncd.schedule")
+
+Enqueue = Callable[[str, str], None]  # (tenant name, job id) -> the task is on the broker
+
+
+@dataclass(frozen=True)
+class Due:
+    kind: str  # what the job runs: incremental | full
+    trigger: str  # why: schedule | retry
+
+
+def tick(settings: ProcessSettings, enqueue: Enqueue) -> list[str]:
+    """Queue a job for every due tenant; returns the job ids queued."""
+    tenants, problems = discover_tenants(settings.config_dir, settings)
+    for problem in problems:
+        log.error("tenant file skipped: %s", problem)
+    queued: list[str] = []
+    for tenant in tenants:
+        try:
+            job_id = plan_tenant(tenant, enqueue, utcnow())
+        except Exception:  # one tenant's broken state DB must not stop the others' schedule
+            log.exception("tenant=%s could not be scheduled", tenant.name)
+            continue
+        if job_id is not None:
+            queued.append(job_id)
+    return queued
+
+
+def plan_tenant(tenant: Tenant, enqueue: Enqueue, now: datetime) -> str | None:
+    jobs = JobStore(state_sessions(tenant.state_url), tenant.name)
+    due = claim_due(tenant, jobs, now)
+    if due is None:
+        return None
+    job = jobs.create(due.kind, due.trigger)
+    try:
+        enqueue(tenant.name, job.id)
+    except Exception as exc:  # the broker is down: the slot comes round again at the next interval
+        jobs.finish(job.id, "failed", f"could not enqueue: {type(exc).__name__}: {exc}")
+        raise
+    log.info("tenant=%s job=%s queued kind=%s trigger=%s", tenant.name, job.id, due.kind, due.trigger)
+    return job.id
+
+
+def claim_due(tenant: Tenant, jobs: JobStore, now: datetime) -> Due | None:
+    schedule = tenant.config.schedule
+    full_every = timedelta(seconds=schedule.full_interval)
+    every = timedelta(seconds=schedule.interval)
+    full = jobs.claim("full", first_due=now + full_every, next_due=now + full_every)
+    incremental = jobs.claim("incremental", first_due=now, next_due=now + every)
+    if full:
+        return Due("full", "schedule")  # a full run covers the incremental one claimed with it
+    if incremental:
+        return Due("incremental", "schedule")
+    retry_every = timedelta(seconds=schedule.retry_interval)
+    if jobs.claim("retry", first_due=now, next_due=now + retry_every) and has_due_retries(tenant, now):
+        return Due("incremental", "retry")
+    return None
+
+
+def has_due_retries(tenant: Tenant, now: datetime) -> bool:
+    store = StateStore(state_sessions(tenant.state_url), tenant.name)
+    return any(store.due_retries(stream, now) for stream in configured_streams(tenant))

@@ -1,0 +1,150 @@
+"""The daemon under real Redis and real worker processes: scheduling, locking, redelivery."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import signal
+import time
+
+from syncd.sandbox.launcher import SandboxProcess
+from syncd.worker import lease
+from syncd.worker.resources import connect_redis
+from tests.daemon.harness import Daemon, DaemonTenant, overlapping
+
+
+def resync(daemon: Daemon, tenant: DaemonTenant, *args: str) -> str:
+    result = daemon.syncd("resync", "--config", str(tenant.path), *args)
+    assert result.returncode == 0, result.stderr
+    match = re.search(r"queued run (\w+) for tenant", result.stdout)
+    assert match, result.stdout
+    return match.group(1)
+
+
+def job_ended(tenant: DaemonTenant, job_id: str, *statuses: str) -> bool:
+    return tenant.job(job_id).status in (statuses or ("ok", "partial"))
+
+
+def writes(sandbox: SandboxProcess) -> int:
+    return int(sandbox.control.counts()["writes"])
+
+
+def assert_converged(tenant: DaemonTenant) -> None:
+    problems = {s: f.summary() for s, f in tenant.figures().items() if not f.exact}
+    assert not problems, problems
+
+
+def test_two_workers_and_two_tenants_converge_without_overlapping_runs(
+    daemon: Daemon, sandbox: SandboxProcess, second_sandbox: SandboxProcess
+) -> None:
+    acme = daemon.add_tenant("acme", sandbox, interval=2, seed=1)
+    bolt = daemon.add_tenant("bolt", second_sandbox, interval=2, seed=2)
+    sandbox.control.set_latency(5)
+    second_sandbox.control.set_latency(5)
+    daemon.worker("w1")
+    daemon.worker("w2")
+    daemon.beat()
+    daemon.wait_for("both tenants to converge", lambda: acme.converged() and bolt.converged(), timeout=120)
+    daemon.wait_for("three finished runs of each", lambda: all(finished(t) >= 3 for t in (acme, bolt)))
+    for tenant in (acme, bolt):
+        assert overlapping(tenant.runs()) == []
+        assert {j.status for j in tenant.jobs()} <= {"ok", "partial", "queued", "running", "skipped"}
+        assert_converged(tenant)
+
+
+def finished(tenant: DaemonTenant) -> int:
+    return sum(job.status in ("ok", "partial") for job in tenant.jobs())
+
+
+def test_resync_full_on_a_running_daemon_shows_in_status(daemon: Daemon, sandbox: SandboxProcess) -> None:
+    acme = daemon.add_tenant("acme", sandbox, customers=200)
+    daemon.worker()
+    daemon.beat()
+    daemon.wait_for("the first scheduled run", acme.converged, timeout=90)
+    job_id = resync(daemon, acme, "--full")
+    daemon.wait_for("the resync to finish", lambda: job_ended(acme, job_id))
+    job = acme.job(job_id)
+    assert (job.kind, job.trigger) == ("full", "resync")
+    assert {run.mode for run in acme.runs() if run.job_id == job_id} == {"full"}
+    status = daemon.syncd("status")
+    assert status.returncode == 0, status.stderr
+    line = next(line for line in status.stdout.splitlines() if job_id in line)
+    assert "resync" in line and "full" in line, status.stdout
+    assert "customers" in status.stdout and "companies" in status.stdout
+
+
+def test_a_worker_killed_mid_batch_has_its_task_redelivered_and_the_tenant_converges(
+    daemon: Daemon, sandbox: SandboxProcess
+) -> None:
+    daemon.env["SYNCD_VISIBILITY_TIMEOUT"] = "8"
+    acme = daemon.add_tenant("acme", sandbox, customers=1000)
+    sandbox.control.set_latency(40)
+    daemon.worker("w1", concurrency=1)
+    job_id = resync(daemon, acme)
+    daemon.wait_for("the run to be mid-way", lambda: writes(sandbox) >= 20)
+    daemon.signal("w1", signal.SIGKILL)
+    daemon.processes["w1"].wait()
+    daemon.worker("w2", concurrency=1)
+    daemon.wait_for("the redelivered job to finish", lambda: job_ended(acme, job_id), timeout=90)
+    assert acme.job(job_id).attempts == 2
+    assert_converged(acme)
+
+
+def test_a_stale_lock_holder_cannot_commit_after_its_lease_passed_on(
+    daemon: Daemon, sandbox: SandboxProcess, postgres_url: str
+) -> None:
+    """PostgreSQL state: a holder frozen inside a commit keeps its row locks, which SQLite cannot share."""
+    daemon.env.update(SYNCD_VISIBILITY_TIMEOUT="60", SYNCD_LOCK_TTL="1.5")
+    acme = daemon.add_tenant("acme", sandbox, customers=1000, state_url=postgres_url)
+    sandbox.control.set_latency(40)
+    daemon.worker("w1", concurrency=1)
+    stale = resync(daemon, acme)
+    daemon.wait_for("the first run to be mid-way", lambda: writes(sandbox) >= 20)
+    daemon.signal("w1", signal.SIGSTOP)
+    time.sleep(2)  # past the lock TTL: the lock expires while w1 is frozen
+    daemon.worker("w2", concurrency=1)
+    fresh = resync(daemon, acme)
+    daemon.wait_for("the new holder to take the lock", lambda: fresh in (lock_holder(acme) or ""))
+    daemon.signal("w1", signal.SIGCONT)
+    daemon.wait_for("the new holder's run", lambda: job_ended(acme, fresh), timeout=60)
+    daemon.wait_for("the stale run to be fenced", lambda: job_ended(acme, stale, "fenced"), timeout=30)
+    assert "fenced" in {run.status for run in acme.runs() if run.job_id == stale}
+    assert_converged(acme)
+
+
+def lock_holder(tenant: DaemonTenant) -> str | None:
+    with connect_redis(tenant.env["SYNCD_BROKER_URL"]) as client:
+        return lease.lock_holder(client, tenant.name)
+
+
+def test_a_second_beat_started_by_mistake_causes_no_duplicate_runs(
+    daemon: Daemon, sandbox: SandboxProcess
+) -> None:
+    acme = daemon.add_tenant("acme", sandbox, customers=200, interval=2)
+    daemon.worker()
+    daemon.beat("beat1")
+    daemon.beat("beat2")
+    daemon.wait_for("convergence", acme.converged, timeout=90)
+    time.sleep(8)
+    scheduled = sorted(j.created_at for j in acme.jobs() if j.trigger == "schedule")
+    assert len(scheduled) >= 4
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(scheduled)]
+    assert min(gaps) >= 1.5, gaps  # one job per 2 s slot, however many beats tick
+    assert not [j for j in acme.jobs() if j.status == "skipped"]
+    assert overlapping(acme.runs()) == []
+
+
+def test_sigterm_mid_batch_leaves_no_half_commit_and_the_run_resumes(
+    daemon: Daemon, sandbox: SandboxProcess
+) -> None:
+    acme = daemon.add_tenant("acme", sandbox, customers=1000)
+    sandbox.control.set_latency(40)
+    daemon.worker("w1", concurrency=1)
+    job_id = resync(daemon, acme)
+    daemon.wait_for("the run to be mid-way", lambda: writes(sandbox) >= 20)
+    daemon.signal("w1", signal.SIGTERM)
+    daemon.processes["w1"].wait(timeout=30)
+    assert acme.job(job_id).status in ("running", "fenced", "aborted", "failed", "queued")
+    daemon.worker("w2", concurrency=1)
+    daemon.wait_for("the run to resume and finish", lambda: job_ended(acme, job_id), timeout=90)
+    assert_converged(acme)
