@@ -1,4 +1,4 @@
-# The two commands of the README: `make run` (syncd's main job) and `make test` (the suite, as CI runs it).
+# The two commands of the README: `make run` (the daemon with a demo tenant) and `make test` (the suite, as CI runs it).
 # Both install what they need: Debian packages through .ci/system-deps, Python packages into ./.venv.
 
 PYTHON ?= python3
@@ -20,13 +20,9 @@ venv: $(STAMP)
 system-deps:
 	@bash .ci/system-deps
 
-## run: start the Thulium sandbox on 127.0.0.1:$(SANDBOX_PORT) and show how to use syncd against it
+## run: the whole daemon on this machine — sandbox, demo source, embedded Redis, worker, beat, web
 run: system-deps $(STAMP)
-	@$(BIN)/syncd --help
-	@echo "Sandbox (simulated Thulium API): http://127.0.0.1:$(SANDBOX_PORT)/api  user api_user, password sandbox-secret"
-	@echo "  try: curl -u api_user:sandbox-secret http://127.0.0.1:$(SANDBOX_PORT)/api/outbounds"
-	@echo "  state: curl http://127.0.0.1:$(SANDBOX_PORT)/_sandbox/state      (Ctrl-C stops it)"
-	$(BIN)/syncd sandbox --port $(SANDBOX_PORT)
+	$(BIN)/syncd up --sandbox-port $(SANDBOX_PORT)
 
 ## test: lint, type-check and run the whole suite (PostgreSQL is started by the tests themselves)
 test: system-deps $(STAMP) lint typecheck pytest

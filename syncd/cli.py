@@ -148,15 +148,22 @@ def sync(
     force: Annotated[
         bool, typer.Option("--force", help="Allow a full reconcile to delete many records.")
     ] = False,
+    wait: Annotated[
+        float | None,
+        typer.Option(help="Seconds to wait while a daemon run holds the tenant (default: lock TTL + 5)."),
+    ] = None,
 ) -> None:
     """Sync one tenant now, in-process (no broker). Exit 0: all synced, 2: some rows failed, 1: aborted."""
     from rich.console import Console
 
+    from syncd.ops.exclusive import exclusive_run
     from syncd.report import print_outcome, progress_reporter
     from syncd.service import sync_tenant
     from syncd.settings import load_tenant
     from syncd.state import migrate
     from syncd.wiring import tenant_runtime
+    from syncd.worker.lease import TenantBusy
+    from syncd.worker.leased_crm import guarded_by
 
     try:
         tenant = load_tenant(config)
@@ -165,10 +172,18 @@ def sync(
     state_url = dry_run_state_url(tenant.state_url) if dry_run else tenant.state_url
     migrate.upgrade(state_url)
     console = Console()
-    with tenant_runtime(tenant, state_url) as runtime, progress_reporter(console) as progress:
-        outcome = sync_tenant(
-            runtime, streams=stream, full=full, dry_run=dry_run, force=force, progress=progress
-        )
+    try:
+        with exclusive_run(ProcessSettings(), tenant, state_url, enabled=not dry_run, wait=wait) as lease:
+            epoch, guard = (None, None) if lease is None else (lease.epoch, guarded_by(lease))
+            with (
+                tenant_runtime(tenant, state_url, epoch=epoch, guard=guard) as runtime,
+                progress_reporter(console) as progress,
+            ):
+                outcome = sync_tenant(
+                    runtime, streams=stream, full=full, dry_run=dry_run, force=force, progress=progress
+                )
+    except TenantBusy as exc:
+        raise fail(f"{exc}; the daemon is syncing it now (try again later, or `syncd resync`)") from None
     print_outcome(outcome, console)
     raise typer.Exit(outcome.exit_code)
 

@@ -15,7 +15,7 @@ from syncd.state import migrate
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobInfo, JobStore
 from syncd.wiring import STREAM_ORDER
-from syncd.worker.broker import EmbeddedRedis
+from syncd.worker.broker import live_broker_url
 
 SEND_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
 
@@ -72,12 +72,10 @@ def enqueue_resync(
 
 
 def daemon_broker(settings: ProcessSettings) -> str:
-    if settings.broker_url:
-        return settings.broker_url
-    embedded = EmbeddedRedis(settings.var_dir)
-    if not embedded.running():
+    broker = live_broker_url(settings)
+    if broker is None:
         raise ValueError(
             f"no daemon is running here: the embedded Redis in {settings.var_dir}/redis is down "
             "(start the daemon with `syncd up` or the Procfile, or set SYNCD_BROKER_URL)"
         )
-    return embedded.url
+    return broker

@@ -22,7 +22,7 @@ from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobInfo, JobStore
 from syncd.state.repository import RunInfo, StateStore, StreamCounts
 from syncd.wiring import STREAM_ORDER
-from syncd.worker.broker import EmbeddedRedis
+from syncd.worker.broker import live_broker_url
 from syncd.worker.lease import lock_holder
 from syncd.worker.resources import connect_redis
 
@@ -60,10 +60,8 @@ def gather_status(settings: ProcessSettings) -> list[TenantStatus]:
 
 
 def lock_client(settings: ProcessSettings) -> redis.Redis | None:
-    if settings.broker_url:
-        return connect_redis(settings.broker_url)
-    embedded = EmbeddedRedis(settings.var_dir)
-    return connect_redis(embedded.url) if embedded.running() else None
+    broker = live_broker_url(settings)
+    return None if broker is None else connect_redis(broker)
 
 
 def tenant_status(ref: TenantRef, client: redis.Redis | None) -> TenantStatus:

@@ -229,3 +229,11 @@ def _runs_socket(pid: int, socket_path: Path) -> bool:
     except OSError:
         return False
     return os.fsencode(socket_path) in cmdline
+
+
+def live_broker_url(settings: ProcessSettings) -> str | None:
+    """The broker a running daemon uses, or None when there is none on this machine (never starts one)."""
+    if settings.broker_url:
+        return settings.broker_url
+    embedded = EmbeddedRedis(settings.var_dir)
+    return embedded.url if embedded.running() else None

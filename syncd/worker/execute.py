@@ -12,7 +12,6 @@ from datetime import timedelta
 
 import redis
 
-from syncd.engine.ports import Crm
 from syncd.service import TenantOutcome, sync_tenant
 from syncd.settings import ConfigError, ProcessSettings, Tenant
 from syncd.settings.discovery import find_tenant
@@ -20,7 +19,7 @@ from syncd.state.jobs import JobInfo, JobStore
 from syncd.state.types import utcnow
 from syncd.wiring import tenant_runtime
 from syncd.worker.lease import Lease, TenantBusy, tenant_lease
-from syncd.worker.leased_crm import LeasedCrm
+from syncd.worker.leased_crm import guarded_by
 from syncd.worker.resources import state_sessions
 
 log = logging.getLogger("syncd.worker")
@@ -62,10 +61,7 @@ def run_locked(
 
 
 def sync_leased(tenant: Tenant, job: JobInfo, lease: Lease) -> TenantOutcome:
-    def guard(crm: Crm) -> Crm:
-        return LeasedCrm(crm, lease)
-
-    with tenant_runtime(tenant, epoch=lease.epoch, guard=guard) as runtime:
+    with tenant_runtime(tenant, epoch=lease.epoch, guard=guarded_by(lease)) as runtime:
         return sync_tenant(
             runtime,
             streams=list(job.streams) if job.streams else None,

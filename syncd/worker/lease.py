@@ -108,15 +108,19 @@ def tenant_lease(
     tenant: str,
     job_id: str,
     ttl: float,
+    *,
+    wait: float = 0,
 ) -> Iterator[Lease]:
+    """``wait``: seconds to wait for a busy tenant (daemon triggers never wait; a person may)."""
     token = make_token(job_id)
-    lock = client.lock(lock_key(tenant), timeout=ttl, blocking=False, thread_local=False)
-    started = time.monotonic()
-    if not lock.acquire(token=token):
+    lock = client.lock(lock_key(tenant), timeout=ttl, thread_local=False, sleep=0.2)
+    if not lock.acquire(token=token, blocking=wait > 0, blocking_timeout=wait or None):
         raise TenantBusy(tenant, lock_holder(client, tenant))
+    acquired = time.monotonic()
     try:
         epoch = take_epoch(sessions, tenant, token)
-        lease = Lease(tenant, token, epoch, ttl, started + ttl)
+        # the SET happened a round trip before `acquired`: keep a margin rather than trust the clock edge
+        lease = Lease(tenant, token, epoch, ttl, acquired + ttl * 0.9)
         heartbeat = Heartbeat(lock, lease)
         heartbeat.start()
         try:

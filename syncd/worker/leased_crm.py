@@ -7,7 +7,7 @@ the local lease deadline right before each write shrinks that window to the requ
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from syncd.engine.ports import Crm, CrmResult, Payload, RemoteRecord
 from syncd.worker.lease import Lease
@@ -37,3 +37,12 @@ class LeasedCrm:
 
     def scan(self, stream: str) -> Iterator[RemoteRecord]:
         return self.crm.scan(stream)
+
+
+def guarded_by(lease: Lease) -> Callable[[Crm], Crm]:
+    """The ``guard`` the composition root wraps a run's Crm with."""
+
+    def guard(crm: Crm) -> Crm:
+        return LeasedCrm(crm, lease)
+
+    return guard

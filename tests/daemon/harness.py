@@ -73,6 +73,14 @@ class DaemonTenant:
         assert found, f"no job {job_id}"
         return found[0]
 
+    def links(self) -> list[models.Link]:
+        engine = make_engine(self.state_url)
+        try:
+            with session_factory(engine)() as session:
+                return list(session.scalars(select(models.Link).where(models.Link.tenant == self.name)))
+        finally:
+            engine.dispose()
+
     def runs(self) -> list[models.Run]:
         engine = make_engine(self.state_url)
         try:

@@ -8,6 +8,9 @@ import signal
 import time
 
 from syncd.sandbox.launcher import SandboxProcess
+from syncd.state import migrate
+from syncd.state.db import make_engine, session_factory
+from syncd.state.leases import current_epoch
 from syncd.worker import lease
 from syncd.worker.resources import connect_redis
 from tests.daemon.harness import Daemon, DaemonTenant, overlapping
@@ -144,7 +147,44 @@ def test_sigterm_mid_batch_leaves_no_half_commit_and_the_run_resumes(
     daemon.wait_for("the run to be mid-way", lambda: writes(sandbox) >= 20)
     daemon.signal("w1", signal.SIGTERM)
     daemon.processes["w1"].wait(timeout=30)
-    assert acme.job(job_id).status in ("running", "fenced", "aborted", "failed", "queued")
+    assert_state_matches_thulium(acme, sandbox)
     daemon.worker("w2", concurrency=1)
     daemon.wait_for("the run to resume and finish", lambda: job_ended(acme, job_id), timeout=90)
+    assert acme.job(job_id).attempts == 2
+    assert_converged(acme)
+
+
+def assert_state_matches_thulium(tenant: DaemonTenant, sandbox: SandboxProcess) -> None:
+    """Every committed link names a record Thulium holds; every record we made is linked or pending."""
+    prefix = tenant.tenant().config.sync.identifier_prefix
+    held: dict[str, dict[int, str]] = {"customers": {}, "companies": {}}
+    for record in sandbox.control.state()["customers"]:
+        if record["company_flag"]:
+            held["companies"][record["company_id"]] = record["identifier"]
+        else:
+            held["customers"][record["customer_id"]] = record["identifier"]
+    for stream, records in held.items():
+        links = [link for link in tenant.links() if link.stream == stream]
+        synced = {link.thulium_id for link in links if link.state == "synced"}
+        assert synced <= set(records), f"{stream}: a committed link points at a record Thulium lacks"
+        known = {prefix + link.source_key for link in links}
+        orphans = set(records.values()) - known
+        assert not orphans, f"{stream}: created but neither linked nor pending: {sorted(orphans)[:5]}"
+
+
+def test_a_hand_run_sync_waits_its_turn_behind_a_daemon_run(daemon: Daemon, sandbox: SandboxProcess) -> None:
+    acme = daemon.add_tenant("acme", sandbox, customers=100)
+    migrate.upgrade(acme.state_url)
+    engine = make_engine(acme.state_url)
+    try:
+        with connect_redis(daemon.env["SYNCD_BROKER_URL"]) as client:
+            with lease.tenant_lease(client, session_factory(engine), "acme", "daemon-job", ttl=10):
+                busy = daemon.syncd("sync", "--config", str(acme.path), "--wait", "0.5")
+            assert busy.returncode == 1 and "busy" in busy.stderr and "daemon-job" in busy.stderr
+            assert writes(sandbox) == 0
+            done = daemon.syncd("sync", "--config", str(acme.path))
+        assert done.returncode == 2, done.stderr  # the demo's invalid rows
+        assert current_epoch(session_factory(engine), "acme") == 2  # the hand-run sync took the lease too
+    finally:
+        engine.dispose()
     assert_converged(acme)

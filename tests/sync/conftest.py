@@ -67,5 +67,8 @@ def demo_tenant(tmp_path: Path, sandbox: SandboxProcess) -> Iterator[DemoTenant]
     path = write_demo_config(
         tmp_path / "acme.toml", source_url, sandbox.url, user=sandbox.user, state_url=state_url
     )
-    env = {**os.environ, "THULIUM_PASSWORD": sandbox.password, "SYNCD_LOG_LEVEL": "WARNING"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCD_")}  # no daemon of this machine's
+    env.update(
+        THULIUM_PASSWORD=sandbox.password, SYNCD_LOG_LEVEL="WARNING", SYNCD_VAR_DIR=str(tmp_path / "var")
+    )
     yield DemoTenant(path, source_url, state_url, demo, sandbox, env)
