@@ -19,6 +19,7 @@ from syncd.state.repository import StateStore
 from syncd.state.types import utcnow
 from syncd.wiring import configured_streams
 from syncd.worker.resources import state_sessions
+from syncd.worker.startup import ensure_schema
 
 log = logging.getLogger("syncd.schedule")
 
@@ -39,6 +40,7 @@ def tick(settings: ProcessSettings, enqueue: Enqueue) -> list[str]:
     queued: list[str] = []
     for tenant in tenants:
         try:
+            ensure_schema(tenant.state_url, settings)
             job_id = plan_tenant(tenant, enqueue, utcnow())
         except Exception:  # one tenant's broken state DB must not stop the others' schedule
             log.exception("tenant=%s could not be scheduled", tenant.name)

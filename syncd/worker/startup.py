@@ -37,10 +37,21 @@ def state_urls(settings: ProcessSettings) -> list[str]:
 
 
 def upgrade_state_dbs(settings: ProcessSettings) -> None:
+    for url in state_urls(settings):
+        ensure_schema(url, settings)
+
+
+_current: set[str] = set()
+
+
+def ensure_schema(url: str, settings: ProcessSettings) -> None:
+    """Bring one state DB to head once per process; a tenant file added to a live daemon needs no restart."""
+    if url in _current:
+        return
     lock_path = Path(settings.var_dir) / "migrate.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        for url in state_urls(settings):
-            if migrate.current_revision(url) != migrate.head_revision():
-                migrate.upgrade(url)
+        if migrate.current_revision(url) != migrate.head_revision():
+            migrate.upgrade(url)
+    _current.add(url)

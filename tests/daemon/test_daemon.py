@@ -6,6 +6,7 @@ import itertools
 import re
 import signal
 import time
+from pathlib import Path
 
 from syncd.sandbox.launcher import SandboxProcess
 from syncd.state import migrate
@@ -188,3 +189,21 @@ def test_a_hand_run_sync_waits_its_turn_behind_a_daemon_run(daemon: Daemon, sand
     finally:
         engine.dispose()
     assert_converged(acme)
+
+
+def test_one_broken_tenant_never_blocks_another(daemon: Daemon, sandbox: SandboxProcess) -> None:
+    acme = daemon.add_tenant("acme", sandbox, customers=200, interval=2)
+    ghost = daemon.add_tenant("ghost", sandbox, customers=10, interval=2)
+    Path(ghost.demo.url.removeprefix("sqlite:///")).unlink()  # its database went away
+    (daemon.tenant_dir / "typo.toml").write_text('[thulium]\nurl = "http://127.0.0.1:1/api"\n')
+    daemon.worker()
+    daemon.beat()
+    daemon.wait_for("the healthy tenant to converge", acme.converged, timeout=90)
+    daemon.wait_for(
+        "the broken tenant's failed runs", lambda: any(j.status == "failed" for j in ghost.jobs())
+    )
+    failed = next(j for j in ghost.jobs() if j.status == "failed")
+    assert "OperationalError" in (failed.error or "")
+    status = daemon.syncd("status")
+    assert "tenant acme" in status.stdout and "tenant ghost" in status.stdout
+    assert "typo.toml" in status.stdout  # the broken file is named, not silently skipped
