@@ -18,7 +18,13 @@ from tests.sync.convergence import assert_exact, converge_check
 def converge(demo: DemoTenant) -> None:
     invalid = {"companies": set(demo.demo.invalid_companies), "customers": set(demo.demo.invalid_customers)}
     with demo.client() as client:
-        assert_exact(converge_check(demo.tenant(), client, invalid))
+        figures = converge_check(demo.tenant(), client, invalid)
+    try:
+        assert_exact(figures)
+    except AssertionError as exc:
+        expected = {f"{s}:{k}" for s, keys in invalid.items() for k in keys}
+        leftovers = {k: v for k, v in open_failures(demo).items() if k not in expected}
+        raise AssertionError(f"{exc}\nopen failures besides the invalid rows: {leftovers}") from None
 
 
 def open_failures(demo: DemoTenant) -> dict[str, str]:
@@ -86,6 +92,11 @@ def test_existing_thulium_records_with_our_identifiers_are_adopted(demo_tenant: 
 
 
 def test_converges_with_faults_on(demo_tenant: DemoTenant) -> None:
+    # At these rates an item fails a try about 15 % of the time; with the default budget of 5 tries one item
+    # in ~10,000 is parked for a later run (correctly, and recorded). Ten tries make "converged in the first
+    # run" a property of the engine rather than of the dice.
+    with demo_tenant.path.open("a") as tenant_file:
+        tenant_file.write("\n[sync]\nitem_attempts = 10\n")
     control = demo_tenant.sandbox.control
     control.set_faults(
         {
