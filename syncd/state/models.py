@@ -126,7 +126,8 @@ class CampaignMember(Base):
     source_key: Mapped[str] = mapped_column(String(KEY))
     customer_id: Mapped[int | None] = mapped_column(BigInteger)
     record_id: Mapped[int | None] = mapped_column(BigInteger)
-    status_id: Mapped[int | None] = mapped_column(Integer)
+    status_id: Mapped[int | None] = mapped_column(Integer)  # as last seen (poll or webhook)
+    sent_status_id: Mapped[int | None] = mapped_column(Integer)  # as syncd last set it
     system_status: Mapped[str | None] = mapped_column(String(40))
     desired: Mapped[bool] = mapped_column(default=True)
     desired_hash: Mapped[str | None] = mapped_column(String(64))
