@@ -13,7 +13,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-from syncd.sandbox import control, routes_activity, routes_campaigns, routes_companies, routes_customers
+from syncd.sandbox import (
+    control,
+    control_events,
+    routes_activity,
+    routes_campaigns,
+    routes_companies,
+    routes_customers,
+)
 from syncd.sandbox.faults import FaultConfig
 from syncd.sandbox.middleware import SANDBOX_KEY, api_middleware
 from syncd.sandbox.runtime import Sandbox
@@ -51,9 +58,15 @@ def build_app(config: SandboxConfig) -> web.Application:
         routes_campaigns.routes,
         routes_activity.routes,
         control.routes,
+        control_events.routes,
     ):
         app.add_routes(table)
+    app.on_cleanup.append(_close_webhooks)
     return app
+
+
+async def _close_webhooks(app: web.Application) -> None:
+    await app[SANDBOX_KEY].webhooks.close()
 
 
 async def serve(config: SandboxConfig, *, ready: Callable[[int], None] | None = None) -> None:

@@ -27,8 +27,17 @@ class SandboxControl:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _call(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
-        resp = self._http.request(method, path, json=json, params=params)
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        resp = self._http.request(method, path, json=json, params=params, **extra)
         if resp.status_code >= 400:
             raise SandboxControlError(f"{method} /_sandbox{path} -> {resp.status_code}: {resp.text}")
         return resp.json() if resp.content else None
@@ -119,6 +128,17 @@ class SandboxControl:
     def set_in_call(self, outbound_id: str, customer_id: int, in_call: bool = True) -> None:
         self.set_record(outbound_id, customer_id, in_call=in_call)
 
+    def run_dialer(
+        self, outbound_id: str, *, count: int = 10, seed: int = 0, system_statuses: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Calls up to ``count`` TO_CALL records, each ending in a random outcome status of the campaign
+        (deterministic per seed), and fires OUTBOUND_RECORD_SAVED for each. Returns the changed records."""
+        body: dict[str, Any] = {"outbound_id": outbound_id, "count": count, "seed": seed}
+        if system_statuses is not None:
+            body["system_statuses"] = system_statuses
+        records: list[dict[str, Any]] = self._call("POST", "/dialer/run", json=body)["records"]
+        return records
+
     # ------------------------------------------------------------------ agents
     def agent_create_customer(self, fields: dict[str, Any]) -> int:
         return int(self._call("POST", "/customers", json=fields)["customer_id"])
@@ -141,6 +161,61 @@ class SandboxControl:
 
     def agent_delete_company(self, company_id: int) -> None:
         self._call("DELETE", f"/companies/{company_id}")
+
+    def agent_add_note(self, customer_id: int, content: str, *, agent_login: str = "j.kowalski") -> None:
+        """Fires CUSTOMER_NOTE_SAVED."""
+        body = {"customer_id": customer_id, "agent_login": agent_login, "content": content}
+        self._call("POST", "/agents/notes", json=body)
+
+    # ------------------------------------------------------------------ webhooks
+    def set_webhook(
+        self,
+        url: str,
+        *,
+        user: str = "",
+        password: str = "",
+        encoding: str = "json",
+        actions: list[str] | None = None,
+        api_writes: bool = False,
+        timeout_s: float = 5.0,
+    ) -> dict[str, Any]:
+        """Starts sending webhooks to ``url`` (Basic auth when ``user`` is set; ``encoding`` json | form;
+        ``actions`` = only these). Returns the target without the password."""
+        body: dict[str, Any] = {
+            "url": url,
+            "user": user,
+            "password": password,
+            "encoding": encoding,
+            "actions": actions,
+            "api_writes": api_writes,
+            "timeout_s": timeout_s,
+        }
+        data: dict[str, Any] = self._call("POST", "/webhooks", json=body)
+        return data
+
+    def webhook_status(self) -> dict[str, Any]:
+        """{"target": {...} | None, "pending": n, "sent": n}"""
+        data: dict[str, Any] = self._call("GET", "/webhooks")
+        return data
+
+    def stop_webhooks(self) -> None:
+        self._call("DELETE", "/webhooks")
+
+    def webhooks_sent(self, since: int = 0) -> list[dict[str, Any]]:
+        """Entries: seq, t, action, url, encoding, body, replay, done, status (None = unreachable), error,
+        delivered_at."""
+        data: list[dict[str, Any]] = self._call("GET", "/webhooks/sent", params={"since": since})
+        return data
+
+    def flush_webhooks(self, timeout_s: float = 30.0) -> None:
+        """Returns once every queued delivery has been attempted; raises if that takes over ``timeout_s``."""
+        self._call("POST", "/webhooks/flush", json={"timeout_s": timeout_s}, timeout=timeout_s + 5.0)
+
+    def replay_webhook(self, seq: int | None = None) -> dict[str, Any]:
+        """Queues a duplicate of delivery ``seq`` (default: the last one). Returns the new log entry."""
+        body = {} if seq is None else {"seq": seq}
+        data: dict[str, Any] = self._call("POST", "/webhooks/replay", json=body)
+        return data
 
     # ------------------------------------------------------------------ seeding
     def add_outbound(

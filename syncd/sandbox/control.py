@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from syncd.sandbox.control_events import emit_record_saved
 from syncd.sandbox.errors import ApiError, error_response
 from syncd.sandbox.faults import FaultConfig, FaultRule
 from syncd.sandbox.middleware import SANDBOX_KEY
@@ -16,6 +17,7 @@ from syncd.sandbox.seed import load_seed, normalize_connection, outbound_from_js
 from syncd.sandbox.store import now_text
 from syncd.sandbox.views import Includes, company_view, customer_view, record_view
 from syncd.sandbox.web_utils import json_object, json_response, no_content
+from syncd.sandbox.webhook_events import CUSTOMER_CREATED, customer_created
 
 CONTROL_PREFIX = "/_sandbox/"
 routes = web.RouteTableDef()
@@ -116,12 +118,14 @@ async def clear_faults(request: web.Request) -> web.Response:
 # ---------------------------------------------------------------------------------------------- dialer
 @routes.patch("/_sandbox/records/{outbound_id}/{customer_id}")
 async def dialer_update(request: web.Request) -> web.Response:
-    """The dialer is authoritative: no MY_RECORD/next_call_date checks, any status of the campaign."""
+    """The dialer is authoritative: no MY_RECORD/next_call_date checks, any status of the campaign.
+    Setting a status is an agent saving the record, so it fires OUTBOUND_RECORD_SAVED (other edits don't)."""
     sb = _sb(request)
     store = sb.store
     body = await json_object(request)
     ob = store.get_outbound(request.match_info["outbound_id"])
     rec = store.get_record(ob.id, _int(request, "customer_id"))
+    previous_status_id = rec.status_id
     if "status_id" in body:
         st = ob.status(int(body["status_id"]))
         if st is None:
@@ -140,15 +144,22 @@ async def dialer_update(request: web.Request) -> web.Response:
         rec.order = None if body["order"] in (None, "") else int(body["order"])
     if "in_call" in body:
         rec.in_call = bool(body["in_call"])
+    if "status_id" in body or "system_status" in body:
+        agent = str(body.get("saved_by") or rec.agent_login)
+        connection_id = str(body.get("connection_id") or "")
+        emit_record_saved(
+            sb, ob, rec, agent_login=agent, previous_status_id=previous_status_id, connection_id=connection_id
+        )
     return json_response(record_view(store, rec, Includes({})))
 
 
 # ---------------------------------------------------------------------------------------------- agents
 @routes.post("/_sandbox/customers")
 async def agent_create_customer(request: web.Request) -> web.Response:
-    store = _sb(request).store
-    cust = store.create_customer(await json_object(request))
-    return json_response(customer_view(store, cust, _ALL), status=201)
+    sb = _sb(request)
+    cust = sb.store.create_customer(await json_object(request))
+    sb.webhooks.emit(CUSTOMER_CREATED, customer_created(cust))
+    return json_response(customer_view(sb.store, cust, _ALL), status=201)
 
 
 @routes.patch("/_sandbox/customers/{id}")

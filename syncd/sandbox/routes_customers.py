@@ -21,6 +21,7 @@ from syncd.sandbox.web_utils import (
     page,
     path_int,
 )
+from syncd.sandbox.webhook_events import CUSTOMER_CREATED, customer_created
 
 CUSTOMER_ORDER = ("surname", "name", "nip", "company_id", "customer_id", "identifier")
 MSG_UNAVAILABLE = "Service temporarily unavailable."
@@ -30,6 +31,12 @@ routes = web.RouteTableDef()
 
 def _store(request: web.Request) -> Store:
     return request.app[SANDBOX_KEY].store
+
+
+def _announce_created(request: web.Request, cust: Customer) -> None:
+    """Sent only when the webhook target opts in with ``api_writes``: the document does not say whether
+    Thulium announces customers its API created, and a client must survive both answers."""
+    request.app[SANDBOX_KEY].webhooks.emit(CUSTOMER_CREATED, customer_created(cust), api_write=True)
 
 
 def _sort_value(cust: Customer, key: str) -> tuple[int, Any]:
@@ -104,6 +111,7 @@ async def add_note(request: web.Request) -> web.Response:
 @routes.post("/api/customers")
 async def create_customer(request: web.Request) -> web.Response:
     cust = _store(request).create_customer(await json_object(request))
+    _announce_created(request, cust)
     return json_response({"customer_id": str(cust.customer_id)}, status=201)
 
 
@@ -146,6 +154,7 @@ async def batch_create(request: web.Request) -> web.Response:
             out[str(pos)] = _item_error(err)
         else:
             out[str(pos)] = {"http_status": 201, "customer_id": str(cust.customer_id)}
+            _announce_created(request, cust)
     return json_response(out, status=207)
 
 

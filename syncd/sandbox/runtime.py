@@ -1,4 +1,4 @@
-"""The one mutable object of a running sandbox: state, faults, counters and the request log.
+"""The one mutable object of a running sandbox: state, faults, counters, the request log and webhooks.
 
 Kept apart from aiohttp so reset semantics live in one place and tests of the pieces need no server.
 """
@@ -14,6 +14,7 @@ from typing import Any
 from syncd.sandbox.faults import FaultConfig, FaultEngine
 from syncd.sandbox.seed import load_seed
 from syncd.sandbox.store import Store
+from syncd.sandbox.webhooks import WebhookEmitter
 
 LOG_CAPACITY = 50_000
 
@@ -80,12 +81,15 @@ class Sandbox:
         self.faults = FaultEngine()
         self.counters = Counters()
         self.log = RequestLog()
+        self.webhooks = WebhookEmitter()
         self.reset()
 
     def reset(self, *, apply_seed: bool = True, startup_faults: bool = True) -> None:
         """Back to a fresh instance. Startup faults (CLI/--faults-file) come back by default so a
-        benchmark's latency survives the per-test reset; pass startup_faults=False for none at all."""
+        benchmark's latency survives the per-test reset; pass startup_faults=False for none at all.
+        The webhook target is dropped too: the receiver of the previous test is gone."""
         self.store = Store()
+        self.webhooks.reset()
         if apply_seed:
             load_seed(self.store, self.seed_doc)
         self.counters = Counters()
