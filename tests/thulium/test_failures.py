@@ -63,14 +63,11 @@ def test_401_is_a_clear_fatal_error(make_client: Callable[..., ThuliumClient], c
 
 def test_429_retry_after_is_honoured(client: ThuliumClient, control: Control) -> None:
     control.fault("too_many_requests", method="GET", path="outbounds", count=1, retry_after=1)
-    started = time.monotonic()
     assert client.list_outbounds()
-    elapsed = time.monotonic() - started
 
     first, second = _api_log(control, "outbounds", "GET")
     assert first["status"] == 429 and second["status"] == 200
     assert second["t"] - first["t"] >= 1.0  # the server's own clock: no retry before Retry-After
-    assert elapsed >= 1.0
     assert client.request_counts() == {"GET outbounds": 2}
 
 
@@ -79,10 +76,9 @@ def test_retry_after_beyond_budget_gives_up_at_once(
 ) -> None:
     client = make_client(retry=RetryPolicy(max_attempts=5, base_delay=0.01, max_total_delay=2.0))
     control.fault("too_many_requests", method="GET", path="outbounds", retry_after=30)
-    started = time.monotonic()
     with pytest.raises(ThuliumUnavailable) as err:
         client.list_outbounds()
-    assert time.monotonic() - started < 1.0  # never retries early, never sleeps past the budget
+    # one attempt and one request: a 30 s wait would blow the 2 s budget, so it gives up without waiting
     assert (err.value.last_status, err.value.retry_after, err.value.attempts) == (429, 30.0, 1)
     assert len(_api_log(control, "outbounds", "GET")) == 1
 
