@@ -111,11 +111,16 @@ class Daemon:
         interval: int = 60,
         seed: int = 1,
         state_url: str | None = None,
+        invalid_fraction: float = 0.03,
     ) -> DaemonTenant:
         source_url = f"sqlite:///{self.root / f'{name}-source.sqlite'}"
         state_url = state_url or f"sqlite:///{self.root / 'state.sqlite'}"  # shared by every tenant
         demo = generate_source(
-            source_url, customers=customers, companies=customers // 10, invalid_fraction=0.03, seed=seed
+            source_url,
+            customers=customers,
+            companies=customers // 10,
+            invalid_fraction=invalid_fraction,
+            seed=seed,
         )
         path = write_demo_config(
             self.tenant_dir / f"{name}.toml",
