@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from syncd.settings import ConfigError, ProcessSettings, parse_tenant_file
+from syncd.settings.loader import state_url_of
 
 log = logging.getLogger("syncd.cli")
 
@@ -51,8 +52,7 @@ def resolve_state_url(config: Path | None, url: str | None) -> str:
             tenant_file = parse_tenant_file(config)
         except ConfigError as exc:
             raise fail(str(exc)) from None
-        if tenant_file.state is not None:
-            return tenant_file.state.url
+        return state_url_of(tenant_file, ProcessSettings())
     return ProcessSettings().default_state_url()
 
 
@@ -190,15 +190,10 @@ def sync(
 
 def dry_run_state_url(url: str) -> str:
     """The real state DB when it exists and is current; otherwise a throwaway one, so nothing is created."""
-    from sqlalchemy import make_url
-
     from syncd.state import migrate
 
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and not (parsed.database and Path(parsed.database).exists()):
-        return throwaway_state_url()
     try:
-        if migrate.current_revision(url) == migrate.head_revision():
+        if migrate.is_current(url):
             return url
     except Exception:
         log.debug("state DB not usable for a dry run; planning as a first run")

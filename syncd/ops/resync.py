@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from syncd.settings import ConfigError, ConfigProblem, ProcessSettings
-from syncd.settings.discovery import TenantRef, tenant_files, tenant_ref
+from syncd.settings import ProcessSettings
+from syncd.settings.discovery import TenantRef, tenant_file, tenant_ref
 from syncd.state import migrate
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobInfo, JobStore
@@ -25,13 +25,10 @@ def pick_tenant(settings: ProcessSettings, config: Path | None, tenant: str | No
         return tenant_ref(config, settings)
     if tenant is None:
         raise ValueError("name the tenant: --config FILE or --tenant NAME")
-    for file in tenant_files(settings.config_dir):
-        if file.stem == tenant:
-            return tenant_ref(file, settings)
-    raise ConfigError(settings.config_dir, [ConfigProblem("tenant", f"no tenant file named {tenant}.toml")])
+    return tenant_ref(tenant_file(tenant, settings.config_dir), settings)
 
 
-def check_streams(ref: TenantRef, streams: Sequence[str] | None) -> list[str] | None:
+def check_streams(streams: Sequence[str] | None) -> list[str] | None:
     if not streams:
         return None
     unknown = sorted(set(streams) - set(STREAM_ORDER))
@@ -51,9 +48,9 @@ def enqueue_resync(
     from syncd.worker.app import RUN_TASK, configure
 
     ref = pick_tenant(settings, config, tenant)
-    wanted = check_streams(ref, streams)
+    wanted = check_streams(streams)
     broker = daemon_broker(settings)
-    if migrate.current_revision(ref.state_url) != migrate.head_revision():
+    if not migrate.is_current(ref.state_url):
         migrate.upgrade(ref.state_url)
     engine = make_engine(ref.state_url)
     try:

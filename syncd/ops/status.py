@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 import redis
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import make_url
 
 from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import TenantRef, tenant_files, tenant_ref
@@ -66,7 +64,7 @@ def lock_client(settings: ProcessSettings) -> redis.Redis | None:
 
 def tenant_status(ref: TenantRef, client: redis.Redis | None) -> TenantStatus:
     status = TenantStatus(ref.name, lock=describe_lock(client, ref.name))
-    if not state_ready(ref.state_url):
+    if not migrate.is_current(ref.state_url):
         status.error = "no state yet (the tenant has never run)"
         return status
     engine = make_engine(ref.state_url)
@@ -81,19 +79,6 @@ def tenant_status(ref: TenantRef, client: redis.Redis | None) -> TenantStatus:
     finally:
         engine.dispose()
     return status
-
-
-def state_ready(url: str) -> bool:
-    parsed = make_url(url)
-    database = parsed.database
-    if (
-        parsed.get_backend_name() == "sqlite"
-        and database
-        and database != ":memory:"
-        and not Path(database).exists()
-    ):
-        return False
-    return migrate.current_revision(url) == migrate.head_revision()
 
 
 def describe_lock(client: redis.Redis | None, tenant: str) -> str:

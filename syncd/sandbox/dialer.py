@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 
 from syncd.sandbox.errors import ApiError
-from syncd.sandbox.store import CampaignRecord, Outbound, Status, Store
+from syncd.sandbox.store import SYSTEM_STATUSES, CampaignRecord, Outbound, Status, Store
 
 AGENTS = ("j.kowalski", "a.nowak", "m.wisniewska")
 NOTES = (
@@ -23,14 +23,7 @@ NOTES = (
     "No answer.",
 )
 # What a call can end in; TO_CALL (no call) and IN_PROGRESS (mid-call) are not outcomes.
-OUTCOME_SYSTEM_STATUSES = (
-    "CALL",
-    "MY_RECORD",
-    "NO_CALL",
-    "ABANDONED_AFTER_N_TRIES",
-    "CALL_NO_SOONER_THAN",
-    "CALL_PROGRESSIVE",
-)
+OUTCOME_SYSTEM_STATUSES = tuple(s for s in SYSTEM_STATUSES if s not in ("TO_CALL", "IN_PROGRESS"))
 NEEDS_NEXT_CALL = frozenset({"MY_RECORD", "CALL_NO_SOONER_THAN"})
 RECORD_DATE_FORMAT = "%Y-%m-%d %H:%M"
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from syncd.settings.errors import ConfigError, ConfigProblem
-from syncd.settings.loader import Tenant, load_tenant, parse_tenant_file
+from syncd.settings.loader import Tenant, load_tenant, parse_tenant_file, state_url_of
 from syncd.settings.process import ProcessSettings
 from syncd.settings.tenant import TenantFile
 
@@ -47,17 +47,20 @@ def discover_tenants(path: Path, settings: ProcessSettings) -> tuple[list[Tenant
     return tenants, problems
 
 
-def find_tenant(name: str, path: Path, settings: ProcessSettings) -> Tenant:
+def tenant_file(name: str, path: Path) -> Path:
     for file in tenant_files(path):
         if file.stem == name:
-            return load_tenant(file, settings)
+            return file
     raise ConfigError(path, [ConfigProblem("tenant", f"no tenant file named {name}.toml is served here")])
+
+
+def find_tenant(name: str, path: Path, settings: ProcessSettings) -> Tenant:
+    return load_tenant(tenant_file(name, path), settings)
 
 
 def tenant_ref(file: Path, settings: ProcessSettings) -> TenantRef:
     config = parse_tenant_file(file)
-    state_url = config.state.url if config.state else settings.default_state_url()
-    return TenantRef(file.stem, file, state_url, config)
+    return TenantRef(file.stem, file, state_url_of(config, settings), config)
 
 
 def tenant_refs(path: Path, settings: ProcessSettings) -> list[TenantRef]:

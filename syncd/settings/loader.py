@@ -44,8 +44,14 @@ def load_tenant(
     source_url = _resolve_source_url(config, env, problems)
     if problems:
         raise ConfigError(path, problems)
-    state_url = config.state.url if config.state else settings.default_state_url()
-    return Tenant(path.stem, path, config, SecretStr(password), SecretStr(source_url), state_url)
+    return Tenant(
+        path.stem, path, config, SecretStr(password), SecretStr(source_url), state_url_of(config, settings)
+    )
+
+
+def state_url_of(config: TenantFile, settings: ProcessSettings) -> str:
+    """The tenant file's [state] url, else the process default."""
+    return config.state.url if config.state else settings.default_state_url()
 
 
 def load_tenants(directory: Path, settings: ProcessSettings | None = None) -> list[Tenant]:

@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import make_url
 
 from syncd.state.db import make_engine
 
@@ -35,6 +36,16 @@ def current_revision(url: str) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+def is_current(url: str) -> bool:
+    """At head; a SQLite file that does not exist yet is not current (and is not created by asking)."""
+    parsed = make_url(url)
+    database = parsed.database
+    is_sqlite_file = parsed.get_backend_name() == "sqlite" and database not in (None, "", ":memory:")
+    if is_sqlite_file and not Path(str(database)).exists():
+        return False
+    return current_revision(url) == head_revision()
 
 
 def head_revision() -> str | None:

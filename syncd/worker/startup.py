@@ -52,6 +52,6 @@ def ensure_schema(url: str, settings: ProcessSettings) -> None:
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if migrate.current_revision(url) != migrate.head_revision():
+        if not migrate.is_current(url):
             migrate.upgrade(url)
     _current.add(url)

@@ -25,8 +25,7 @@ from syncd.settings import ProcessSettings, Tenant, load_tenant
 from syncd.state import models
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobInfo, JobStore
-from syncd.thulium import RetryPolicy, ThuliumClient
-from tests.sync.convergence import StreamFigures, converge_check
+from tests.sync.convergence import StreamFigures, converge_check, patient_client
 
 SYNCD = str(Path(sys.executable).parent / "syncd")
 T = TypeVar("T")
@@ -49,13 +48,7 @@ class DaemonTenant:
             "companies": set(self.demo.invalid_companies),
             "customers": set(self.demo.invalid_customers),
         }
-        client = ThuliumClient(
-            self.sandbox.url,
-            self.sandbox.user,
-            self.sandbox.password,
-            retry=RetryPolicy(max_attempts=8, base_delay=0.05, max_backoff=0.5),
-        )
-        with client:
+        with patient_client(self.sandbox) as client:
             return converge_check(self.tenant(), client, invalid)
 
     def converged(self) -> bool:

@@ -14,7 +14,8 @@ import pytest
 from syncd.demo import DemoSource, generate_source, write_demo_config
 from syncd.sandbox import SandboxProcess
 from syncd.settings import ProcessSettings, Tenant, load_tenant
-from syncd.thulium import RetryPolicy, ThuliumClient
+from syncd.thulium import ThuliumClient
+from tests.sync.convergence import patient_client
 
 SYNCD = Path(sys.executable).parent / "syncd"
 
@@ -32,12 +33,7 @@ class DemoTenant:
         return load_tenant(self.path, ProcessSettings(), env=self.env)
 
     def client(self) -> ThuliumClient:
-        return ThuliumClient(
-            self.sandbox.url,
-            self.sandbox.user,
-            self.sandbox.password,
-            retry=RetryPolicy(max_attempts=8, base_delay=0.05, max_backoff=0.5),
-        )
+        return patient_client(self.sandbox)
 
     def sync(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

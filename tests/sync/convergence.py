@@ -14,10 +14,11 @@ from typing import Any
 from syncd.engine.compare import differs
 from syncd.engine.normalize import Normalized, normalize
 from syncd.engine.plan import clearing_payload, company_key_of
+from syncd.sandbox.launcher import SandboxProcess
 from syncd.settings import Tenant
 from syncd.source import SqlSource
 from syncd.state.db import make_engine
-from syncd.thulium import ThuliumClient
+from syncd.thulium import RetryPolicy, ThuliumClient
 from syncd.thulium.crm import ThuliumCrm
 from syncd.wiring import stream_spec
 
@@ -44,6 +45,16 @@ class StreamFigures:
             "stale": len(self.stale),
             "unexpected": len(self.unexpected),
         }
+
+
+def patient_client(sandbox: SandboxProcess) -> ThuliumClient:
+    """A client that waits out whatever faults a test left behind, so the check reads the truth."""
+    return ThuliumClient(
+        sandbox.url,
+        sandbox.user,
+        sandbox.password,
+        retry=RetryPolicy(max_attempts=8, base_delay=0.05, max_backoff=0.5),
+    )
 
 
 def converge_check(

@@ -16,14 +16,6 @@ from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobStore
 from syncd.worker.execute import execute_job
 from syncd.worker.lease import tenant_lease
-from syncd.worker.resources import connect_redis
-
-
-@pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    connection = connect_redis(redis_url)
-    yield connection
-    connection.close()
 
 
 @pytest.fixture
@@ -47,48 +39,50 @@ def jobs(settings: ProcessSettings) -> Iterator[JobStore]:
 
 
 def test_a_job_syncs_the_tenant_and_records_ok(
-    settings: ProcessSettings, client: redis.Redis, jobs: JobStore, sandbox: SandboxProcess
+    settings: ProcessSettings, redis_client: redis.Redis, jobs: JobStore, sandbox: SandboxProcess
 ) -> None:
     job = jobs.create("incremental", "resync")
-    assert execute_job(settings, client, "acme", job.id) == "ok"
+    assert execute_job(settings, redis_client, "acme", job.id) == "ok"
     assert jobs.get(job.id).status == "ok"  # type: ignore[union-attr]
     assert len(sandbox.control.state()["customers"]) == 110
 
 
 def test_a_job_delivered_again_after_it_finished_does_nothing(
-    settings: ProcessSettings, client: redis.Redis, jobs: JobStore, sandbox: SandboxProcess
+    settings: ProcessSettings, redis_client: redis.Redis, jobs: JobStore, sandbox: SandboxProcess
 ) -> None:
     job = jobs.create("incremental", "resync")
-    execute_job(settings, client, "acme", job.id)
+    execute_job(settings, redis_client, "acme", job.id)
     sandbox.control.reset_counts()
-    assert execute_job(settings, client, "acme", job.id) == "ok"
+    assert execute_job(settings, redis_client, "acme", job.id) == "ok"
     assert sandbox.control.counts()["total"] == 0
     assert jobs.get(job.id).attempts == 1  # type: ignore[union-attr]
 
 
 def test_a_poison_job_is_dead_lettered_after_max_deliveries_without_running(
-    settings: ProcessSettings, client: redis.Redis, jobs: JobStore, sandbox: SandboxProcess
+    settings: ProcessSettings, redis_client: redis.Redis, jobs: JobStore, sandbox: SandboxProcess
 ) -> None:
     job = jobs.create("full", "resync")
     for _ in range(settings.max_deliveries):
         jobs.begin_attempt(job.id, holder="a worker that died mid-run")
-    assert execute_job(settings, client, "acme", job.id) == "dead"
+    assert execute_job(settings, redis_client, "acme", job.id) == "dead"
     dead = jobs.get(job.id)
     assert dead is not None and dead.status == "dead" and "delivered 3 times" in (dead.error or "")
     assert sandbox.control.counts()["writes"] == 0
 
 
 def test_a_trigger_that_finds_the_tenant_busy_is_recorded_as_skipped(
-    settings: ProcessSettings, client: redis.Redis, jobs: JobStore, sandbox: SandboxProcess
+    settings: ProcessSettings, redis_client: redis.Redis, jobs: JobStore, sandbox: SandboxProcess
 ) -> None:
     job = jobs.create("incremental", "schedule")
     sessions = session_factory(make_engine(settings.default_state_url()))
-    with tenant_lease(client, sessions, "acme", "other-job", ttl=5):
-        assert execute_job(settings, client, "acme", job.id) == "skipped"
+    with tenant_lease(redis_client, sessions, "acme", "other-job", ttl=5):
+        assert execute_job(settings, redis_client, "acme", job.id) == "skipped"
     skipped = jobs.get(job.id)
     assert skipped is not None and "other-job" in (skipped.error or "")
     assert sandbox.control.counts()["writes"] == 0
 
 
-def test_an_unknown_tenant_is_reported_not_raised(settings: ProcessSettings, client: redis.Redis) -> None:
-    assert execute_job(settings, client, "nobody", "0123456789ab") == "config-error"
+def test_an_unknown_tenant_is_reported_not_raised(
+    settings: ProcessSettings, redis_client: redis.Redis
+) -> None:
+    assert execute_job(settings, redis_client, "nobody", "0123456789ab") == "config-error"

@@ -17,17 +17,9 @@ from syncd.state import migrate
 from syncd.state.db import make_engine, session_factory
 from syncd.state.repository import StateStore
 from syncd.worker.lease import TenantBusy, lock_holder, lock_key, tenant_lease
-from syncd.worker.resources import connect_redis
 
 Sessions = sessionmaker[Session]
 JAN, FEB = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    connection = connect_redis(redis_url)
-    yield connection
-    connection.close()
 
 
 @pytest.fixture
@@ -43,31 +35,33 @@ def link(key: str, thulium_id: int) -> Link:
 
 
 def test_a_second_taker_finds_the_tenant_busy_and_sees_the_holder(
-    client: redis.Redis, sessions: Sessions
+    redis_client: redis.Redis, sessions: Sessions
 ) -> None:
-    with tenant_lease(client, sessions, "acme", "job1", ttl=5) as lease:
-        with pytest.raises(TenantBusy) as busy, tenant_lease(client, sessions, "acme", "job2", ttl=5):
+    with tenant_lease(redis_client, sessions, "acme", "job1", ttl=5) as lease:
+        with pytest.raises(TenantBusy) as busy, tenant_lease(redis_client, sessions, "acme", "job2", ttl=5):
             pass
         assert busy.value.holder == lease.token
-        assert ":job1:" in (lock_holder(client, "acme") or "")
-    assert lock_holder(client, "acme") is None  # released with compare-and-delete
+        assert ":job1:" in (lock_holder(redis_client, "acme") or "")
+    assert lock_holder(redis_client, "acme") is None  # released with compare-and-delete
 
 
-def test_the_heartbeat_keeps_a_long_run_locked_past_its_ttl(client: redis.Redis, sessions: Sessions) -> None:
-    with tenant_lease(client, sessions, "acme", "job1", ttl=0.6) as lease:
+def test_the_heartbeat_keeps_a_long_run_locked_past_its_ttl(
+    redis_client: redis.Redis, sessions: Sessions
+) -> None:
+    with tenant_lease(redis_client, sessions, "acme", "job1", ttl=0.6) as lease:
         time.sleep(1.5)
         lease.ensure()
-        assert lock_holder(client, "acme") == lease.token
+        assert lock_holder(redis_client, "acme") == lease.token
 
 
 def test_a_holder_whose_lock_lapsed_is_fenced_in_the_state_db_and_before_writes(
-    client: redis.Redis, sessions: Sessions
+    redis_client: redis.Redis, sessions: Sessions
 ) -> None:
-    with tenant_lease(client, sessions, "acme", "old", ttl=5) as old:
+    with tenant_lease(redis_client, sessions, "acme", "old", ttl=5) as old:
         stale_store = StateStore(sessions, "acme", epoch=old.epoch)
         stale_store.commit("customers", Commit(links=[link("1", 101)], cursor=Position(JAN, "1")))
-        client.delete(lock_key("acme"))  # the TTL ran out while the holder was paused
-        with tenant_lease(client, sessions, "acme", "new", ttl=5) as new:
+        redis_client.delete(lock_key("acme"))  # the TTL ran out while the holder was paused
+        with tenant_lease(redis_client, sessions, "acme", "new", ttl=5) as new:
             assert new.epoch > old.epoch
             with pytest.raises(LeaseLost):
                 stale_store.commit("customers", Commit(links=[link("2", 102)], cursor=Position(FEB, "2")))
