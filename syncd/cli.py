@@ -139,7 +139,7 @@ def sync(
     config: Annotated[Path, typer.Option("--config", "-c", help="Tenant file.", dir_okay=False)],
     stream: Annotated[
         list[str] | None,
-        typer.Option("--stream", help="Only this stream (companies, customers); repeatable."),
+        typer.Option("--stream", help="Only this stream (companies, customers, campaigns); repeatable."),
     ] = None,
     full: Annotated[bool, typer.Option("--full", help="Full reconcile: read both sides completely.")] = False,
     dry_run: Annotated[
@@ -157,6 +157,7 @@ def sync(
     from rich.console import Console
 
     from syncd.ops.exclusive import exclusive_run
+    from syncd.ops.resync import check_streams
     from syncd.report import print_outcome, progress_reporter
     from syncd.service import sync_tenant
     from syncd.settings import load_tenant
@@ -167,7 +168,8 @@ def sync(
 
     try:
         tenant = load_tenant(config)
-    except ConfigError as exc:
+        stream = check_streams(stream)
+    except (ConfigError, ValueError) as exc:
         raise fail(str(exc)) from None
     state_url = dry_run_state_url(tenant.state_url) if dry_run else tenant.state_url
     migrate.upgrade(state_url)

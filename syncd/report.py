@@ -14,6 +14,7 @@ from syncd.service import Progress as ProgressCallback
 from syncd.service import TenantOutcome
 
 COLUMNS = ("read", "created", "updated", "deleted", "unchanged", "rejected", "failed", "retried", "adopted")
+CAMPAIGN_COLUMNS = ("wanted", "added", "changed", "removed", "kept", "skipped", "polled", "vanished")
 
 
 @contextmanager
@@ -43,8 +44,9 @@ def summary_table(outcome: TenantOutcome) -> Table:
     for stream in outcome.streams:
         table.add_column(stream.stream, justify="right")
     table.add_row("status", *(s.status for s in outcome.streams))
-    for name in (*COLUMNS, "waiting"):
-        table.add_row(name, *(str(s.counters.get(name, 0)) for s in outcome.streams))
+    for name in (*COLUMNS, *CAMPAIGN_COLUMNS, "waiting"):
+        if any(name in s.counters for s in outcome.streams):
+            table.add_row(name, *(str(s.counters.get(name, "")) for s in outcome.streams))
     table.add_row("API requests", *(str(s.requests) for s in outcome.streams))
     table.add_row("duration", *(f"{s.seconds:.1f}s" for s in outcome.streams))
     return table

@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from syncd.campaign_sync import CampaignSetupError, Statuses, campaign_run, check_campaigns, timed
+from syncd.engine.campaign_run import campaign_stream
 from syncd.engine.errors import LeaseLost, RunAborted
 from syncd.engine.run import StreamRun
 from syncd.thulium import ThuliumError
@@ -60,7 +62,21 @@ def sync_tenant(
     tenant = runtime.tenant
     wanted = [s for s in configured_streams(tenant) if streams is None or s in streams]
     outcomes: list[StreamOutcome] = []
+    statuses: Statuses = {}
+    if "campaigns" in wanted:
+        try:  # at start: a rule naming a missing campaign or status must stop the run before any write
+            statuses = check_campaigns(runtime.client, tenant.config.campaigns, str(tenant.path))
+        except (CampaignSetupError, ThuliumError) as exc:
+            log.error("tenant=%s campaigns: %s", tenant.name, exc)
+            return TenantOutcome(
+                tenant.name, [StreamOutcome("campaigns", "aborted", {}, 0, 0.0, error=str(exc))]
+            )
     for stream in wanted:
+        if stream == "campaigns":
+            outcomes.extend(
+                sync_campaigns(runtime, statuses, full=full, dry_run=dry_run, trigger=trigger, job_id=job_id)
+            )
+            continue
         outcome = sync_stream(
             runtime,
             stream,
@@ -90,9 +106,8 @@ def sync_stream(
 ) -> StreamOutcome:
     tenant = runtime.tenant
     options = run_options(tenant, full=full, dry_run=dry_run, force=force)
-    mode = "full" if full else "incremental"
     try:
-        run_id = None if dry_run else runtime.store.start_run(stream, trigger, mode, job_id=job_id)
+        run_id = None if dry_run else runtime.store.start_run(stream, trigger, mode_of(full), job_id=job_id)
     except LeaseLost as exc:
         return StreamOutcome(stream, "fenced", {}, 0, 0.0, error=str(exc))
     requests_before = runtime.client.requests_sent
@@ -113,6 +128,58 @@ def sync_stream(
     except (RunAborted, ThuliumError) as exc:
         counters, error = engine.counters, exc
     seconds = time.monotonic() - started
+    return finish(runtime, stream, run_id, counters, error, dry_run, requests_before, seconds, engine.preview)
+
+
+def sync_campaigns(
+    runtime: TenantRuntime,
+    statuses: Statuses,
+    *,
+    full: bool,
+    dry_run: bool,
+    trigger: str,
+    job_id: str | None,
+) -> list[StreamOutcome]:
+    """One recorded run per rule; a rule that aborts does not stop the others (they share nothing)."""
+    outcomes: list[StreamOutcome] = []
+    for rule in runtime.tenant.config.campaigns:
+        stream = campaign_stream(rule.outbound_id)
+        try:
+            run_id = (
+                None if dry_run else runtime.store.start_run(stream, trigger, mode_of(full), job_id=job_id)
+            )
+        except LeaseLost as exc:
+            return [*outcomes, StreamOutcome(stream, "fenced", {}, 0, 0.0, error=str(exc))]
+        requests_before = runtime.client.requests_sent
+        run = campaign_run(
+            runtime, rule, statuses[rule.outbound_id], full=full, dry_run=dry_run, job_id=job_id
+        )
+        counters, error, seconds = timed(run)
+        outcome = finish(
+            runtime, stream, run_id, counters, error, dry_run, requests_before, seconds, run.preview
+        )
+        outcomes.append(outcome)
+        if outcome.status == "fenced":
+            break
+    return outcomes
+
+
+def mode_of(full: bool) -> str:
+    return "full" if full else "incremental"
+
+
+def finish(
+    runtime: TenantRuntime,
+    stream: str,
+    run_id: int | None,
+    counters: dict[str, int],
+    error: Exception | None,
+    dry_run: bool,
+    requests_before: int,
+    seconds: float,
+    preview: dict[str, list[str]],
+) -> StreamOutcome:
+    """Record how a run ended, log one line, and say it as a StreamOutcome."""
     requests = runtime.client.requests_sent - requests_before
     status = stream_status(counters, error, dry_run)
     message = None if error is None else str(error)
@@ -120,14 +187,14 @@ def sync_stream(
         runtime.store.finish_run(run_id, status, {**counters, "requests": requests}, message)
     log.info(
         "tenant=%s stream=%s status=%s counters=%s requests=%d seconds=%.1f",
-        tenant.name,
+        runtime.tenant.name,
         stream,
         status,
         counters,
         requests,
         seconds,
     )
-    return StreamOutcome(stream, status, counters, requests, seconds, engine.preview, message)
+    return StreamOutcome(stream, status, counters, requests, seconds, preview, message)
 
 
 def stream_status(counters: dict[str, int], error: Exception | None, dry_run: bool) -> str:
@@ -137,6 +204,6 @@ def stream_status(counters: dict[str, int], error: Exception | None, dry_run: bo
         return "aborted"
     if dry_run:
         return "dry-run"
-    if counters["rejected"] or counters["failed"] or counters["waiting"]:
+    if counters.get("rejected") or counters.get("failed") or counters.get("waiting"):
         return "partial"
     return "ok"

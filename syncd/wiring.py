@@ -3,25 +3,40 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 from sqlalchemy import Engine
 
+from syncd.engine.campaign_ports import CampaignCrm
+from syncd.engine.campaign_run import CampaignOptions, campaign_stream
 from syncd.engine.plan import StreamSpec
 from syncd.engine.ports import Crm
 from syncd.engine.run import RunOptions
 from syncd.settings import Tenant
-from syncd.settings.tenant import StreamSection
+from syncd.settings.tenant import StreamSection, TenantFile
 from syncd.source import SqlSource
+from syncd.source.writeback import WritebackTable
 from syncd.state.db import make_engine, session_factory
+from syncd.state.members import MemberStore
 from syncd.state.repository import StateStore
 from syncd.thulium import ThuliumClient, Timeouts
+from syncd.thulium.campaigns import ThuliumCampaigns
 from syncd.thulium.crm import ThuliumCrm
 
-STREAM_ORDER = ("companies", "customers")  # a customer needs its company's Thulium id
+# A customer needs its company's Thulium id; a campaign record needs its customer's.
+STREAM_ORDER = ("companies", "customers", "campaigns")
+
+
+class Guard(Protocol):
+    """Wraps a daemon run's Thulium writers so each write first checks the tenant lease."""
+
+    def crm(self, crm: Crm) -> Crm: ...
+
+    def campaigns(self, campaigns: CampaignCrm) -> CampaignCrm: ...
 
 
 class SystemClock:
@@ -40,6 +55,18 @@ class TenantRuntime:
     client: ThuliumClient
     crm: Crm
     engines: tuple[Engine, ...]
+    members: MemberStore
+    campaigns: CampaignCrm
+    writebacks: dict[str, WritebackTable] = field(default_factory=dict)  # by table name
+
+    @property
+    def source_engine(self) -> Engine:
+        return self.engines[0]
+
+    def writeback(self, table: str) -> WritebackTable:
+        if table not in self.writebacks:
+            self.writebacks[table] = WritebackTable(self.source_engine, table)
+        return self.writebacks[table]
 
     def close(self) -> None:
         self.client.close()
@@ -53,7 +80,7 @@ def tenant_runtime(
     state_url: str | None = None,
     *,
     epoch: int | None = None,
-    guard: Callable[[Crm], Crm] | None = None,
+    guard: Guard | None = None,
 ) -> Iterator[TenantRuntime]:
     """Build a tenant's adapters; a daemon run passes its fencing ``epoch`` and a lease ``guard``."""
     config = tenant.config
@@ -66,13 +93,17 @@ def tenant_runtime(
         timeouts=Timeouts(connect=config.thulium.connect_timeout, read=config.thulium.read_timeout),
         max_connections=max(8, config.sync.max_in_flight * 2),
     )
+    sessions = session_factory(state_engine)
+    campaigns = ThuliumCampaigns(client, max_batch=config.sync.batch_size)
     runtime = TenantRuntime(
         tenant,
         SqlSource.for_tenant(source_engine, config),
-        StateStore(session_factory(state_engine), tenant.name, epoch=epoch),
+        StateStore(sessions, tenant.name, epoch=epoch),
         client,
-        guard(ThuliumCrm(client)) if guard else ThuliumCrm(client),
+        guard.crm(ThuliumCrm(client)) if guard else ThuliumCrm(client),
         (source_engine, state_engine),
+        MemberStore(sessions, tenant.name, epoch=epoch),
+        guard.campaigns(campaigns) if guard else campaigns,
     )
     try:
         yield runtime
@@ -82,7 +113,13 @@ def tenant_runtime(
 
 def configured_streams(tenant: Tenant) -> list[str]:
     config = tenant.config
-    return [name for name in STREAM_ORDER if getattr(config, name) is not None]
+    return [name for name in STREAM_ORDER if getattr(config, name)]
+
+
+def state_streams(config: TenantFile) -> list[str]:
+    """The stream names the state DB records runs and failures under: one per campaign rule."""
+    streams = [name for name in STREAM_ORDER[:-1] if getattr(config, name) is not None]
+    return streams + [campaign_stream(rule.outbound_id) for rule in config.campaigns]
 
 
 def stream_spec(tenant: Tenant, stream: str) -> StreamSpec:
@@ -113,4 +150,15 @@ def run_options(tenant: Tenant, *, full: bool, dry_run: bool, force: bool) -> Ru
         on_thulium_delete=sync.on_thulium_delete,
         on_thulium_edit=sync.on_thulium_edit,
         max_delete_fraction=sync.max_delete_fraction,
+    )
+
+
+def campaign_options(tenant: Tenant, *, full: bool, dry_run: bool) -> CampaignOptions:
+    sync = tenant.config.sync
+    return CampaignOptions(
+        full=full,
+        dry_run=dry_run,
+        batch_size=sync.batch_size,
+        max_in_flight=sync.max_in_flight,
+        item_attempts=sync.item_attempts,
     )

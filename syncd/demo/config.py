@@ -74,7 +74,10 @@ def demo_config(
     for outbound_id in campaigns:
         if not (len(outbound_id) == 5 and outbound_id.isdigit()):
             raise ValueError(f"a campaign id is five digits, got {outbound_id!r}")
-        query = f"SELECT customer_id AS key FROM campaign_targets WHERE outbound_id = '{outbound_id}'"
+        query = (
+            "SELECT t.customer_id AS key FROM campaign_targets t JOIN customers c ON c.id = t.customer_id "
+            "WHERE t.outbound_id = :outbound_id AND NOT c.deleted"
+        )
         lines += [
             "",
             "[[campaigns]]",

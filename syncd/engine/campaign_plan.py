@@ -64,6 +64,17 @@ class MemberOp:
     fields_hash: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """A record Thulium confirmed in the campaign (added, adopted or changed)."""
+
+    key: str
+    customer_id: int
+    record_id: int | None
+    sent_hash: str | None
+    sent_status_id: int | None
+
+
 @dataclass(slots=True)
 class CampaignPlan:
     add: list[MemberOp] = field(default_factory=list)

@@ -19,7 +19,7 @@ from syncd.state import migrate
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobInfo, JobStore
 from syncd.state.repository import RunInfo, StateStore, StreamCounts
-from syncd.wiring import STREAM_ORDER
+from syncd.wiring import state_streams
 from syncd.worker.broker import live_broker_url
 from syncd.worker.lease import lock_holder
 from syncd.worker.resources import connect_redis
@@ -71,7 +71,7 @@ def tenant_status(ref: TenantRef, client: redis.Redis | None) -> TenantStatus:
     try:
         sessions = session_factory(engine)
         store = StateStore(sessions, ref.name)
-        streams = [s for s in STREAM_ORDER if getattr(ref.config, s) is not None]
+        streams = state_streams(ref.config)
         status.streams = [stream_status(store, stream) for stream in streams]
         status.jobs = JobStore(sessions, ref.name).recent(RECENT_JOBS)
     except Exception as exc:  # an unreachable state DB is this tenant's problem, not the listing's

@@ -31,6 +31,7 @@ class Tenant:
     thulium_password: SecretStr
     source_url: SecretStr
     state_url: str
+    webhook_password: SecretStr | None = None
 
 
 def load_tenant(
@@ -42,10 +43,17 @@ def load_tenant(
     problems: list[ConfigProblem] = []
     password = _resolve_password(config, settings, env, problems)
     source_url = _resolve_source_url(config, env, problems)
+    webhook_password = _resolve_webhook_password(config, settings, env, problems)
     if problems:
         raise ConfigError(path, problems)
     return Tenant(
-        path.stem, path, config, SecretStr(password), SecretStr(source_url), state_url_of(config, settings)
+        path.stem,
+        path,
+        config,
+        SecretStr(password),
+        SecretStr(source_url),
+        state_url_of(config, settings),
+        None if webhook_password is None else SecretStr(webhook_password),
     )
 
 
@@ -104,17 +112,35 @@ def _resolve_password(
     config: TenantFile, settings: ProcessSettings, env: Mapping[str, str], problems: list[ConfigProblem]
 ) -> str:
     section = config.thulium
-    if section.password_env is not None:
-        value = env.get(section.password_env, "")
+    return _secret("thulium", section.password_env, section.password_file, settings, env, problems)
+
+
+def _resolve_webhook_password(
+    config: TenantFile, settings: ProcessSettings, env: Mapping[str, str], problems: list[ConfigProblem]
+) -> str | None:
+    section = config.webhooks
+    if section is None:
+        return None
+    return _secret("webhooks", section.password_env, section.password_file, settings, env, problems)
+
+
+def _secret(
+    prefix: str,
+    password_env: str | None,
+    password_file: str | None,
+    settings: ProcessSettings,
+    env: Mapping[str, str],
+    problems: list[ConfigProblem],
+) -> str:
+    if password_env is not None:
+        value = env.get(password_env, "")
         if not value:
             problems.append(
-                ConfigProblem(
-                    "thulium.password_env", f"environment variable {section.password_env} is not set"
-                )
+                ConfigProblem(f"{prefix}.password_env", f"environment variable {password_env} is not set")
             )
         return value
-    assert section.password_file is not None
-    return _read_secret_file(section.password_file, settings, "thulium.password_file", problems)
+    assert password_file is not None
+    return _read_secret_file(password_file, settings, f"{prefix}.password_file", problems)
 
 
 def _resolve_source_url(config: TenantFile, env: Mapping[str, str], problems: list[ConfigProblem]) -> str:

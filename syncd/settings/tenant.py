@@ -106,7 +106,28 @@ class CustomersSection(StreamSection):
 
 
 class WritebackSection(Strict):
-    table: str
+    """A table in the tenant's source database that mirrors the campaign's records (created if missing)."""
+
+    table: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")]
+
+
+class WebhooksSection(Strict):
+    """Credentials Thulium must send (HTTP Basic) when it posts events to ``/webhooks/<tenant>``."""
+
+    user: Annotated[str, Field(min_length=1)]
+    password_env: str | None = None
+    password_file: str | None = None
+    max_body_bytes: Annotated[int, Field(ge=1024, le=10_000_000)] = 65536
+
+    @model_validator(mode="after")
+    def one_password_source(self) -> Self:
+        if (self.password_env is None) == (self.password_file is None):
+            raise ValueError(
+                "give exactly one of password_env (an environment variable name) or password_file"
+            )
+        if self.password_env is not None and not ENV_NAME.match(self.password_env):
+            raise ValueError(f"password_env must be an environment variable name, got {self.password_env!r}")
+        return self
 
 
 class CampaignRule(Strict):
@@ -149,6 +170,7 @@ class TenantFile(Strict):
     companies: CompaniesSection | None = None
     customers: CustomersSection | None = None
     campaigns: list[CampaignRule] = Field(default_factory=list)
+    webhooks: WebhooksSection | None = None
     sync: SyncSection = Field(default_factory=SyncSection)
     schedule: ScheduleSection = Field(default_factory=ScheduleSection)
 
@@ -158,4 +180,11 @@ class TenantFile(Strict):
             raise ValueError("nothing to sync: add a [customers], [companies] or [[campaigns]] section")
         if self.customers and self.customers.company_key and self.companies is None:
             raise ValueError("customers.company_key needs a [companies] section to resolve companies")
+        if self.campaigns and self.customers is None:
+            raise ValueError(
+                "[[campaigns]] need a [customers] section: a campaign record is a linked customer"
+            )
+        seen = [rule.outbound_id for rule in self.campaigns]
+        if len(seen) != len(set(seen)):
+            raise ValueError("each campaign may have one [[campaigns]] rule; merge the queries")
         return self

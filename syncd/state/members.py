@@ -8,31 +8,26 @@ customer links, so a stale lock holder cannot rewrite membership either.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import Insert, Update
 
-from syncd.engine.campaign_plan import Member
+from syncd.engine.campaign_plan import Member, Placed
+from syncd.engine.campaign_records import KeyedState, RecordState
 from syncd.state import models
 from syncd.state.leases import fence
 from syncd.state.types import utcnow
 from syncd.state.upsert import upsert
 
+__all__ = ["MemberStore", "Placed", "poll_stream"]
+
 _MEMBERS = models.Base.metadata.tables["campaign_members"]
-
-
-@dataclass(frozen=True, slots=True)
-class Placed:
-    """A record Thulium confirmed in the campaign (added, adopted or changed)."""
-
-    key: str
-    customer_id: int
-    record_id: int | None
-    sent_hash: str | None
-    sent_status_id: int | None
+_CURSORS = models.Base.metadata.tables["cursors"]
+# The outcome columns the members table keeps of a record (the write-back table keeps them all).
+_MEMBER_OUTCOME = ("status_id", "system_status", "call_date", "agent_login", "last_note")
 
 
 class MemberStore:
@@ -70,6 +65,92 @@ class MemberStore:
                 dialect = session.get_bind().dialect.name
                 session.execute(_place(dialect), [self._row(outbound_id, p, now) for p in placed])
 
+    def apply_states(self, outbound_id: str, states: Sequence[RecordState]) -> list[KeyedState]:
+        """Store what Thulium says of these records; returns those that belong to a member.
+
+        A record is matched by customer id when the news has one (a poll), else by record id
+        (a webhook). Records syncd did not place are ignored: they are not ours to mirror.
+        """
+        if not states:
+            return []
+        with self._sessions() as session, session.begin():
+            if self.epoch is not None:
+                fence(session, self.tenant, self.epoch)
+            by_customer, by_record = self._index(session, outbound_id)
+            matched: list[KeyedState] = []
+            rows: list[dict[str, object]] = []
+            for state in states:
+                found = by_customer.get(state.customer_id) if state.customer_id else None
+                found = found or (by_record.get(state.record_id) if state.record_id else None)
+                if found is None:
+                    continue
+                row_id, key, customer_id = found
+                matched.append(KeyedState(key, customer_id, state))
+                rows.append(_outcome_row(row_id, state))
+            if rows:
+                session.execute(_set_outcome(), rows)
+            return matched
+
+    def keys_of_records(self, outbound_id: str, record_ids: Sequence[int]) -> dict[int, str]:
+        member = _MEMBERS.c
+        query = select(member.record_id, member.source_key).where(
+            member.tenant == self.tenant,
+            member.outbound_id == outbound_id,
+            member.record_id.in_(list(record_ids)),
+        )
+        with self._sessions() as session:
+            return {int(record_id): key for record_id, key in session.execute(query)}
+
+    def forget(self, outbound_id: str, keys: Sequence[str]) -> None:
+        """Drop members whose record is no longer in Thulium, so the next plan adds them again."""
+        self.commit(outbound_id, [], keys)
+
+    def poll_mark(self, outbound_id: str) -> str | None:
+        """When the last poll of this campaign started (ISO date-time), or None before the first."""
+        cursor = _CURSORS.c
+        query = select(cursor.cursor_value).where(
+            cursor.tenant == self.tenant, cursor.stream == poll_stream(outbound_id)
+        )
+        with self._sessions() as session:
+            value: str | None = session.execute(query).scalar_one_or_none()
+            return value
+
+    def set_poll_mark(self, outbound_id: str, value: str) -> None:
+        now = self._clock()
+        row = {
+            "tenant": self.tenant,
+            "stream": poll_stream(outbound_id),
+            "cursor_value": value,
+            "cursor_key": "",
+            "updated_at": now,
+        }
+        with self._sessions() as session, session.begin():
+            if self.epoch is not None:
+                fence(session, self.tenant, self.epoch)
+            dialect = session.get_bind().dialect.name
+            statement = upsert(
+                dialect,
+                _CURSORS,
+                ("tenant", "stream"),
+                lambda new: {"cursor_value": new["cursor_value"], "updated_at": new["updated_at"]},
+            )
+            session.execute(statement, [row])
+
+    def _index(
+        self, session: Session, outbound_id: str
+    ) -> tuple[dict[int, tuple[int, str, int]], dict[int, tuple[int, str, int]]]:
+        member = _MEMBERS.c
+        query = select(member.id, member.source_key, member.customer_id, member.record_id).where(
+            member.tenant == self.tenant, member.outbound_id == outbound_id, member.customer_id.is_not(None)
+        )
+        by_customer: dict[int, tuple[int, str, int]] = {}
+        by_record: dict[int, tuple[int, str, int]] = {}
+        for row_id, key, customer_id, record_id in session.execute(query):
+            by_customer[customer_id] = (row_id, key, customer_id)
+            if record_id is not None:
+                by_record[record_id] = (row_id, key, customer_id)
+        return by_customer, by_record
+
     def _row(self, outbound_id: str, placed: Placed, now: datetime) -> dict[str, object]:
         return {
             "tenant": self.tenant,
@@ -99,6 +180,28 @@ def _place(dialect: str) -> Insert:
             "synced_at": new["synced_at"],
         },
     )
+
+
+def poll_stream(outbound_id: str) -> str:
+    """The cursors-table name of a campaign's poll mark."""
+    return f"campaign-poll:{outbound_id}"
+
+
+def _set_outcome() -> Update:
+    member = _MEMBERS.c
+    values: dict[str, Any] = {
+        name: func.coalesce(bindparam(f"new_{name}"), member[name]) for name in _MEMBER_OUTCOME
+    }
+    values["record_id"] = func.coalesce(bindparam("new_record_id"), member.record_id)
+    return update(_MEMBERS).where(member.id == bindparam("row_id")).values(values)
+
+
+def _outcome_row(row_id: int, state: RecordState) -> dict[str, object]:
+    said = state.said()
+    row: dict[str, object] = {f"new_{name}": said.get(name) for name in _MEMBER_OUTCOME}
+    row["new_record_id"] = state.record_id
+    row["row_id"] = row_id
+    return row
 
 
 def _member(row: models.CampaignMember) -> Member:

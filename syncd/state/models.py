@@ -118,6 +118,8 @@ class CampaignMember(Base):
         UniqueConstraint(
             "tenant", "outbound_id", "source_key", name="uq_campaign_members_tenant_outbound_key"
         ),
+        Index("ix_campaign_members_record", "tenant", "outbound_id", "record_id"),
+        Index("ix_campaign_members_customer", "tenant", "outbound_id", "customer_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -185,3 +187,27 @@ class Schedule(Base):
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # incremental | full | retry
     next_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_job_id: Mapped[str | None] = mapped_column(String(JOB_ID))
+
+
+class WebhookEvent(Base):
+    """An event Thulium posted, remembered by a digest of its content so a replay is handled once.
+
+    Thulium sends no delivery id, so two posts with the same body are the same event. Only
+    ids are kept: bodies carry phone numbers and note texts.
+    """
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        UniqueConstraint("tenant", "digest", name="uq_webhook_events_tenant_digest"),
+        Index("ix_webhook_events_tenant_received", "tenant", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(TENANT))
+    digest: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(40))
+    outbound_id: Mapped[str | None] = mapped_column(String(5))
+    record_id: Mapped[int | None] = mapped_column(BigInteger)
+    customer_id: Mapped[int | None] = mapped_column(BigInteger)
+    outcome: Mapped[str] = mapped_column(String(20))  # applied | recorded | unmatched
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -197,7 +197,7 @@ def _in_calls(
         try:
             results.extend(send(unit))
         except ThuliumError as exc:
-            spread = _spread(exc, batch=batch)
+            spread = spread_failure(exc, batch=batch)
             if spread is not None:
                 results.extend(replace(spread, thulium_id=i) for i in ids[start : start + size])
                 continue
@@ -210,7 +210,7 @@ def _in_calls(
     return results
 
 
-def _spread(exc: ThuliumError, *, batch: bool) -> CrmResult | None:
+def spread_failure(exc: ThuliumError, *, batch: bool) -> CrmResult | None:
     """What a whole-request failure means for each item of the call; ``None``: no item can own it, raise."""
     if isinstance(exc, OutcomeUnknown):
         return CrmResult(ItemStatus(None, message=f"outcome unknown: {exc}"))

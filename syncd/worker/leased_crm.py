@@ -7,8 +7,12 @@ the local lease deadline right before each write shrinks that window to the requ
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date
+from typing import Any
 
+from syncd.engine.campaign_ports import CampaignCrm
+from syncd.engine.campaign_records import RecordState
 from syncd.engine.ports import Crm, CrmResult, Payload, RemoteRecord
 from syncd.worker.lease import Lease
 
@@ -39,10 +43,43 @@ class LeasedCrm:
         return self.crm.scan(stream)
 
 
-def guarded_by(lease: Lease) -> Callable[[Crm], Crm]:
-    """The ``guard`` the composition root wraps a run's Crm with."""
+class LeasedCampaigns:
+    """The same check for campaign writes: a stale holder must not add or remove records either."""
 
-    def guard(crm: Crm) -> Crm:
-        return LeasedCrm(crm, lease)
+    def __init__(self, campaigns: CampaignCrm, lease: Lease) -> None:
+        self.campaigns, self.lease = campaigns, lease
 
-    return guard
+    def max_batch(self) -> int:
+        return self.campaigns.max_batch()
+
+    def add(self, outbound_id: str, records: Sequence[tuple[int, Mapping[str, Any]]]) -> list[CrmResult]:
+        self.lease.ensure()
+        return self.campaigns.add(outbound_id, records)
+
+    def remove(self, outbound_id: str, customer_ids: Sequence[int]) -> list[CrmResult]:
+        self.lease.ensure()
+        return self.campaigns.remove(outbound_id, customer_ids)
+
+    def change(self, outbound_id: str, customer_id: int, fields: Mapping[str, Any]) -> CrmResult:
+        self.lease.ensure()
+        return self.campaigns.change(outbound_id, customer_id, fields)
+
+    def records(self, outbound_id: str, since: date | None) -> Iterator[RecordState]:
+        return self.campaigns.records(outbound_id, since)
+
+
+class LeaseGuard:
+    """What the composition root wraps a daemon run's Thulium writers with."""
+
+    def __init__(self, lease: Lease) -> None:
+        self.lease = lease
+
+    def crm(self, crm: Crm) -> Crm:
+        return LeasedCrm(crm, self.lease)
+
+    def campaigns(self, campaigns: CampaignCrm) -> CampaignCrm:
+        return LeasedCampaigns(campaigns, self.lease)
+
+
+def guarded_by(lease: Lease) -> LeaseGuard:
+    return LeaseGuard(lease)

@@ -17,7 +17,7 @@ from syncd.settings.discovery import discover_tenants
 from syncd.state.jobs import JobStore
 from syncd.state.repository import StateStore
 from syncd.state.types import utcnow
-from syncd.wiring import configured_streams
+from syncd.wiring import state_streams
 from syncd.worker.resources import state_sessions
 from syncd.worker.startup import ensure_schema
 
@@ -83,4 +83,4 @@ def claim_due(tenant: Tenant, jobs: JobStore, now: datetime) -> Due | None:
 
 def has_due_retries(tenant: Tenant, now: datetime) -> bool:
     store = StateStore(state_sessions(tenant.state_url), tenant.name)
-    return any(store.due_retries(stream, now) for stream in configured_streams(tenant))
+    return any(store.due_retries(stream, now) for stream in state_streams(tenant.config))

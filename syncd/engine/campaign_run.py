@@ -1,0 +1,318 @@
+"""One run of one campaign rule: poll outcomes, plan membership, apply it in batches.
+
+The order matters. Outcomes are polled first so a record the dialer worked since the last
+run is known as worked before anything is planned; removals go before additions so a key
+whose customer was re-created leaves its old record before the new one joins. Every
+campaign write is idempotent on Thulium's side (ALREADY_EXISTS, NOT_EXIST), so a batch
+whose outcome is unknown is simply sent again — never looked up, never duplicated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from syncd.engine.campaign_plan import CampaignPlan, MemberOp, Placed, Rule, plan_campaign
+from syncd.engine.campaign_ports import CampaignCrm, CustomerLinks, Failures, Members, RuleSource, Writeback
+from syncd.engine.campaign_rows import RowRejected, parse_rule_rows
+from syncd.engine.ports import Clock, Commit, CrmResult, FailureRecord
+from syncd.engine.resolve import Decision, Operation, decide
+
+T = TypeVar("T")
+PREVIEW_ROWS = 5
+COUNTERS = (
+    "wanted",
+    "added",
+    "changed",
+    "removed",
+    "kept",
+    "waiting",
+    "rejected",
+    "failed",
+    "retried",
+    "skipped",
+    "polled",
+    "vanished",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignOptions:
+    full: bool = False
+    dry_run: bool = False
+    batch_size: int = 100
+    max_in_flight: int = 4
+    item_attempts: int = 5
+    park_for: timedelta = timedelta(minutes=5)
+    item_backoff: float = 0.2
+    poll_overlap: timedelta = timedelta(days=1)  # Thulium filters by day, in its own time zone
+
+
+@dataclass(slots=True)
+class Settled:
+    """What one batch settled, written before the next batch is looked at."""
+
+    placed: list[Placed] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failures: list[FailureRecord] = field(default_factory=list)
+    stale: list[MemberOp] = field(default_factory=list)  # "Customer not found.": our link is stale
+    vanished: list[str] = field(default_factory=list)  # the record is gone from the campaign
+
+
+def campaign_stream(outbound_id: str) -> str:
+    """The failures-table stream of a campaign's members."""
+    return f"campaign:{outbound_id}"
+
+
+class CampaignRun:
+    def __init__(
+        self,
+        rule: Rule,
+        statuses: Mapping[int, str],
+        options: CampaignOptions,
+        *,
+        source: RuleSource,
+        links: CustomerLinks,
+        members: Members,
+        failures: Failures,
+        crm: CampaignCrm,
+        clock: Clock,
+        writeback: Writeback | None = None,
+    ) -> None:
+        self.rule, self.statuses, self.options, self.clock = rule, statuses, options, clock
+        self.source, self.links, self.members, self.failures = source, links, members, failures
+        self.crm, self.writeback = crm, writeback
+        self.outbound_id = rule.outbound_id
+        self.stream = campaign_stream(rule.outbound_id)
+        self.counters = dict.fromkeys(COUNTERS, 0)
+        self.preview: dict[str, list[str]] = {}
+
+    def run(self) -> dict[str, int]:
+        if not self.options.dry_run:
+            self.poll(complete=self.options.full)
+        plan, rejected = self.plan()
+        if self.options.dry_run:
+            self.preview = {
+                kind: [op.key for op in ops][:PREVIEW_ROWS]
+                for kind, ops in (("add", plan.add), ("change", plan.change), ("remove", plan.remove))
+                if ops
+            }
+            return self.counters
+        self.record_rejected(rejected)
+        self.record_waiting(plan.waiting)
+        self.execute(plan)
+        self.failures.commit(self.stream, Commit(resolved=plan.kept))
+        if plan.add or plan.change:
+            self.poll(complete=bool(plan.change))
+        return self.counters
+
+    # -- outcomes back --------------------------------------------------------------------------
+    def poll(self, *, complete: bool) -> None:
+        """Bring the campaign's records into the members (and write-back) table.
+
+        Incremental polls read what was created or called since the last poll; a complete
+        one reads every record and forgets members whose record is no longer there.
+        """
+        started = self.clock.now()
+        mark = None if complete else self.members.poll_mark(self.outbound_id)
+        since = None if mark is None else (datetime.fromisoformat(mark) - self.options.poll_overlap).date()
+        states = list(self.crm.records(self.outbound_id, since))
+        self.counters["polled"] += len(states)
+        matched = self.members.apply_states(self.outbound_id, states)
+        if self.writeback is not None:
+            self.writeback.upsert(self.outbound_id, matched)
+        if since is None:
+            present = {state.customer_id for state in states}
+            members = self.members.members(self.outbound_id)
+            gone = [key for key, member in members.items() if member.customer_id not in present]
+            self.forget(gone)
+            if self.writeback is not None:
+                self.writeback.delete(
+                    self.outbound_id, sorted(self.writeback.keys(self.outbound_id) - set(members))
+                )
+        self.members.set_poll_mark(self.outbound_id, started.isoformat())
+
+    def forget(self, keys: Sequence[str]) -> None:
+        if not keys:
+            return
+        self.counters["vanished"] += len(keys)
+        self.members.forget(self.outbound_id, keys)
+        if self.writeback is not None:
+            self.writeback.delete(self.outbound_id, keys)
+
+    # -- planning -------------------------------------------------------------------------------
+    def plan(self) -> tuple[CampaignPlan, list[RowRejected]]:
+        rows = parse_rule_rows(
+            self.source.rule_rows(self.outbound_id), self.statuses, self.rule.initial_status_id
+        )
+        wanted_keys = [row.key for row in rows.wanted]
+        members = self.members.members(self.outbound_id)
+        plan = plan_campaign(self.rule, rows.wanted, members, self.links.customer_ids(wanted_keys))
+        held = self.failures.open_failure_hashes(self.stream, [op.key for op in plan.add + plan.change])
+        plan.add = self.unheld(plan.add, held)
+        plan.change = self.unheld(plan.change, held)
+        count = self.counters
+        count["wanted"] = len(set(wanted_keys))
+        count["kept"] = len(plan.kept)
+        count["waiting"] = len(plan.waiting)
+        count["rejected"] = len(rows.rejected)
+        return plan, rows.rejected
+
+    def unheld(self, ops: list[MemberOp], held: Mapping[str, str | None]) -> list[MemberOp]:
+        """A permanent failure is not sent again until the rule asks for something different."""
+        kept = [op for op in ops if op.key not in held or held[op.key] != op.fields_hash]
+        self.counters["skipped"] += len(ops) - len(kept)
+        return kept
+
+    def record_rejected(self, rejected: Sequence[RowRejected]) -> None:
+        failures = [
+            FailureRecord(row.key or "(no key)", "add_member", "rejected", row.reason) for row in rejected
+        ]
+        if failures:
+            self.failures.commit(self.stream, Commit(failures=failures))
+
+    def record_waiting(self, keys: Sequence[str]) -> None:
+        later = self.clock.now() + self.options.park_for
+        message = "waiting: the customer is not in Thulium yet (not linked by the customers stream)"
+        failures = [
+            FailureRecord(key, "add_member", "waiting", message, next_attempt_at=later) for key in keys
+        ]
+        if failures:
+            self.failures.commit(self.stream, Commit(failures=failures))
+
+    # -- applying -------------------------------------------------------------------------------
+    def execute(self, plan: CampaignPlan) -> None:
+        self.batches("remove_member", plan.remove, self.crm.max_batch(), self.send_removals)
+        stale = self.batches("add_member", plan.add, self.crm.max_batch(), self.send_additions)
+        if stale:
+            self.add_repaired(stale)
+        vanished = self.batches("change_member", plan.change, 1, self.send_change)
+        self.forget([op.key for op in vanished])
+
+    def add_repaired(self, stale: list[MemberOp]) -> None:
+        """Our link pointed at a customer Thulium no longer has: re-link, then add once more."""
+        relinked = self.links.repair([op.key for op in stale])
+        again = [
+            MemberOp(op.key, relinked[op.key], op.fields, op.fields_hash)
+            for op in stale
+            if op.key in relinked
+        ]
+        still = [op.key for op in stale if op.key not in relinked]
+        self.counters["waiting"] += len(still)
+        self.record_waiting(still)
+        left = self.batches("add_member", again, self.crm.max_batch(), self.send_additions)
+        self.counters["waiting"] += len(left)
+        self.record_waiting([op.key for op in left])
+
+    def send_additions(self, ops: Sequence[MemberOp]) -> list[CrmResult]:
+        return self.crm.add(self.outbound_id, [(op.customer_id, op.fields) for op in ops])
+
+    def send_removals(self, ops: Sequence[MemberOp]) -> list[CrmResult]:
+        return self.crm.remove(self.outbound_id, [op.customer_id for op in ops])
+
+    def send_change(self, ops: Sequence[MemberOp]) -> list[CrmResult]:
+        return [self.crm.change(self.outbound_id, op.customer_id, op.fields) for op in ops]
+
+    def batches(
+        self,
+        operation: str,
+        ops: Sequence[MemberOp],
+        size: int,
+        send: Callable[[Sequence[MemberOp]], list[CrmResult]],
+    ) -> list[MemberOp]:
+        """Send ``ops`` in batches, ``max_in_flight`` at a time; transient failures go round again.
+
+        Returns what the calls left for the caller: stale links (adds) or vanished records (changes).
+        """
+        leftovers: list[MemberOp] = []
+        pending, attempt = list(ops), 0
+        while pending:
+            attempt += 1
+            again: list[MemberOp] = []
+            with ThreadPoolExecutor(self.options.max_in_flight, thread_name_prefix="syncd-campaign") as pool:
+                calls = {pool.submit(send, chunk): chunk for chunk in _chunks(pending, size)}
+                for call in as_completed(calls):
+                    chunk = calls[call]
+                    settled = self.settle(operation, chunk, call.result(), attempt, again)
+                    leftovers.extend(settled)
+            pending = again
+            if pending:
+                self.counters["retried"] += len(pending)
+                self.clock.sleep(self.options.item_backoff * 2 ** (attempt - 1))
+        return leftovers
+
+    def settle(
+        self,
+        operation: str,
+        ops: Sequence[MemberOp],
+        results: Sequence[CrmResult],
+        attempt: int,
+        again: list[MemberOp],
+    ) -> list[MemberOp]:
+        settled = Settled()
+        for op, result in zip(ops, results, strict=True):
+            self.settle_one(operation, op, result, attempt, again, settled)
+        self.members.commit(self.outbound_id, settled.placed, settled.removed)
+        done = [p.key for p in settled.placed] + settled.removed
+        self.failures.commit(self.stream, Commit(failures=settled.failures, resolved=done))
+        if self.writeback is not None:
+            self.writeback.delete(self.outbound_id, settled.removed)
+        if operation == "add_member":
+            return settled.stale
+        return [op for op in ops if op.key in set(settled.vanished)]
+
+    def settle_one(
+        self,
+        operation: str,
+        op: MemberOp,
+        result: CrmResult,
+        attempt: int,
+        again: list[MemberOp],
+        settled: Settled,
+    ) -> None:
+        kind: Operation = "update" if operation == "change_member" else operation  # type: ignore[assignment]
+        decision = decide(kind, result.status)
+        if decision is Decision.OK:
+            self.ok(operation, op, result, settled)
+        elif decision is Decision.STALE_LINK:
+            settled.stale.append(op)
+        elif decision is Decision.GONE:
+            settled.vanished.append(op.key)
+        elif decision in (Decision.RETRY, Decision.UNKNOWN) and attempt < self.options.item_attempts:
+            again.append(op)
+        else:
+            settled.failures.append(self.failure(operation, op, result, decision))
+            self.counters["failed"] += 1
+
+    def ok(self, operation: str, op: MemberOp, result: CrmResult, settled: Settled) -> None:
+        if operation == "remove_member":
+            settled.removed.append(op.key)
+            self.counters["removed"] += 1
+            return
+        status_id = op.fields.get("status_id")
+        record_id = result.thulium_id if operation == "add_member" else None
+        settled.placed.append(Placed(op.key, op.customer_id, record_id, op.fields_hash, status_id))
+        self.counters["added" if operation == "add_member" else "changed"] += 1
+
+    def failure(self, operation: str, op: MemberOp, result: CrmResult, decision: Decision) -> FailureRecord:
+        status = result.status
+        message = status.message or status.status or f"HTTP {status.http_status}"
+        permanent = decision is Decision.DEAD
+        return FailureRecord(
+            op.key,
+            operation,
+            "permanent" if permanent else "retryable",
+            message,
+            http_status=status.http_status,
+            request_id=result.request_id,
+            payload_hash=op.fields_hash if permanent else None,
+            next_attempt_at=None if permanent else self.clock.now() + self.options.park_for,
+        )
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterable[list[T]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
