@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from syncd.engine.campaign_plan import Member, Placed
@@ -45,6 +45,8 @@ class Failures(Protocol):
     """The failures table, for the campaign's own stream name (``campaign:<outbound_id>``)."""
 
     def open_failure_hashes(self, stream: str, keys: Collection[str]) -> dict[str, str | None]: ...
+
+    def due_retries(self, stream: str, now: datetime) -> list[str]: ...
 
     def commit(self, stream: str, commit: Commit) -> None: ...
 

@@ -104,7 +104,7 @@ class CampaignRun:
         self.record_rejected(rejected)
         self.record_waiting(plan.waiting)
         self.execute(plan)
-        self.failures.commit(self.stream, Commit(resolved=plan.kept))
+        self.failures.commit(self.stream, Commit(resolved=plan.kept + self.left_behind(plan)))
         if plan.add or plan.change:
             self.poll(complete=bool(plan.change))
         return self.counters
@@ -160,6 +160,13 @@ class CampaignRun:
         count["waiting"] = len(plan.waiting)
         count["rejected"] = len(rows.rejected)
         return plan, rows.rejected
+
+    def left_behind(self, plan: CampaignPlan) -> list[str]:
+        """Keys still waiting or parked that the rule no longer selects: nothing is owed to them."""
+        involved = {op.key for op in plan.add + plan.change + plan.remove}
+        involved |= set(plan.kept) | set(plan.waiting) | set(self.members.members(self.outbound_id))
+        someday = self.clock.now() + timedelta(days=36500)
+        return [key for key in self.failures.due_retries(self.stream, someday) if key not in involved]
 
     def unheld(self, ops: list[MemberOp], held: Mapping[str, str | None]) -> list[MemberOp]:
         """A permanent failure is not sent again until the rule asks for something different."""
