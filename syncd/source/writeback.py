@@ -119,9 +119,8 @@ def _setter(table: Table, said_fields: Sequence[str]) -> Callable[[Any], dict[st
     def updates(new: Any) -> dict[str, Any]:
         values: dict[str, Any] = {name: new[name] for name in said_fields if name in OUTCOME_FIELDS}
         if "status_id" in said_fields and "status" not in said_fields:
-            values["status"] = (
-                None  # a webhook names no status: a stale name would mislead until the next poll
-            )
+            # a webhook names no status: the old name would mislead until the next poll
+            values["status"] = None
         values["synced_at"] = new["synced_at"]
         values["customer_id"] = new["customer_id"]
         values["record_id"] = func.coalesce(new["record_id"], table.c.record_id)
