@@ -8,14 +8,18 @@ records — the figures every convergence test asserts on.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Engine, text
+
 from syncd.engine.compare import differs
 from syncd.engine.normalize import Normalized, normalize
-from syncd.engine.plan import clearing_payload, company_key_of
+from syncd.engine.plan import StreamSpec, clearing_payload, company_key_of
 from syncd.sandbox.launcher import SandboxProcess
 from syncd.settings import Tenant
+from syncd.settings.tenant import CampaignRule
 from syncd.source import SqlSource
 from syncd.state.db import make_engine
 from syncd.thulium import RetryPolicy, ThuliumClient
@@ -101,10 +105,39 @@ def converge_check(
                 company_ids = {
                     i[len(spec.identifier_prefix) :]: r[0].thulium_id for i, r in by_identifier.items()
                 }
+            else:
+                identifiers = {r.thulium_id: r.identifier for r in remote}
+                for rule in tenant.config.campaigns:
+                    name = f"campaign:{rule.outbound_id}"
+                    figures[name] = campaign_figures(engine, client, rule, spec, expected, identifiers)
             figures[stream] = found
     finally:
         engine.dispose()
     return figures
+
+
+def campaign_figures(
+    engine: Engine,
+    client: ThuliumClient,
+    rule: CampaignRule,
+    spec: StreamSpec,
+    customers: Mapping[str, object],
+    identifiers: Mapping[int, str],
+) -> StreamFigures:
+    """A rule's keys whose customer belongs in Thulium, against the campaign's records (by identifier)."""
+    with engine.connect() as connection:
+        rows = connection.execute(text(rule.query), {"outbound_id": rule.outbound_id}).mappings()
+        wanted = {spec.identifier(str(row["key"])) for row in rows}
+    expected = {identifier for identifier in wanted if identifier in customers}
+    records = list(client.iter_campaign_records(rule.outbound_id))
+    held = Counter(identifiers.get(r.customer_id, f"customer {r.customer_id}") for r in records)
+    return StreamFigures(
+        expected=len(expected),
+        held=len(records),
+        lost=sorted(expected - set(held)),
+        duplicated=sorted(i for i, n in held.items() if n > 1),
+        unexpected=sorted(set(held) - expected),
+    )
 
 
 def assert_exact(figures: dict[str, StreamFigures]) -> None:

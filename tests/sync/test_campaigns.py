@@ -238,3 +238,13 @@ def test_an_unknown_campaign_or_status_fails_at_start_and_writes_nothing(demo_te
     result = demo_tenant.sync()
     assert result.returncode == 1 and "is not fed from the CRM" in result.stderr
     assert int(control.counts()["writes"]) == 0
+
+
+def test_a_rule_query_without_a_key_column_aborts_that_campaign_with_a_clear_message(
+    demo_tenant: DemoTenant,
+) -> None:
+    use_rule(demo_tenant, ["1"], RULE.replace("customer_id AS key", "customer_id"))
+    result = demo_tenant.sync()
+    assert result.returncode == 1
+    assert f"the query of campaign {OUTBOUND} returns no `key` column" in result.stderr
+    assert last_campaign_run(demo_tenant).status == "aborted"
