@@ -214,8 +214,11 @@ def throwaway_state_url() -> str:
 
 def register_daemon_commands() -> None:
     from syncd.daemon_cli import register
+    from syncd.ops import check_cli, failures_cli
 
     register(app)
+    check_cli.register(app)
+    failures_cli.register(app)
 
 
 register_daemon_commands()
