@@ -220,10 +220,14 @@ class StreamRun:
             self.enqueue(due)
 
     def submit_ready(self) -> None:
-        while self.ready and len(self.inflight) < self.options.max_in_flight:
-            call = self.ready.popleft()
-            if call[0] == "create":
-                self.store.commit(self.spec.name, Commit(pending=[item.op.key for item in call[1]]))
+        """Every call that fits goes out now; creates are marked pending first, in one transaction."""
+        calls: list[Call] = []
+        while self.ready and len(self.inflight) + len(calls) < self.options.max_in_flight:
+            calls.append(self.ready.popleft())
+        pending = [item.op.key for kind, items in calls if kind == "create" for item in items]
+        if pending:
+            self.store.commit(self.spec.name, Commit(pending=pending))
+        for call in calls:
             self.inflight[self.pool.submit(self.send, call)] = call
 
     def send(self, call: Call) -> list[CrmResult] | list[RemoteRecord]:
@@ -239,22 +243,24 @@ class StreamRun:
         return self.crm.find(stream, self.spec.identifier(ops[0].key))
 
     def collect(self) -> None:
+        """Settle every call that has finished, in one state-DB transaction."""
         done, _ = wait(list(self.inflight), timeout=self.next_deadline(), return_when=FIRST_COMPLETED)
+        builder = CommitBuilder()
         for future in done:
             kind, items = self.inflight.pop(future)
             error = future.exception()
             if error is not None and (
                 kind != "lookup" or not isinstance(error, Exception) or isinstance(error, RunAborted)
             ):
+                self.commit(builder)  # what the other finished calls settled must not be lost
                 raise error
-            builder = CommitBuilder()
             if kind == "lookup":
                 found = None if error is not None else future.result()
                 again = self.outcomes.looked_up(items[0], found, builder)
             else:
                 again = self.resolve(kind, items, future.result(), builder)
             self.schedule(again)
-            self.commit(builder)
+        self.commit(builder)
 
     def resolve(
         self, kind: str, items: list[Item], results: list[CrmResult], builder: CommitBuilder

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, String, Table, delete, func, select, update
+from sqlalchemy import Select, String, Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 from syncd.engine.ports import Commit, FailureRecord, Link
 from syncd.engine.records import Position
@@ -103,6 +105,9 @@ class StateStore:
         self.tenant = tenant
         self._clock = clock
         self.epoch = epoch
+        # Per stream, the keys with an open failure (loaded on first use): almost every commit
+        # resolves keys, and almost none of them have anything to resolve.
+        self._open: dict[str, set[str]] = {}
 
     # -- reads the engine plans with -------------------------------------------------------
 
@@ -189,6 +194,13 @@ class StateStore:
         next run, and losing a failure would hide it.
         """
         cursor = self._encode_cursor(commit.cursor) if commit.cursor is not None else None
+        try:
+            self._commit(stream, commit, cursor)
+        except BaseException:
+            self._open.clear()  # the transaction rolled back: what it did to the cache did not happen
+            raise
+
+    def _commit(self, stream: str, commit: Commit, cursor: tuple[str, str] | None) -> None:
         now = self._clock()
         with self._sessions() as session, session.begin():
             self._fence(session)
@@ -340,18 +352,22 @@ class StateStore:
             )
 
     def _resolve(self, session: Session, stream: str, keys: Iterable[str], now: datetime) -> None:
-        failure = models.Failure
-        for chunk in _chunks(sorted(set(keys))):
-            session.execute(
-                update(failure)
-                .where(
-                    failure.tenant == self.tenant,
-                    failure.stream == stream,
-                    failure.source_key.in_(chunk),
-                    failure.resolved_at.is_(None),
-                )
-                .values(resolved_at=now)
+        open_keys = self._open_keys(session, stream)
+        settled = sorted(open_keys.intersection(keys))
+        for chunk in _chunks(settled):
+            params = {"b_tenant": self.tenant, "b_stream": stream, "b_keys": chunk, "b_now": now}
+            session.execute(_RESOLVE, params)
+        open_keys.difference_update(settled)
+
+    def _open_keys(self, session: Session, stream: str) -> set[str]:
+        """A failure opened by another process after this load is resolved by its own next run."""
+        if stream not in self._open:
+            failure = models.Failure
+            query = select(failure.source_key).where(
+                failure.tenant == self.tenant, failure.stream == stream, failure.resolved_at.is_(None)
             )
+            self._open[stream] = set(session.scalars(query))
+        return self._open[stream]
 
     def _mark_pending(
         self, session: Session, dialect: str, stream: str, keys: Sequence[str], now: datetime
@@ -363,10 +379,7 @@ class StateStore:
             {"tenant": self.tenant, "stream": stream, "source_key": key, "state": "pending", "synced_at": now}
             for key in dict.fromkeys(keys)
         ]
-        statement = upsert(
-            dialect, _LINKS, ("tenant", "stream", "source_key"), lambda new: {"state": new["state"]}
-        )
-        session.execute(statement, rows)
+        session.execute(_pending_upsert(dialect), rows)
 
     def _upsert_links(
         self, session: Session, dialect: str, stream: str, links: Sequence[Link], now: datetime
@@ -388,14 +401,7 @@ class StateStore:
             }
             for link in latest.values()
         ]
-        changed = ("thulium_id", "company_customer_id", "payload_hash", "state", "synced_at")
-        statement = upsert(
-            dialect,
-            _LINKS,
-            ("tenant", "stream", "source_key"),
-            lambda new: {name: new[name] for name in changed},
-        )
-        session.execute(statement, rows)
+        session.execute(_links_upsert(dialect), rows)
 
     def _upsert_failures(
         self, session: Session, dialect: str, stream: str, failures: Sequence[FailureRecord], now: datetime
@@ -422,28 +428,9 @@ class StateStore:
             }
             for f in latest.values()
         ]
-        changed = (
-            "operation",
-            "kind",
-            "http_status",
-            "message",
-            "request_id",
-            "payload_hash",
-            "last_failed_at",
-            "next_attempt_at",
-        )
-        # first_failed_at is kept, so a failure that keeps coming back shows how old it is.
-        statement = upsert(
-            dialect,
-            _FAILURES,
-            ("tenant", "stream", "source_key"),
-            lambda new: {
-                **{name: new[name] for name in changed},
-                "attempts": _FAILURES.c.attempts + 1,
-                "resolved_at": None,
-            },
-        )
-        session.execute(statement, rows)
+        session.execute(_failures_upsert(dialect), rows)
+        if stream in self._open:
+            self._open[stream].update(latest)
 
     def _upsert_cursor(
         self, session: Session, dialect: str, stream: str, cursor: tuple[str, str], now: datetime
@@ -463,6 +450,56 @@ class StateStore:
             lambda new: {name: new[name] for name in ("cursor_value", "cursor_key", "updated_at")},
         )
         session.execute(statement, [row])
+
+
+# Statements built once per dialect: building an upsert costs more than executing it.
+_RESOLVE = (
+    update(_FAILURES)
+    .where(
+        _FAILURES.c.tenant == bindparam("b_tenant"),
+        _FAILURES.c.stream == bindparam("b_stream"),
+        _FAILURES.c.source_key.in_(bindparam("b_keys", expanding=True)),
+        _FAILURES.c.resolved_at.is_(None),
+    )
+    .values(resolved_at=bindparam("b_now"))
+)
+_LINK_COLUMNS = ("thulium_id", "company_customer_id", "payload_hash", "state", "synced_at")
+_FAILURE_COLUMNS = (
+    "operation",
+    "kind",
+    "http_status",
+    "message",
+    "request_id",
+    "payload_hash",
+    "last_failed_at",
+    "next_attempt_at",
+)
+_LINK_KEY = ("tenant", "stream", "source_key")
+
+
+@cache
+def _pending_upsert(dialect: str) -> Insert:
+    return upsert(dialect, _LINKS, _LINK_KEY, lambda new: {"state": new["state"]})
+
+
+@cache
+def _links_upsert(dialect: str) -> Insert:
+    return upsert(dialect, _LINKS, _LINK_KEY, lambda new: {name: new[name] for name in _LINK_COLUMNS})
+
+
+@cache
+def _failures_upsert(dialect: str) -> Insert:
+    # first_failed_at is kept, so a failure that keeps coming back shows how old it is.
+    return upsert(
+        dialect,
+        _FAILURES,
+        _LINK_KEY,
+        lambda new: {
+            **{name: new[name] for name in _FAILURE_COLUMNS},
+            "attempts": _FAILURES.c.attempts + 1,
+            "resolved_at": None,
+        },
+    )
 
 
 def _link(

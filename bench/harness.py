@@ -1,0 +1,113 @@
+"""What every benchmark needs: a sandbox at a given latency, a generated source, `syncd sync` measured.
+
+Each run of syncd is a separate process, measured from outside: wall time, the requests the
+sandbox counted, and the process's own peak RSS (``wait4``), so the figures are what a user
+of the CLI would see and nothing of the benchmark's own memory leaks into them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from syncd.demo import generate_source, write_demo_config
+from syncd.sandbox import SandboxProcess
+
+SYNCD = Path(sys.executable).parent / "syncd"
+
+
+@dataclass
+class Measured:
+    seconds: float
+    returncode: int
+    peak_rss_mb: float
+    requests: dict[str, int] = field(default_factory=dict)  # "METHOD route" -> count
+    stderr: str = ""
+
+    @property
+    def total_requests(self) -> int:
+        return sum(self.requests.values())
+
+
+@dataclass
+class Bench:
+    folder: Path
+    sandbox: SandboxProcess
+    source_url: str
+    config: Path
+    env: dict[str, str]
+
+    def sync(self, *args: str) -> Measured:
+        """Run `syncd sync` and measure it (requests are counted from zero for this run only)."""
+        self.sandbox.control.reset_counts()
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [str(SYNCD), "sync", "--config", str(self.config), *args],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stderr is not None
+        stderr = process.stderr.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        counts = self.sandbox.control.counts()
+        requests = {
+            route: int(n) for route, n in counts["by_route"].items() if not route.startswith("GET /_")
+        }
+        return Measured(seconds, process.returncode, usage.ru_maxrss / 1024, requests, stderr[-2000:])
+
+
+@contextmanager
+def bench(
+    *,
+    customers: int,
+    companies: int,
+    latency_ms: int = 0,
+    campaigns: tuple[str, ...] = (),
+    extra_config: str = "",
+    seed: int = 1,
+) -> Iterator[Bench]:
+    with (
+        tempfile.TemporaryDirectory(prefix="syncd-bench-") as tmp,
+        SandboxProcess(latency_ms=latency_ms) as sb,
+    ):
+        folder = Path(tmp)
+        source_url = f"sqlite:///{folder / 'source.sqlite'}"
+        generate_source(source_url, customers=customers, companies=companies, invalid_fraction=0, seed=seed)
+        config = write_demo_config(
+            folder / "bench.toml",
+            source_url,
+            sb.url,
+            user=sb.user,
+            state_url=f"sqlite:///{folder / 'state.sqlite'}",
+            campaigns=campaigns,
+        )
+        if extra_config:
+            with config.open("a") as file:
+                file.write(extra_config)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCD_")}
+        env.update(THULIUM_PASSWORD=sb.password, SYNCD_LOG_LEVEL="WARNING", SYNCD_VAR_DIR=str(folder / "var"))
+        yield Bench(folder, sb, source_url, config, env)
+
+
+def table(title: str, rows: list[tuple[str, Any]]) -> str:
+    """A two-column markdown table, the format every benchmark prints."""
+    lines = [f"### {title}", "", "| measure | value |", "|---|---|"]
+    lines += [f"| {name} | {value} |" for name, value in rows]
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpus = os.cpu_count()
+    return f"{sys.platform}, {cpus} CPUs, Python {sys.version.split()[0]}"
