@@ -1,7 +1,7 @@
 """Benchmark 1: the initial load against the latency-bound limit and the naive one-POST-per-row way.
 
 The limit: Thulium answers each request after one round trip, so with ``in_flight`` requests
-at a time the fastest possible load takes ``requests_needed × RTT / in_flight``. Customers go
+at a time the fastest possible load takes ``requests_needed x RTT / in_flight``. Customers go
 in batches; companies have no batch endpoint in Thulium, so each is one request. The naive
 baseline posts one customer per request, sequentially; it is measured on a sample in the same
 run (same sandbox, same latency) and extrapolated per record.
@@ -68,7 +68,7 @@ def main() -> None:
                     "naive baseline (1 POST per row, sequential)",
                     f"{naive * 1000:.1f} ms/record → {naive_total:.0f} s",
                 ),
-                ("speed-up over naive", f"{naive_total / load.seconds:.0f}×"),
+                ("speed-up over naive", f"{naive_total / load.seconds:.0f}x"),
                 ("peak RSS of syncd", f"{load.peak_rss_mb:.0f} MB"),
             ],
         )
