@@ -67,7 +67,7 @@ def web(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     config: PathOption = None,
 ) -> None:
-    """Serve /health (webhooks and /metrics come with later releases)."""
+    """Serve /health, /metrics and the Thulium webhook receiver (POST /webhooks/<tenant>)."""
     from syncd.web.app import serve
 
     serve(settings_for(config), host, port)

@@ -164,7 +164,7 @@ class Job(Base):
     tenant: Mapped[str] = mapped_column(String(TENANT))
     kind: Mapped[str] = mapped_column(String(20))  # incremental | full
     streams: Mapped[list[str] | None] = mapped_column(JSON)  # null means every stream
-    trigger: Mapped[str] = mapped_column(String(20))  # schedule | retry | resync | cli
+    trigger: Mapped[str] = mapped_column(String(20))  # schedule | retry | resync | webhook
     status: Mapped[str] = mapped_column(String(20), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,1 +1,1 @@
-"""The HTTP face of the daemon: health today, webhooks and metrics to come."""
+"""The HTTP face of the daemon: /health, /metrics and the receiver of Thulium's webhooks."""

@@ -1,7 +1,8 @@
-"""The web process: an aiohttp app that orchestrators and load balancers probe.
+"""The web process: an aiohttp app that orchestrators and load balancers probe, and Thulium posts to.
 
 It never starts the embedded broker, only looks at it: the worker owns the broker, and a
-health probe that started one would report healthy exactly when the worker is missing.
+health probe that started one would report healthy exactly when the worker is missing. The
+webhook receiver likewise hands runs only to a broker that is already up.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from aiohttp import web
 
 from syncd.settings import ProcessSettings
 from syncd.web.health import StateEngines, check_health
+from syncd.web.webhooks import ROUTE as WEBHOOK_ROUTE
+from syncd.web.webhooks import WEBHOOKS_KEY, WebhookReceiver, close_receiver, receive_webhook
 
 SETTINGS_KEY = web.AppKey("settings", ProcessSettings)
 ENGINES_KEY = web.AppKey("state_engines", StateEngines)
@@ -20,6 +23,8 @@ def create_app(settings: ProcessSettings) -> web.Application:
     app = web.Application()
     app[SETTINGS_KEY] = settings
     app[ENGINES_KEY] = StateEngines()
+    app[WEBHOOKS_KEY] = WebhookReceiver(settings, app[ENGINES_KEY])
+    app.on_cleanup.append(close_receiver)
     app.on_cleanup.append(_dispose_engines)
     add_routes(app)
     return app
@@ -27,6 +32,7 @@ def create_app(settings: ProcessSettings) -> web.Application:
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/health", health)
+    app.router.add_post(WEBHOOK_ROUTE, receive_webhook)
 
 
 def serve(settings: ProcessSettings, host: str, port: int) -> None:

@@ -35,6 +35,12 @@ url = "sqlite:///{source}"
 [state]
 url = "{state_url}"
 
+[customers]
+table = "customers"
+key = "id"
+updated_at = "updated_at"
+fields = {{ surname = "last_name" }}
+
 [[campaigns]]
 outbound_id = "00001"
 query = "SELECT id AS key FROM customers"

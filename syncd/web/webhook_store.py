@@ -1,0 +1,220 @@
+"""What a webhook event does to the state DB and the tenant's database; blocking, so run it in a thread.
+
+Order of work for one event:
+1. **Claim** it in ``webhook_events`` by (tenant, digest) with an insert that does nothing when
+   the row exists. A replay — also one racing the original — finds the claim and is a duplicate,
+   so an old event can never be applied again over a newer one.
+2. **Act**: an OUTBOUND_RECORD_SAVED updates the member it belongs to and, with a write-back
+   table, the tenant's copy; other actions are only recorded (ids, never content).
+3. **Settle** the outcome on the claim. If acting fails, the claim is released, so a later
+   delivery of the same event is not mistaken for a duplicate of something never done.
+
+An outbound record syncd does not know yet (placed by a run that has not polled, or added by
+someone else) is ``unmatched``; then a campaigns run is handed to the daemon so it is picked
+up without waiting for the schedule.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlalchemy.orm import Session
+
+from syncd.settings import ProcessSettings, Tenant
+from syncd.settings.tenant import CampaignRule
+from syncd.source.writeback import WritebackTable
+from syncd.state import models
+from syncd.state.jobs import JobStore
+from syncd.state.members import MemberStore
+from syncd.state.types import utcnow
+from syncd.state.upsert import insert_missing
+from syncd.web.webhook_events import OUTBOUND_RECORD_SAVED, Event, record_saved
+from syncd.worker.broker import live_broker_url
+
+log = logging.getLogger("syncd.web.webhooks")
+
+APPLIED = "applied"
+RECORDED = "recorded"
+UNMATCHED = "unmatched"
+DUPLICATE = "duplicate"
+WEBHOOK_TRIGGER = "webhook"
+CAMPAIGNS_STREAM = "campaigns"
+
+Sessions = Callable[[], Session]
+_EVENTS = models.Base.metadata.tables["webhook_events"]
+
+
+class EventLog:
+    """One tenant's rows in ``webhook_events``."""
+
+    def __init__(self, sessions: Sessions, tenant: str, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self._sessions, self.tenant, self._clock = sessions, tenant, clock
+
+    def claim(self, event: Event, outcome: str) -> bool:
+        """False when the tenant has seen this event already.
+
+        Decided on RETURNING, not on the row count: with an autoincrement key PostgreSQL's driver
+        reports -1 for an INSERT that SQLAlchemy gave an implicit RETURNING.
+        """
+        row = {
+            "tenant": self.tenant,
+            "digest": event.digest,
+            "action": event.action,
+            "outbound_id": event.outbound_id,
+            "record_id": event.record_id,
+            "customer_id": event.customer_id,
+            "outcome": outcome,
+            "received_at": self._clock(),
+        }
+        with self._sessions() as session, session.begin():
+            statement = insert_missing(session.get_bind().dialect.name, _EVENTS, ("tenant", "digest"))
+            return session.execute(statement.returning(_EVENTS.c.id), row).first() is not None
+
+    def settle(self, event: Event, outcome: str) -> None:
+        with self._sessions() as session, session.begin():
+            session.execute(update(_EVENTS).where(*self._this(event)).values(outcome=outcome))
+
+    def release(self, event: Event) -> None:
+        with self._sessions() as session, session.begin():
+            session.execute(delete(_EVENTS).where(*self._this(event)))
+
+    def _this(self, event: Event) -> tuple[Any, ...]:
+        return _EVENTS.c.tenant == self.tenant, _EVENTS.c.digest == event.digest
+
+
+HandOff = Callable[[str, Sessions], object]  # (tenant name, its state sessions): queue a campaigns run
+
+
+class EventHandler:
+    """One tenant's events; ``writeback`` gives the (cached, ready) write-back table of a name."""
+
+    def __init__(
+        self,
+        tenant: Tenant,
+        sessions: Sessions,
+        writeback: Callable[[str], WritebackTable],
+        hand_off: HandOff,
+    ) -> None:
+        self.tenant, self._sessions, self._writeback, self._hand_off = tenant, sessions, writeback, hand_off
+
+    def handle(self, event: Event) -> str:
+        events = EventLog(self._sessions, self.tenant.name)
+        provisional = UNMATCHED if event.action == OUTBOUND_RECORD_SAVED else RECORDED
+        if not events.claim(event, provisional):
+            return DUPLICATE
+        try:
+            outcome = self._act(event)
+            if outcome != provisional:
+                events.settle(event, outcome)
+        except Exception:
+            self._release(events, event)
+            raise
+        if outcome == UNMATCHED and self._rule(event.outbound_id) is not None:
+            self._try_hand_off()
+        return outcome
+
+    def _try_hand_off(self) -> None:
+        """The event is recorded whatever happens here: the schedule picks the record up anyway."""
+        try:
+            self._hand_off(self.tenant.name, self._sessions)
+        except Exception as exc:
+            log.warning("tenant=%s webhook run not queued: %s", self.tenant.name, type(exc).__name__)
+
+    def _act(self, event: Event) -> str:
+        if event.action != OUTBOUND_RECORD_SAVED:
+            return RECORDED
+        outbound_id, state = record_saved(event)
+        matched = MemberStore(self._sessions, self.tenant.name).apply_states(outbound_id, [state])
+        if not matched:
+            return UNMATCHED
+        rule = self._rule(outbound_id)
+        if rule is not None and rule.writeback is not None:
+            self._writeback(rule.writeback.table).upsert(outbound_id, matched)
+        return APPLIED
+
+    def _rule(self, outbound_id: str | None) -> CampaignRule | None:
+        return next((r for r in self.tenant.config.campaigns if r.outbound_id == outbound_id), None)
+
+    def _release(self, events: EventLog, event: Event) -> None:
+        try:
+            events.release(event)
+        except Exception as exc:  # the original failure is the one to report
+            log.error(
+                "tenant=%s webhook action=%s: could not release the claim (%s); a replay will be "
+                "taken for a duplicate",
+                self.tenant.name,
+                event.action,
+                type(exc).__name__,
+            )
+
+
+class CampaignHandOff:
+    """Queues a campaigns run (trigger ``webhook``) on the daemon's broker, at most one at a time per tenant.
+
+    The web process never starts a broker: with no live one there is nothing to hand to, and the
+    schedule picks the record up. A dialer session brings events in bursts, so a tenant that
+    already has a queued or running webhook job gets no second one; the per-tenant lock keeps two
+    simultaneous events from both seeing none. The Celery app is this object's own, so the web
+    process shares no global Celery state and closes its broker connections with the app.
+    """
+
+    def __init__(self, settings: ProcessSettings) -> None:
+        self._settings = settings
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self._celery: Any = None
+        self._celery_broker: str | None = None
+
+    def __call__(self, tenant: str, sessions: Sessions) -> str | None:
+        """The queued job's id, or None when nothing was queued."""
+        broker = live_broker_url(self._settings)
+        if broker is None:
+            return None
+        with self._lock(tenant):
+            jobs = JobStore(sessions, tenant)
+            if any(job.trigger == WEBHOOK_TRIGGER for job in jobs.active()):
+                return None
+            job = jobs.create("incremental", WEBHOOK_TRIGGER, [CAMPAIGNS_STREAM])
+            try:
+                self._send(broker, tenant, job.id)
+            except Exception as exc:
+                jobs.finish(job.id, "failed", f"could not enqueue: {type(exc).__name__}")
+                log.warning("tenant=%s job=%s webhook run not queued: %s", tenant, job.id, type(exc).__name__)
+                return None
+        log.info("tenant=%s job=%s queued kind=incremental trigger=%s", tenant, job.id, WEBHOOK_TRIGGER)
+        return job.id
+
+    def close(self) -> None:
+        with self._guard:
+            if self._celery is not None:
+                self._celery.close()
+            self._celery = self._celery_broker = None
+
+    def _lock(self, tenant: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(tenant, threading.Lock())
+
+    def _send(self, broker: str, tenant: str, job_id: str) -> None:
+        from syncd.ops.resync import SEND_RETRY
+        from syncd.worker.app import RUN_TASK
+
+        self._app(broker).send_task(RUN_TASK, args=[tenant, job_id], retry=True, retry_policy=SEND_RETRY)
+
+    def _app(self, broker: str) -> Any:
+        from celery import Celery
+
+        from syncd.worker.app import celery_config
+
+        with self._guard:
+            if self._celery is None or self._celery_broker != broker:
+                if self._celery is not None:
+                    self._celery.close()
+                app = Celery("syncd-web", set_as_current=False)
+                app.conf.update(celery_config(self._settings, broker))
+                self._celery, self._celery_broker = app, broker
+            return self._celery
