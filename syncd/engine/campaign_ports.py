@@ -63,7 +63,15 @@ class CampaignCrm(Protocol):
     def change(self, outbound_id: str, customer_id: int, fields: Mapping[str, Any]) -> CrmResult: ...
 
     def records(self, outbound_id: str, since: date | None) -> Iterator[RecordState]:
-        """Every record (``since=None``) or those created or called on/after ``since``."""
+        """Every record (``since=None``) or those called on/after ``since``."""
+        ...
+
+    def newest(self, outbound_id: str, count: int) -> list[RecordState]:
+        """The ``count`` records added last (records are listed in the order they were added)."""
+        ...
+
+    def record(self, outbound_id: str, customer_id: int) -> RecordState | None:
+        """One record as Thulium holds it now; None if the campaign has none for the customer."""
         ...
 
 

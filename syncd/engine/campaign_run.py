@@ -1,7 +1,8 @@
 """One run of one campaign rule: poll outcomes, plan membership, apply it in batches.
 
-The order matters. Outcomes are polled first so a record the dialer worked since the last
-run is known as worked before anything is planned; removals go before additions so a key
+The order matters. Outcomes are polled first (at most every ``poll_every``; each record about
+to be changed is read again right before) so a record the dialer worked is known as worked
+before anything is planned; removals go before additions so a key
 whose customer was re-created leaves its old record before the new one joins. Every
 campaign write is idempotent on Thulium's side (ALREADY_EXISTS, NOT_EXIST), so a batch
 whose outcome is unknown is simply sent again — never looked up, never duplicated.
@@ -15,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from syncd.engine.campaign_plan import CampaignPlan, MemberOp, Placed, Rule, plan_campaign
+from syncd.engine.campaign_plan import CampaignPlan, Member, MemberOp, Placed, Rule, plan_campaign
 from syncd.engine.campaign_ports import CampaignCrm, CustomerLinks, Failures, Members, RuleSource, Writeback
+from syncd.engine.campaign_records import RecordState
 from syncd.engine.campaign_rows import RowRejected, parse_rule_rows
 from syncd.engine.ports import Clock, Commit, CrmResult, FailureRecord
 from syncd.engine.resolve import Decision, Operation, decide
@@ -49,6 +51,9 @@ class CampaignOptions:
     park_for: timedelta = timedelta(minutes=5)
     item_backoff: float = 0.2
     poll_overlap: timedelta = timedelta(days=1)  # Thulium filters by day, in its own time zone
+    # Between complete polls, outcomes are re-read at most this often: webhooks bring them sooner,
+    # and a record about to be changed is read first anyway (see ``unworked``).
+    poll_every: timedelta = timedelta(minutes=5)
 
 
 @dataclass(slots=True)
@@ -89,6 +94,7 @@ class CampaignRun:
         self.stream = campaign_stream(rule.outbound_id)
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.preview: dict[str, list[str]] = {}
+        self.known: dict[str, Member] = {}  # the members as planned from
 
     def run(self) -> dict[str, int]:
         if not self.options.dry_run:
@@ -105,8 +111,6 @@ class CampaignRun:
         self.record_waiting(plan.waiting)
         self.execute(plan)
         self.failures.commit(self.stream, Commit(resolved=plan.kept + self.left_behind(plan)))
-        if plan.add or plan.change:
-            self.poll(complete=bool(plan.change))
         return self.counters
 
     # -- outcomes back --------------------------------------------------------------------------
@@ -118,12 +122,12 @@ class CampaignRun:
         """
         started = self.clock.now()
         mark = None if complete else self.members.poll_mark(self.outbound_id)
-        since = None if mark is None else (datetime.fromisoformat(mark) - self.options.poll_overlap).date()
+        last = None if mark is None else datetime.fromisoformat(mark)
+        if last is not None and started - last < self.options.poll_every:
+            return
+        since = None if last is None else (last - self.options.poll_overlap).date()
         states = list(self.crm.records(self.outbound_id, since))
-        self.counters["polled"] += len(states)
-        matched = self.members.apply_states(self.outbound_id, states)
-        if self.writeback is not None:
-            self.writeback.upsert(self.outbound_id, matched)
+        self.take(states)
         if since is None:
             present = {state.customer_id for state in states}
             members = self.members.members(self.outbound_id)
@@ -134,6 +138,13 @@ class CampaignRun:
                     self.outbound_id, sorted(self.writeback.keys(self.outbound_id) - set(members))
                 )
         self.members.set_poll_mark(self.outbound_id, started.isoformat())
+
+    def take(self, states: Sequence[RecordState]) -> None:
+        """What Thulium says of these records goes into the members and write-back tables."""
+        self.counters["polled"] += len(states)
+        matched = self.members.apply_states(self.outbound_id, states)
+        if self.writeback is not None:
+            self.writeback.upsert(self.outbound_id, matched)
 
     def forget(self, keys: Sequence[str]) -> None:
         if not keys:
@@ -149,8 +160,8 @@ class CampaignRun:
             self.source.rule_rows(self.outbound_id), self.statuses, self.rule.initial_status_id
         )
         wanted_keys = [row.key for row in rows.wanted]
-        members = self.members.members(self.outbound_id)
-        plan = plan_campaign(self.rule, rows.wanted, members, self.links.customer_ids(wanted_keys))
+        self.known = self.members.members(self.outbound_id)
+        plan = plan_campaign(self.rule, rows.wanted, self.known, self.links.customer_ids(wanted_keys))
         held = self.failures.open_failure_hashes(self.stream, [op.key for op in plan.add + plan.change])
         plan.add = self.unheld(plan.add, held)
         plan.change = self.unheld(plan.change, held)
@@ -164,7 +175,7 @@ class CampaignRun:
     def left_behind(self, plan: CampaignPlan) -> list[str]:
         """Keys still waiting or parked that the rule no longer selects: nothing is owed to them."""
         involved = {op.key for op in plan.add + plan.change + plan.remove}
-        involved |= set(plan.kept) | set(plan.waiting) | set(self.members.members(self.outbound_id))
+        involved |= set(plan.kept) | set(plan.waiting) | set(self.known)
         someday = self.clock.now() + timedelta(days=36500)
         return [key for key in self.failures.due_retries(self.stream, someday) if key not in involved]
 
@@ -196,8 +207,32 @@ class CampaignRun:
         stale = self.batches("add_member", plan.add, self.crm.max_batch(), self.send_additions)
         if stale:
             self.add_repaired(stale)
-        vanished = self.batches("change_member", plan.change, 1, self.send_change)
+        if self.counters["added"] and self.writeback is not None:
+            # The records just added are the campaign's newest: read only those back.
+            self.take(self.crm.newest(self.outbound_id, self.counters["added"]))
+        changes = self.unworked(plan.change)
+        vanished = self.batches("change_member", changes, 1, self.send_change)
         self.forget([op.key for op in vanished])
+        changed = {op.key for op in changes} - {op.key for op in vanished}
+        self.take(self.read_records([op for op in changes if op.key in changed]))
+
+    def unworked(self, ops: Sequence[MemberOp]) -> list[MemberOp]:
+        """Read each record about to be changed: one the dialer or an agent worked since the last
+        poll must not be reset, however stale our copy of its status is."""
+        if not ops or self.rule.reset_worked:
+            return list(ops)
+        self.take(self.read_records(ops))
+        members = self.members.members(self.outbound_id)
+        keep = [op for op in ops if op.key in members and not members[op.key].worked]
+        self.counters["kept"] += len(ops) - len(keep)
+        return keep
+
+    def read_records(self, ops: Sequence[MemberOp]) -> list[RecordState]:
+        if not ops:
+            return []
+        with ThreadPoolExecutor(self.options.max_in_flight, thread_name_prefix="syncd-campaign") as pool:
+            found = pool.map(lambda op: self.crm.record(self.outbound_id, op.customer_id), ops)
+            return [state for state in found if state is not None]
 
     def add_repaired(self, stale: list[MemberOp]) -> None:
         """Our link pointed at a customer Thulium no longer has: re-link, then add once more."""

@@ -42,10 +42,20 @@ class MemberStore:
         self._sessions, self.tenant, self._clock, self.epoch = session_factory, tenant, clock, epoch
 
     def members(self, outbound_id: str) -> dict[str, Member]:
-        row = models.CampaignMember
-        query = select(row).where(row.tenant == self.tenant, row.outbound_id == outbound_id)
+        member = _MEMBERS.c
+        query = select(
+            member.source_key,
+            member.customer_id,
+            member.record_id,
+            member.desired_hash,
+            member.sent_status_id,
+            member.status_id,
+            member.system_status,
+        ).where(
+            member.tenant == self.tenant, member.outbound_id == outbound_id, member.customer_id.is_not(None)
+        )
         with self._sessions() as session:
-            return {m.source_key: _member(m) for m in session.scalars(query) if m.customer_id is not None}
+            return {row[0]: Member(*row) for row in session.execute(query)}
 
     def commit(self, outbound_id: str, placed: Sequence[Placed], removed: Sequence[str]) -> None:
         now = self._clock()
@@ -202,15 +212,3 @@ def _outcome_row(row_id: int, state: RecordState) -> dict[str, object]:
     row["new_record_id"] = state.record_id
     row["row_id"] = row_id
     return row
-
-
-def _member(row: models.CampaignMember) -> Member:
-    return Member(
-        key=row.source_key,
-        customer_id=row.customer_id or 0,
-        record_id=row.record_id,
-        sent_hash=row.desired_hash,
-        sent_status_id=row.sent_status_id,
-        status_id=row.status_id,
-        system_status=row.system_status,
-    )

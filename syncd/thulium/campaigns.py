@@ -17,10 +17,11 @@ from syncd.engine.ports import CrmResult
 from syncd.engine.resolve import ItemStatus
 from syncd.thulium.client import ThuliumClient
 from syncd.thulium.crm import spread_failure
-from syncd.thulium.errors import ThuliumAuthError, ThuliumError
+from syncd.thulium.errors import ThuliumAuthError, ThuliumError, ThuliumNotFound
 from syncd.thulium.schemas import CampaignRecord, ItemResult
 
 CAMPAIGN_MAX_BATCH = 100  # the vendor documents no bound; the records list pages by 100 too
+RECORDS_PAGE = 100  # the most GET crm_outbounds/:id/records returns at once
 NO_CONTENT = 204
 
 
@@ -54,17 +55,28 @@ class ThuliumCampaigns:
         return CrmResult(ItemStatus(NO_CONTENT))
 
     def records(self, outbound_id: str, since: date | None) -> Iterator[RecordState]:
-        """With ``since``: records created, then records called, on or after that day (a record may
-        come twice; applying it twice is harmless)."""
+        filters = {} if since is None else {"call_date_from": since}
         try:
-            if since is None:
-                yield from map(record_state, self._client.iter_campaign_records(outbound_id))
-                return
-            for dated in ("create_date_from", "call_date_from"):
-                filters = {dated: since}
-                yield from map(record_state, self._client.iter_campaign_records(outbound_id, **filters))
+            yield from map(record_state, self._client.iter_campaign_records(outbound_id, **filters))
         except ThuliumAuthError as exc:
             raise RunAborted(str(exc)) from exc
+
+    def newest(self, outbound_id: str, count: int) -> list[RecordState]:
+        """The list's ``count`` says how many records there are; the newest are the last pages."""
+        if count <= 0:
+            return []
+        total = self._client.list_campaign_records(outbound_id, limit=1).count
+        found: list[RecordState] = []
+        for offset in range(max(0, total - count), total, RECORDS_PAGE):
+            page = self._client.list_campaign_records(outbound_id, limit=RECORDS_PAGE, offset=offset)
+            found.extend(map(record_state, page.result))
+        return found
+
+    def record(self, outbound_id: str, customer_id: int) -> RecordState | None:
+        try:
+            return record_state(self._client.get_campaign_record(outbound_id, customer_id))
+        except ThuliumNotFound:
+            return None
 
 
 def record_state(record: CampaignRecord) -> RecordState:

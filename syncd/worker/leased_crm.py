@@ -67,6 +67,12 @@ class LeasedCampaigns:
     def records(self, outbound_id: str, since: date | None) -> Iterator[RecordState]:
         return self.campaigns.records(outbound_id, since)
 
+    def newest(self, outbound_id: str, count: int) -> list[RecordState]:
+        return self.campaigns.newest(outbound_id, count)
+
+    def record(self, outbound_id: str, customer_id: int) -> RecordState | None:
+        return self.campaigns.record(outbound_id, customer_id)
+
 
 class LeaseGuard:
     """What the composition root wraps a daemon run's Thulium writers with."""

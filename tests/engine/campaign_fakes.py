@@ -72,6 +72,20 @@ class FakeCampaign:
             system = r.get("system", "TO_CALL")
             yield RecordState(r["record_id"], customer_id, status_id=r["status_id"], system_status=system)
 
+    def newest(self, outbound_id: str, count: int) -> list[RecordState]:
+        self.calls.append("newest")
+        newest = sorted(self.held.items(), key=lambda item: item[1]["record_id"])[-count:]
+        return [self.state(customer_id) for customer_id, _ in newest]
+
+    def record(self, outbound_id: str, customer_id: int) -> RecordState | None:
+        self.calls.append("get")
+        return self.state(customer_id) if customer_id in self.held else None
+
+    def state(self, customer_id: int) -> RecordState:
+        r = self.held[customer_id]
+        system = r.get("system", "TO_CALL")
+        return RecordState(r["record_id"], customer_id, status_id=r["status_id"], system_status=system)
+
     def scripted(self) -> CrmResult | None:
         if not self.item_failures:
             return None
