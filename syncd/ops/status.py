@@ -1,30 +1,56 @@
 """``syncd status``: what each tenant's state DB and lock say, without reading any secret.
 
 Every tenant is reported on its own: a broken tenant file or an unreachable state DB shows
-as that tenant's error line, and the others are still listed.
+as that tenant's error line, and the others are still listed. Each tenant also gets a health
+verdict (ok / degraded / failing, ``syncd.ops.health``) judged from the same facts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import redis
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from syncd.engine.run import RunOptions
+from syncd.ops.failures import StreamFailures, open_failure_summary
+from syncd.ops.health import (
+    DEGRADED,
+    FAILING,
+    OK,
+    JobFacts,
+    Policy,
+    StreamFacts,
+    TenantFacts,
+    Verdict,
+    unavailable,
+    verdict,
+)
+from syncd.ops.runs import counters_summary, last_successes
 from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import TenantRef, tenant_files, tenant_ref
-from syncd.state import migrate
+from syncd.state import migrate, models
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobInfo, JobStore
 from syncd.state.repository import RunInfo, StateStore, StreamCounts
+from syncd.state.types import utcnow
 from syncd.wiring import state_streams
 from syncd.worker.broker import live_broker_url
 from syncd.worker.lease import lock_holder
 from syncd.worker.resources import connect_redis
 
 RECENT_JOBS = 8
+HEALTH_JOBS = 50  # enough history to see a poison job behind a run of skips
+NEVER_RAN = "no state yet (the tenant has never run)"
+HEALTH_STYLE = {OK: "green", DEGRADED: "yellow", FAILING: "red"}
+
+Sessions = Callable[[], Session]
 
 
 @dataclass
@@ -42,6 +68,13 @@ class TenantStatus:
     streams: list[StreamStatus] = field(default_factory=list)
     jobs: list[JobInfo] = field(default_factory=list)
     error: str | None = None
+    health: Verdict | None = None
+
+
+@dataclass(frozen=True)
+class LockState:
+    holder: str | None  # the token in Redis, None when free or unknown
+    text: str  # what status shows
 
 
 def gather_status(settings: ProcessSettings) -> list[TenantStatus]:
@@ -51,9 +84,9 @@ def gather_status(settings: ProcessSettings) -> list[TenantStatus]:
         try:
             ref = tenant_ref(file, settings)
         except ConfigError as exc:
-            result.append(TenantStatus(file.stem, error=str(exc)))
+            result.append(TenantStatus(file.stem, error=str(exc), health=unavailable("broken tenant file")))
             continue
-        result.append(tenant_status(ref, client))
+        result.append(tenant_status(ref, client, settings))
     return result
 
 
@@ -62,33 +95,49 @@ def lock_client(settings: ProcessSettings) -> redis.Redis | None:
     return None if broker is None else connect_redis(broker)
 
 
-def tenant_status(ref: TenantRef, client: redis.Redis | None) -> TenantStatus:
-    status = TenantStatus(ref.name, lock=describe_lock(client, ref.name))
-    if not migrate.is_current(ref.state_url):
-        status.error = "no state yet (the tenant has never run)"
+def tenant_status(
+    ref: TenantRef, client: redis.Redis | None, settings: ProcessSettings | None = None
+) -> TenantStatus:
+    lock = lock_state(client, ref.name)
+    status = TenantStatus(ref.name, lock=lock.text)
+    try:
+        current = migrate.is_current(ref.state_url)
+    except Exception as exc:  # an unreachable state DB is this tenant's problem, not the listing's
+        return unreadable(status, exc)
+    if not current:
+        status.error = NEVER_RAN
+        status.health = unavailable(NEVER_RAN, never_ran=True)
         return status
     engine = make_engine(ref.state_url)
     try:
         sessions = session_factory(engine)
         store = StateStore(sessions, ref.name)
-        streams = state_streams(ref.config)
-        status.streams = [stream_status(store, stream) for stream in streams]
-        status.jobs = JobStore(sessions, ref.name).recent(RECENT_JOBS)
-    except Exception as exc:  # an unreachable state DB is this tenant's problem, not the listing's
-        status.error = f"state DB: {type(exc).__name__}: {exc}"
+        status.streams = [stream_status(store, stream) for stream in state_streams(ref.config)]
+        jobs = JobStore(sessions, ref.name).recent(HEALTH_JOBS)
+        status.jobs = jobs[:RECENT_JOBS]
+        facts = health_facts(ref, sessions, status.streams, jobs, lock, settings or ProcessSettings())
+        status.health = verdict(facts)
+    except Exception as exc:
+        return unreadable(status, exc)
     finally:
         engine.dispose()
     return status
 
 
-def describe_lock(client: redis.Redis | None, tenant: str) -> str:
+def unreadable(status: TenantStatus, exc: Exception) -> TenantStatus:
+    status.error = f"state DB: {type(exc).__name__}: {exc}"
+    status.health = unavailable(f"state DB unreadable ({type(exc).__name__})")
+    return status
+
+
+def lock_state(client: redis.Redis | None, tenant: str) -> LockState:
     if client is None:
-        return "no broker running"
+        return LockState(None, "no broker running")
     try:
         holder = lock_holder(client, tenant)
     except redis.RedisError as exc:
-        return f"broker unreachable ({type(exc).__name__})"
-    return f"held by {holder}" if holder else "free"
+        return LockState(None, f"broker unreachable ({type(exc).__name__})")
+    return LockState(holder, f"held by {holder}" if holder else "free")
 
 
 def stream_status(store: StateStore, stream: str) -> StreamStatus:
@@ -98,18 +147,88 @@ def stream_status(store: StateStore, stream: str) -> StreamStatus:
     return StreamStatus(stream, cursor, runs[0] if runs else None, store.stream_counts(stream))
 
 
+# -- health facts ------------------------------------------------------------------------------
+
+
+def health_facts(
+    ref: TenantRef,
+    sessions: Sessions,
+    streams: list[StreamStatus],
+    jobs: list[JobInfo],
+    lock: LockState,
+    settings: ProcessSettings,
+) -> TenantFacts:
+    """Everything the verdict judges, read once; the verdict itself reads nothing."""
+    failures = open_failure_summary(sessions, ref.name)
+    successes = last_successes(sessions, ref.name)
+    schedule = ref.config.schedule
+    policy = Policy(
+        interval=timedelta(seconds=schedule.interval),
+        retry_interval=timedelta(seconds=schedule.retry_interval),
+        park_for=RunOptions().park_for,
+        lock_limit=timedelta(seconds=settings.visibility_timeout),
+    )
+    return TenantFacts(
+        now=utcnow(),
+        policy=policy,
+        streams=[stream_facts(s, failures.get(s.stream), successes.get(s.stream)) for s in streams],
+        jobs=[JobFacts(j.id, j.status, j.attempts, j.error) for j in jobs],
+        managed_since=first_job_at(sessions, ref.name),
+        lock_holder=lock.holder,
+        lock_since=lease_since(sessions, ref.name, lock.holder),
+    )
+
+
+def stream_facts(
+    status: StreamStatus, failures: StreamFailures | None, success: datetime | None
+) -> StreamFacts:
+    run = status.last_run
+    return StreamFacts(
+        stream=status.stream,
+        last_status=None if run is None else run.status,
+        last_error=None if run is None else run.error,
+        last_success=success,
+        permanent=0 if failures is None else failures.permanent,
+        pending=0 if failures is None else failures.pending,
+        oldest_pending=None if failures is None else failures.oldest_pending,
+    )
+
+
+def first_job_at(sessions: Sessions, tenant: str) -> datetime | None:
+    with sessions() as session:
+        return session.scalar(select(func.min(models.Job.created_at)).where(models.Job.tenant == tenant))
+
+
+def lease_since(sessions: Sessions, tenant: str, holder: str | None) -> datetime | None:
+    """When the current lock holder took its lease; the lease row names the same token as Redis."""
+    if holder is None:
+        return None
+    lease = models.Lease
+    with sessions() as session:
+        return session.scalar(select(lease.acquired_at).where(lease.tenant == tenant, lease.holder == holder))
+
+
 # -- rendering ---------------------------------------------------------------------------------
 
 
 def render_status(tenants: list[TenantStatus], console: Console) -> None:
     for tenant in tenants:
-        console.print(f"[bold]tenant {tenant.name}[/bold]  lock: {tenant.lock}")
+        console.print(f"[bold]tenant {tenant.name}[/bold]  lock: {tenant.lock}{health_line(tenant.health)}")
+        for finding in tenant.health.findings[1:] if tenant.health else ():
+            console.print(f"  · {escape(finding.reason)}")
         if tenant.error:
             console.print(f"  {tenant.error}")
             continue
         console.print(streams_table(tenant.streams))
         if tenant.jobs:
             console.print(jobs_table(tenant.jobs))
+
+
+def health_line(health: Verdict | None) -> str:
+    if health is None:
+        return ""
+    style = HEALTH_STYLE.get(health.level, "bold")
+    return f"  health: [{style}]{health.level}[/{style}] — {escape(health.reason)}"
 
 
 def streams_table(streams: list[StreamStatus]) -> Table:
@@ -149,8 +268,10 @@ def jobs_table(jobs: list[JobInfo]) -> Table:
 
 
 def run_counts(run: RunInfo) -> str:
-    shown = ("created", "updated", "deleted", "failed", "rejected", "requests")
-    return " ".join(f"{k}={run.counters[k]}" for k in shown if run.counters.get(k))
+    """The same summary as `syncd runs` (campaign runs too: added, removed), then the API requests."""
+    requests = run.counters.get("requests")
+    parts = (counters_summary(run.counters), f"requests={requests}" if requests else "")
+    return " ".join(part for part in parts if part)
 
 
 def age(moment: datetime) -> str:
