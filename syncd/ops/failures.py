@@ -22,13 +22,11 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from syncd.ops.exclusive import exclusive_run
-from syncd.ops.resync import SEND_RETRY
 from syncd.service import TenantOutcome, sync_tenant
 from syncd.settings import ProcessSettings, load_tenant
 from syncd.settings.discovery import TenantRef
 from syncd.state import models
-from syncd.state.db import make_engine, session_factory
-from syncd.state.jobs import JobInfo, JobStore
+from syncd.state.jobs import JobInfo
 from syncd.state.repository import BLOCKED_KINDS, PENDING_KINDS
 from syncd.wiring import STREAM_ORDER, tenant_runtime
 from syncd.worker.leased_crm import guarded_by
@@ -235,22 +233,9 @@ def _plain(value: Any) -> Any:
 
 def queue_retry(settings: ProcessSettings, ref: TenantRef, streams: Sequence[str], broker: str) -> JobInfo:
     """Queue an incremental run of ``streams`` on the live daemon, recorded first as ``resync`` does."""
-    from syncd.worker.app import RUN_TASK, configure  # Celery loads only when a run is queued
+    from syncd.ops.resync import enqueue_job
 
-    engine = make_engine(ref.state_url)
-    try:
-        jobs = JobStore(session_factory(engine), ref.name)
-        job = jobs.create("incremental", RETRY_TRIGGER, list(streams) or None)
-        try:
-            configure(settings, broker).send_task(
-                RUN_TASK, args=[ref.name, job.id], retry=True, retry_policy=SEND_RETRY
-            )
-        except Exception as exc:
-            jobs.finish(job.id, "failed", f"could not enqueue: {type(exc).__name__}")
-            raise ValueError(f"the broker refused the run ({type(exc).__name__}: {exc})") from exc
-        return job
-    finally:
-        engine.dispose()
+    return enqueue_job(settings, ref, broker, kind="incremental", trigger=RETRY_TRIGGER, streams=streams)
 
 
 def run_retry_here(settings: ProcessSettings, ref: TenantRef, streams: Sequence[str]) -> TenantOutcome:

@@ -45,17 +45,32 @@ def enqueue_resync(
     full: bool,
     streams: Sequence[str] | None,
 ) -> JobInfo:
-    from syncd.worker.app import RUN_TASK, configure
-
     ref = pick_tenant(settings, config, tenant)
     wanted = check_streams(streams)
     broker = daemon_broker(settings)
     if not migrate.is_current(ref.state_url):
         migrate.upgrade(ref.state_url)
+    return enqueue_job(
+        settings, ref, broker, kind="full" if full else "incremental", trigger="resync", streams=wanted
+    )
+
+
+def enqueue_job(
+    settings: ProcessSettings,
+    ref: TenantRef,
+    broker: str,
+    *,
+    kind: str,
+    trigger: str,
+    streams: Sequence[str] | None,
+) -> JobInfo:
+    """Record a job, then hand it to the daemon; a refused message leaves a visible failed job."""
+    from syncd.worker.app import RUN_TASK, configure  # Celery loads only when a run is queued
+
     engine = make_engine(ref.state_url)
     try:
         jobs = JobStore(session_factory(engine), ref.name)
-        job = jobs.create("full" if full else "incremental", "resync", wanted)
+        job = jobs.create(kind, trigger, list(streams) if streams else None)
         try:
             configure(settings, broker).send_task(
                 RUN_TASK, args=[ref.name, job.id], retry=True, retry_policy=SEND_RETRY
