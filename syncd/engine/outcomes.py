@@ -54,6 +54,7 @@ class CommitBuilder:
     failures: list[FailureRecord] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
     settled_pages: list[int] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # creates about to be sent (see ``Commit.pending``)
 
     def resolve(self, keys: Iterable[str]) -> CommitBuilder:
         self.resolved.extend(keys)
@@ -65,11 +66,16 @@ class CommitBuilder:
 
     @property
     def empty(self) -> bool:
-        return not (self.links or self.unlinked or self.failures or self.resolved)
+        return not (self.links or self.unlinked or self.failures or self.resolved or self.pending)
 
     def build(self, cursor: Position | None = None) -> Commit:
         return Commit(
-            tuple(self.links), tuple(self.unlinked), tuple(self.failures), tuple(self.resolved), cursor
+            tuple(self.links),
+            tuple(self.unlinked),
+            tuple(self.failures),
+            tuple(self.resolved),
+            cursor,
+            tuple(self.pending),
         )
 
 

@@ -33,6 +33,8 @@ from syncd.engine.records import Position, SourceRow
 from syncd.engine.resolve import decide
 from syncd.engine.tracker import CursorTracker
 
+SAVE_EVERY = 0.05  # seconds between group commits of settled results
+
 
 @dataclass(frozen=True, slots=True)
 class RunOptions:
@@ -83,6 +85,9 @@ class StreamRun:
         self.seen: set[str] = set()
         self.preview: dict[str, list[str]] = {}
         self.start_cursor: Position | None = None
+        self.marked: set[str] = set()  # keys marked pending in the state DB by this run
+        self.unsaved = CommitBuilder()  # settled by Thulium, not yet written to the state DB
+        self.saved_at = 0.0
 
     # -- the run ----------------------------------------------------------------------------
     def run(self) -> RunReport:
@@ -164,6 +169,10 @@ class StreamRun:
             return
         page_id = self.tracker.open_page(rows[-1].position, len(ops))
         commit = self.outcomes.settle_plan(plan)
+        # The page's creates are marked pending with its plan, so sending them needs no transaction of
+        # its own; one that dies unsent costs the next run a lookup, never a duplicate.
+        commit.pending = [op.key for op in ops if call_kind(op) == "create"]
+        self.marked.update(commit.pending)
         self.commit(commit)
         self.enqueue([Item(op, page_id) for op in ops])
 
@@ -220,13 +229,21 @@ class StreamRun:
             self.enqueue(due)
 
     def submit_ready(self) -> None:
-        """Every call that fits goes out now; creates are marked pending first, in one transaction."""
+        """Every call that fits goes out now; a create not marked pending with its page (one that a
+        lookup turned into a create) is marked first."""
         calls: list[Call] = []
         while self.ready and len(self.inflight) + len(calls) < self.options.max_in_flight:
             calls.append(self.ready.popleft())
-        pending = [item.op.key for kind, items in calls if kind == "create" for item in items]
-        if pending:
-            self.store.commit(self.spec.name, Commit(pending=pending))
+        unmarked = [
+            item.op.key
+            for kind, items in calls
+            if kind == "create"
+            for item in items
+            if item.op.key not in self.marked
+        ]
+        if unmarked:
+            self.store.commit(self.spec.name, Commit(pending=unmarked))
+            self.marked.update(unmarked)
         for call in calls:
             self.inflight[self.pool.submit(self.send, call)] = call
 
@@ -243,16 +260,22 @@ class StreamRun:
         return self.crm.find(stream, self.spec.identifier(ops[0].key))
 
     def collect(self) -> None:
-        """Settle every call that has finished, in one state-DB transaction."""
+        """Settle every call that has finished; the state DB is written at most every ``SAVE_EVERY``.
+
+        Group commits keep this thread — the only one that plans and commits — from being the
+        bottleneck when answers come back faster than one transaction each. What a crash loses
+        from the last fraction of a second is settled by the next run: creates are pending (looked
+        up, not re-created), updates and deletes are sent again.
+        """
         done, _ = wait(list(self.inflight), timeout=self.next_deadline(), return_when=FIRST_COMPLETED)
-        builder = CommitBuilder()
+        builder = self.unsaved
         for future in done:
             kind, items = self.inflight.pop(future)
             error = future.exception()
             if error is not None and (
                 kind != "lookup" or not isinstance(error, Exception) or isinstance(error, RunAborted)
             ):
-                self.commit(builder)  # what the other finished calls settled must not be lost
+                self.save()  # what the other finished calls settled must not be lost
                 raise error
             if kind == "lookup":
                 found = None if error is not None else future.result()
@@ -260,6 +283,12 @@ class StreamRun:
             else:
                 again = self.resolve(kind, items, future.result(), builder)
             self.schedule(again)
+        self.submit_ready()  # keep Thulium busy while this process writes down what came back
+        if not self.inflight or self.monotonic() - self.saved_at >= SAVE_EVERY or len(builder.links) >= 1000:
+            self.save()
+
+    def save(self) -> None:
+        builder, self.unsaved, self.saved_at = self.unsaved, CommitBuilder(), self.monotonic()
         self.commit(builder)
 
     def resolve(
