@@ -1,8 +1,9 @@
 """What every benchmark needs: a sandbox at a given latency, a generated source, `syncd sync` measured.
 
 Each run of syncd is a separate process, measured from outside: wall time, the requests the
-sandbox counted, and the process's own peak RSS (``wait4``), so the figures are what a user
-of the CLI would see and nothing of the benchmark's own memory leaks into them.
+sandbox counted, and the process's own peak RSS (GNU ``/usr/bin/time``, Debian package
+``time``), so the figures are what a user of the CLI would see and nothing of the
+benchmark's own memory leaks into them.
 """
 
 from __future__ import annotations
@@ -49,23 +50,26 @@ class Bench:
         """Run `syncd sync` and measure it (requests are counted from zero for this run only)."""
         self.sandbox.control.reset_counts()
         started = time.perf_counter()
-        process = subprocess.Popen(
-            [str(SYNCD), "sync", "--config", str(self.config), *args],
+        # GNU time reports the peak RSS of syncd itself: a child's own rusage would also count the
+        # memory of this process (the generated source) that it had before its exec.
+        rss_file = self.folder / "peak_rss_kb"
+        timed = ["/usr/bin/time", "-f", "%M", "-o", str(rss_file)]
+        process = subprocess.run(
+            [*timed, str(SYNCD), "sync", "--config", str(self.config), *args],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            check=False,
         )
-        assert process.stderr is not None
-        stderr = process.stderr.read()
-        _, status, usage = os.wait4(process.pid, 0)
+        stderr = process.stderr
         seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
+        peak_kb = int(rss_file.read_text().split()[-1])
         counts = self.sandbox.control.counts()
         requests = {
             route: int(n) for route, n in counts["by_route"].items() if not route.startswith("GET /_")
         }
-        return Measured(seconds, process.returncode, usage.ru_maxrss / 1024, requests, stderr[-2000:])
+        return Measured(seconds, process.returncode, peak_kb / 1024, requests, stderr[-2000:])
 
 
 @contextmanager
