@@ -11,11 +11,11 @@ from pathlib import Path
 
 from syncd.settings import ProcessSettings
 from syncd.settings.discovery import TenantRef, tenant_file, tenant_ref
-from syncd.state import migrate
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobInfo, JobStore
 from syncd.wiring import STREAM_ORDER
 from syncd.worker.broker import live_broker_url
+from syncd.worker.startup import ensure_schema
 
 SEND_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
 
@@ -48,8 +48,7 @@ def enqueue_resync(
     ref = pick_tenant(settings, config, tenant)
     wanted = check_streams(streams)
     broker = daemon_broker(settings)
-    if not migrate.is_current(ref.state_url):
-        migrate.upgrade(ref.state_url)
+    ensure_schema(ref.state_url, settings)  # under the file lock a worker starting now takes too
     return enqueue_job(
         settings, ref, broker, kind="full" if full else "incremental", trigger="resync", streams=wanted
     )

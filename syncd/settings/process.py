@@ -13,6 +13,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+LogFormat = Literal["json", "console", "auto"]
 
 
 class ProcessSettings(BaseSettings):
@@ -25,6 +26,11 @@ class ProcessSettings(BaseSettings):
         default=None, description="Redis URL of the Celery broker; unset starts an embedded Redis."
     )
     log_level: LogLevel = "INFO"
+    log_format: LogFormat = Field(
+        default="auto",
+        description="json: one JSON object a line (for log shippers); console: key=value, coloured on a "
+        "terminal; auto: console when stderr is a terminal, else json.",
+    )
     config_dir: Path = Field(
         default=Path("config"),
         description="The tenant file this deployment serves, or a folder of them (example.toml skipped).",
@@ -46,6 +52,13 @@ class ProcessSettings(BaseSettings):
         default=30, ge=0, description="On SIGTERM, how long running tasks may finish before requeueing."
     )
     worker_concurrency: int = Field(default=4, ge=1, description="Tenant runs one worker carries at once.")
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="If set, the worker's main process serves its host's metrics on this port: for hosts "
+        "that run workers but no `syncd web` (which serves /metrics).",
+    )
 
     def default_state_url(self) -> str:
         """The SQLite file used when neither the tenant file nor SYNCD_STATE_URL names a state DB."""

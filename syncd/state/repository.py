@@ -7,6 +7,7 @@ written all-or-nothing, so a crash can never leave a cursor ahead of its links.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ from sqlalchemy.sql.dml import Insert
 
 from syncd.engine.ports import Commit, FailureRecord, Link
 from syncd.engine.records import Position
+from syncd.metrics import record_failures
 from syncd.source.position import decode_position, encode_position
 from syncd.state import models
 from syncd.state.leases import fence
@@ -29,6 +31,7 @@ from syncd.state.upsert import upsert
 CHUNK = 500
 YIELD_PER = 1000
 
+CAMPAIGN_PREFIX = "campaign:"  # the runs and failures of a campaign rule: campaign:<outbound_id>
 PENDING_KINDS = ("retryable", "waiting")  # retried by a later run once next_attempt_at is due
 BLOCKED_KINDS = ("permanent", "rejected")  # not sent again until the payload changes
 
@@ -37,6 +40,8 @@ _FAILURES: Table = models.Base.metadata.tables["failures"]
 _CURSORS: Table = models.Base.metadata.tables["cursors"]
 
 T = TypeVar("T")
+
+log = logging.getLogger("syncd.failures")
 
 
 class CursorTooLong(ValueError):
@@ -199,6 +204,24 @@ class StateStore:
         except BaseException:
             self._open.clear()  # the transaction rolled back: what it did to the cache did not happen
             raise
+        if commit.failures:
+            self._report_failures(stream, commit.failures)
+
+    def _report_failures(self, stream: str, failures: Sequence[FailureRecord]) -> None:
+        """One line per recorded failure, with ids only: the message may quote what Thulium was sent.
+
+        A rejection's reason is syncd's own and never holds the value (``engine/normalize.py``); Thulium's
+        messages stay in the failures table, found through the key or the request id.
+        """
+        record_failures(self.tenant, stream, (f.kind for f in failures))
+        for f in failures:
+            line: dict[str, object] = {"tenant": self.tenant, "stream": stream, "source_key": f.source_key}
+            line.update(
+                operation=f.operation, kind=f.kind, http_status=f.http_status, request_id=f.request_id
+            )
+            if f.kind == "rejected":
+                line["reason"] = f.message
+            log.log(logging.WARNING if f.kind in BLOCKED_KINDS else logging.INFO, "record failed", extra=line)
 
     def _commit(self, stream: str, commit: Commit, cursor: tuple[str, str] | None) -> None:
         now = self._clock()
@@ -283,8 +306,15 @@ class StateStore:
         failures = select(failure.kind, func.count()).where(
             failure.tenant == self.tenant, failure.stream == stream, failure.resolved_at.is_(None)
         )
+        member = models.CampaignMember
+        members = select(func.count()).where(
+            member.tenant == self.tenant, member.outbound_id == stream.removeprefix(CAMPAIGN_PREFIX)
+        )
         with self._sessions() as session:
-            by_state = {state: n for state, n in session.execute(links.group_by(link.state))}
+            if stream.startswith(CAMPAIGN_PREFIX):  # a campaign's "links" are its members
+                by_state = {"synced": session.scalar(members) or 0}
+            else:
+                by_state = {state: n for state, n in session.execute(links.group_by(link.state))}
             by_kind = {kind: n for kind, n in session.execute(failures.group_by(failure.kind))}
         return StreamCounts(
             linked=by_state.get("synced", 0),

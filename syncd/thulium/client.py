@@ -71,6 +71,19 @@ class RequestGate(Protocol):
     def before_request(self, method: str, path: str) -> None: ...
 
 
+class RequestObserver(Protocol):
+    """Told about every HTTP attempt and every retry, by endpoint template (``PUT customers/:id``) only.
+
+    How metrics get in without the client importing a metrics library; it must not raise.
+    """
+
+    def request_done(self, endpoint: str, status: int | None, seconds: float) -> None:
+        """``status`` is None when no response came (connect error, timeout)."""
+
+    def retrying(self, endpoint: str, reason: str) -> None:
+        """``reason``: the HTTP status that is retried, or ``transport``."""
+
+
 @dataclass(frozen=True)
 class Timeouts:
     """Seconds. ``connect`` is short because a connect failure is always safe to retry; ``read`` covers big
@@ -97,6 +110,7 @@ class ThuliumClient:
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         gate: RequestGate | None = None,
+        observer: RequestObserver | None = None,
         max_connections: int = 8,
         accept_language: str = "en",
         sleep: Callable[[float], None] = time.sleep,
@@ -107,6 +121,7 @@ class ThuliumClient:
         self.user = user
         self._retry = retry or RetryPolicy()
         self._gate = gate
+        self.observer = observer
         self._sleep = sleep
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -165,19 +180,27 @@ class ThuliumClient:
                 self._gate.before_request(method, path)
             with self._lock:
                 self._counts[endpoint] += 1
+            started = time.monotonic()
             try:
                 try:
                     response = self._http.request(method, path, params=tuple(params or ()), json=json)
                 except httpx.RequestError as exc:
+                    self._observe(endpoint, None, started)
                     status.raise_for_transport_error(ctx, exc)
+                self._observe(endpoint, response.status_code, started)
                 status.check_response(ctx, response)
             except ThuliumError as exc:
                 _log_failure(exc, attempt_no)
                 raise
             return response
 
+        def retrying(failure: RetryableFailure) -> None:
+            if self.observer is not None:
+                reason = "transport" if failure.status_code is None else str(failure.status_code)
+                self.observer.retrying(endpoint, reason)
+
         try:
-            return call_with_retries(attempt, self._retry, sleep=self._sleep)
+            return call_with_retries(attempt, self._retry, sleep=self._sleep, on_retry=retrying)
         except ThuliumUnavailable as exc:
             log.error(
                 "Thulium request gave up: %s %s status=%s request_id=%s attempts=%d",
@@ -188,6 +211,10 @@ class ThuliumClient:
                 exc.attempts,
             )
             raise
+
+    def _observe(self, endpoint: str, status_code: int | None, started: float) -> None:
+        if self.observer is not None:
+            self.observer.request_done(endpoint, status_code, time.monotonic() - started)
 
     def _get(self, endpoint: str, path: str, params: Params | None = None) -> Any:
         response = self._call("GET", endpoint, path, params=params)

@@ -91,15 +91,27 @@ def _log_before_sleep(retry_state: tenacity.RetryCallState) -> None:
         )
 
 
+def _before_sleep(on_retry: Callable[[RetryableFailure], None]) -> Callable[[tenacity.RetryCallState], None]:
+    def before_sleep(retry_state: tenacity.RetryCallState) -> None:
+        _log_before_sleep(retry_state)
+        failure = _failure(retry_state)
+        if failure is not None:
+            on_retry(failure)
+
+    return before_sleep
+
+
 def call_with_retries(
     attempt: Callable[[], T],
     policy: RetryPolicy,
     *,
     sleep: Callable[[float], None] = time.sleep,
+    on_retry: Callable[[RetryableFailure], None] | None = None,
 ) -> T:
     """Run ``attempt`` until it returns, raises a non-retryable error, or the policy gives up.
 
     A fresh ``Retrying`` per call keeps concurrent calls from different threads independent.
+    ``on_retry`` hears of each failure that is about to be retried (for metrics).
     """
     attempts = 0
 
@@ -113,7 +125,7 @@ def call_with_retries(
         wait=_Wait(policy),
         stop=_Stop(policy),
         sleep=sleep,
-        before_sleep=_log_before_sleep,
+        before_sleep=_log_before_sleep if on_retry is None else _before_sleep(on_retry),
         reraise=True,
     )
     try:

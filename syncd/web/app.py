@@ -31,8 +31,11 @@ def create_app(settings: ProcessSettings) -> web.Application:
 
 
 def add_routes(app: web.Application) -> None:
+    from syncd.web.metrics import add_metrics_route
+
     app.router.add_get("/health", health)
     app.router.add_post(WEBHOOK_ROUTE, receive_webhook)
+    add_metrics_route(app)
 
 
 def serve(settings: ProcessSettings, host: str, port: int) -> None:

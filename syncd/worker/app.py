@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 
 from syncd.settings import ProcessSettings
 
@@ -62,3 +62,25 @@ def celery_config(settings: ProcessSettings, broker: str) -> dict[str, Any]:
 def configure(settings: ProcessSettings, broker: str) -> Celery:
     app.conf.update(celery_config(settings, broker))
     return app
+
+
+def setup_logging(**_: Any) -> None:
+    """Celery configures no logging of its own when this receiver exists: its lines go through syncd's
+    formatter (JSON or console, redacted) like every other line, in worker, pool children and beat."""
+    from syncd.logs import configure_logging
+
+    configure_logging(ProcessSettings().log_level)
+
+
+def setup_metrics(**_: Any) -> None:
+    """Sent in the worker's main process before the pool forks: the children inherit multiprocess mode."""
+    from syncd.metrics import serve_worker_metrics, use_multiprocess
+
+    settings = ProcessSettings()
+    path = use_multiprocess(settings.var_dir)
+    if settings.metrics_port is not None:
+        serve_worker_metrics(path, settings.metrics_port)
+
+
+signals.setup_logging.connect(setup_logging, weak=False)
+signals.worker_init.connect(setup_metrics, weak=False)

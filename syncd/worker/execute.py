@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import redis
 
+from syncd.metrics import JOBS
 from syncd.service import TenantOutcome, sync_tenant
 from syncd.settings import ConfigError, ProcessSettings, Tenant
 from syncd.settings.discovery import find_tenant
@@ -81,7 +82,13 @@ def job_status(outcome: TenantOutcome) -> tuple[str, str | None]:
 
 def finish(jobs: JobStore, job: JobInfo, status: str, error: str | None, tenant: Tenant | None = None) -> str:
     jobs.finish(job.id, status, error)
-    log.info("tenant=%s job=%s kind=%s status=%s", job.tenant, job.id, job.kind, status)
+    JOBS.labels(job.tenant, status).inc()
+    line: dict[str, object] = {"tenant": job.tenant, "job_id": job.id, "kind": job.kind, "status": status}
+    line.update(trigger=job.trigger, attempts=job.attempts)
+    if error:
+        line["error"] = error
+    routine = status in ("ok", "partial", "skipped")
+    log.log(logging.INFO if routine else logging.WARNING, "job finished", extra=line)
     if (
         tenant is not None
         and job.trigger == "schedule"

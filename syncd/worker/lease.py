@@ -25,6 +25,7 @@ from redis.exceptions import LockError, LockNotOwnedError, RedisError
 from sqlalchemy.orm import Session
 
 from syncd.engine.errors import LeaseLost
+from syncd.metrics import LOCK_BUSY, LOCK_WAIT
 from syncd.state.leases import take_epoch
 
 log = logging.getLogger("syncd.lease")
@@ -114,11 +115,14 @@ def tenant_lease(
     """``wait``: seconds to wait for a busy tenant (daemon triggers never wait; a person may)."""
     token = make_token(job_id)
     lock = client.lock(lock_key(tenant), timeout=ttl, thread_local=False, sleep=0.2)
+    asked = time.monotonic()
     if not lock.acquire(token=token, blocking=wait > 0, blocking_timeout=wait or None):
+        LOCK_BUSY.labels(tenant).inc()
         raise TenantBusy(tenant, lock_holder(client, tenant))
     acquired = time.monotonic()
     try:
         epoch = take_epoch(sessions, tenant, token)
+        LOCK_WAIT.labels(tenant).observe(time.monotonic() - asked)
         # the SET happened a round trip before `acquired`: keep a margin rather than trust the clock edge
         lease = Lease(tenant, token, epoch, ttl, acquired + ttl * 0.9)
         heartbeat = Heartbeat(lock, lease)

@@ -1,0 +1,151 @@
+"""``GET /metrics``: the workers' counters on this host, plus gauges read from the state DBs per scrape.
+
+Workers write their samples to files under ``SYNCD_VAR_DIR/metrics`` (``syncd/metrics.py``); this
+route sums them. What is a state rather than an event (how far behind a cursor is, how many
+failures are open, how long since a stream last synced) is read from each tenant's state DB at
+scrape time, so it is right whichever process, worker or hand-run ``syncd sync``, did the work.
+
+The scrape runs in a thread with a deadline: the state DB queries are blocking, and a hung
+database must not hang the event loop (nor ``/health`` and webhooks with it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from sqlalchemy import func, select
+
+from syncd.metrics import MultiprocessFiles, metrics_dir
+from syncd.settings import ConfigError, ProcessSettings
+from syncd.settings.discovery import TenantRef, tenant_files, tenant_ref
+from syncd.state import models
+from syncd.state.db import session_factory
+from syncd.web.health import StateEngines
+from syncd.wiring import state_streams
+
+log = logging.getLogger("syncd.web.metrics")
+
+ROUTE = "/metrics"
+REGISTRY_KEY = web.AppKey("metrics_registry", CollectorRegistry)
+SCRAPE_TIMEOUT_S = 10.0
+SYNCED = ("ok", "partial")  # a run that reached the end of its source read
+
+
+def add_metrics_route(app: web.Application) -> None:
+    """Call from ``create_app`` once the settings and the state engines are on the app."""
+    from syncd.web.app import ENGINES_KEY, SETTINGS_KEY  # app.py imports this module
+
+    app[REGISTRY_KEY] = metrics_registry(app[SETTINGS_KEY], app[ENGINES_KEY])
+    app.router.add_get(ROUTE, serve_metrics)
+
+
+def metrics_registry(settings: ProcessSettings, engines: StateEngines) -> CollectorRegistry:
+    """Not the default registry: this process's own (empty) syncd series would duplicate the workers'."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(MultiprocessFiles(metrics_dir(settings.var_dir)))
+    registry.register(StateGauges(settings, engines))
+    return registry
+
+
+async def serve_metrics(request: web.Request) -> web.Response:
+    registry = request.app[REGISTRY_KEY]
+    try:
+        body = await asyncio.wait_for(asyncio.to_thread(generate_latest, registry), SCRAPE_TIMEOUT_S)
+    except TimeoutError:
+        return web.Response(status=503, text=f"metrics not gathered within {SCRAPE_TIMEOUT_S:g}s\n")
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+class StateGauges:
+    """Per tenant and stream, from the state DB: cursor lag, open failures, age of the last synced run."""
+
+    def __init__(self, settings: ProcessSettings, engines: StateEngines) -> None:
+        self.settings, self.engines = settings, engines
+
+    def collect(self) -> Iterator[Metric]:
+        now = datetime.now(UTC)
+        lag = GaugeMetricFamily(
+            "syncd_cursor_lag_seconds",
+            "Seconds since the stream's cursor last moved (grows on a quiet source too).",
+            labels=["tenant", "stream"],
+        )
+        synced = GaugeMetricFamily(
+            "syncd_last_success_age_seconds",
+            "Seconds since the stream's last run that ended ok or partial.",
+            labels=["tenant", "stream"],
+        )
+        failures = GaugeMetricFamily(
+            "syncd_open_failures", "Failures open in the state DB.", labels=["tenant", "stream", "kind"]
+        )
+        up = GaugeMetricFamily(
+            "syncd_state_up",
+            "1 when the tenant's file and state DB could be read for this scrape.",
+            labels=["tenant"],
+        )
+        for name, ref in self.tenants():
+            if ref is None:
+                up.add_metric([name], 0)
+                continue
+            try:
+                self.read_tenant(ref, now, lag, synced, failures)
+            except Exception as exc:  # one tenant's broken state DB must not blank the others' series
+                log.warning("metrics: tenant=%s state DB not readable: %s", ref.name, type(exc).__name__)
+                up.add_metric([ref.name], 0)
+            else:
+                up.add_metric([ref.name], 1)
+        yield from (lag, synced, failures, up)
+
+    def tenants(self) -> Iterator[tuple[str, TenantRef | None]]:
+        try:
+            files = tenant_files(self.settings.config_dir)
+        except ConfigError:
+            return
+        for file in files:
+            try:
+                yield file.stem, tenant_ref(file, self.settings)
+            except ConfigError:
+                yield file.stem, None
+
+    def read_tenant(
+        self,
+        ref: TenantRef,
+        now: datetime,
+        lag: GaugeMetricFamily,
+        synced: GaugeMetricFamily,
+        failures: GaugeMetricFamily,
+    ) -> None:
+        cursor, failure, run = models.Cursor, models.Failure, models.Run
+        with session_factory(self.engines.get(ref.state_url))() as session:
+            moved = session.execute(
+                select(cursor.stream, cursor.updated_at).where(cursor.tenant == ref.name)
+            ).all()
+            open_failures = session.execute(
+                select(failure.stream, failure.kind, func.count())
+                .where(failure.tenant == ref.name, failure.resolved_at.is_(None))
+                .group_by(failure.stream, failure.kind)
+            ).all()
+            streams = dict.fromkeys([*state_streams(ref.config), *(stream for stream, _ in moved)])
+            last: dict[str, datetime] = {}
+            for stream in streams:
+                # newest first along the (tenant, stream, started_at) index: stops at the first synced run
+                finished = session.scalar(
+                    select(run.finished_at)
+                    .where(run.tenant == ref.name, run.stream == stream, run.status.in_(SYNCED))
+                    .order_by(run.started_at.desc())
+                    .limit(1)
+                )
+                if finished is not None:
+                    last[stream] = finished
+        for stream, updated_at in moved:
+            lag.add_metric([ref.name, stream], max(0.0, (now - updated_at).total_seconds()))
+        for stream, finished in last.items():
+            synced.add_metric([ref.name, stream], max(0.0, (now - finished).total_seconds()))
+        for stream, kind, count in open_failures:
+            failures.add_metric([ref.name, stream, kind], count)
