@@ -10,10 +10,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from syncd.campaign_sync import CampaignSetupError, Statuses, campaign_run, check_campaigns, timed
 from syncd.engine.campaign_run import campaign_stream
-from syncd.engine.errors import LeaseLost, RunAborted
+from syncd.engine.errors import LeaseLost, RunAborted, StoreUnavailable
 from syncd.engine.run import StreamRun
+from syncd.logs import register_basic_auth
+from syncd.metrics import API_METRICS, record_run
 from syncd.thulium import ThuliumError
 from syncd.wiring import SystemClock, TenantRuntime, configured_streams, run_options, stream_spec
 
@@ -60,6 +64,9 @@ def sync_tenant(
     progress: Progress | None = None,
 ) -> TenantOutcome:
     tenant = runtime.tenant
+    register_basic_auth(runtime.client.user, tenant.thulium_password.get_secret_value())
+    if runtime.client.observer is None:
+        runtime.client.observer = API_METRICS  # API requests and retries, by endpoint, as metrics
     wanted = [s for s in configured_streams(tenant) if streams is None or s in streams]
     outcomes: list[StreamOutcome] = []
     statuses: Statuses = {}
@@ -127,8 +134,14 @@ def sync_stream(
         counters = engine.run().counters
     except (RunAborted, ThuliumError) as exc:
         counters, error = engine.counters, exc
+    if isinstance(error, StoreUnavailable):
+        log.error(
+            "state DB write failed", extra={"tenant": tenant.name, "stream": stream, "error": str(error)}
+        )
     seconds = time.monotonic() - started
-    return finish(runtime, stream, run_id, counters, error, dry_run, requests_before, seconds, engine.preview)
+    return finish(
+        runtime, stream, run_id, counters, error, dry_run, requests_before, seconds, engine.preview, job_id
+    )
 
 
 def sync_campaigns(
@@ -156,7 +169,7 @@ def sync_campaigns(
         )
         counters, error, seconds = timed(run)
         outcome = finish(
-            runtime, stream, run_id, counters, error, dry_run, requests_before, seconds, run.preview
+            runtime, stream, run_id, counters, error, dry_run, requests_before, seconds, run.preview, job_id
         )
         outcomes.append(outcome)
         if outcome.status == "fenced":
@@ -178,22 +191,23 @@ def finish(
     requests_before: int,
     seconds: float,
     preview: dict[str, list[str]],
+    job_id: str | None = None,
 ) -> StreamOutcome:
-    """Record how a run ended, log one line, and say it as a StreamOutcome."""
+    """Record how a run ended, log one line, count it, and say it as a StreamOutcome."""
     requests = runtime.client.requests_sent - requests_before
     status = stream_status(counters, error, dry_run)
     message = None if error is None else str(error)
     if run_id is not None:
-        runtime.store.finish_run(run_id, status, {**counters, "requests": requests}, message)
-    log.info(
-        "tenant=%s stream=%s status=%s counters=%s requests=%d seconds=%.1f",
-        runtime.tenant.name,
-        stream,
-        status,
-        counters,
-        requests,
-        seconds,
-    )
+        try:
+            runtime.store.finish_run(run_id, status, {**counters, "requests": requests}, message)
+        except SQLAlchemyError as exc:  # still unavailable: the run stays "running" in the state DB
+            log.error("run end not recorded", extra={"run_id": run_id, "error": type(exc).__name__})
+        record_run(runtime.tenant.name, stream, status, counters, seconds)
+    line: dict[str, object] = {"tenant": runtime.tenant.name, "stream": stream, "status": status}
+    line.update(counters=counters, requests=requests, seconds=round(seconds, 3), run_id=run_id, job_id=job_id)
+    if message is not None:
+        line["error"] = message
+    log.log(logging.WARNING if error else logging.INFO, "run finished", extra=line)
     return StreamOutcome(stream, status, counters, requests, seconds, preview, message)
 
 

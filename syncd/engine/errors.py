@@ -9,6 +9,14 @@ class RunAborted(Exception):
     """
 
 
+class StoreUnavailable(RunAborted):
+    """The state DB refused a commit (locked past its timeout, gone away).
+
+    The transaction rolled back whole; creates Thulium applied meanwhile are marked pending,
+    so the next run looks them up rather than creating them again.
+    """
+
+
 class LeaseLost(RunAborted):
     """Another process took the tenant's lock since this run started.
 

@@ -15,9 +15,11 @@ from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, String, Table, bindparam, delete, func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
+from syncd.engine.errors import StoreUnavailable
 from syncd.engine.ports import Commit, FailureRecord, Link
 from syncd.engine.records import Position
 from syncd.metrics import record_failures
@@ -201,8 +203,14 @@ class StateStore:
         cursor = self._encode_cursor(commit.cursor) if commit.cursor is not None else None
         try:
             self._commit(stream, commit, cursor)
-        except BaseException:
+        except OperationalError as exc:
             self._open.clear()  # the transaction rolled back: what it did to the cache did not happen
+            reason = exc.orig or exc
+            raise StoreUnavailable(
+                f"state DB unavailable ({type(reason).__name__}: {reason}); the next run resumes"
+            ) from exc
+        except BaseException:
+            self._open.clear()
             raise
         if commit.failures:
             self._report_failures(stream, commit.failures)

@@ -1,0 +1,273 @@
+"""Helpers for the process- and daemon-level fault scenarios: where to strike, and how to tell it struck.
+
+The scenarios kill, stop or starve real syncd processes at chosen points of a batch's life:
+- *sent, unanswered*: the sandbox's ``slow`` fault applies a batch, then holds its answer; the
+  request log shows the batch arrived (``faults`` holds "slow") while its ``status`` is still None;
+- *answered, uncommitted*: the test holds the SQLite state DB's write lock (``BEGIN IMMEDIATE``), so
+  whatever syncd settles from an answer cannot be written down.
+
+``in_limbo`` then proves the fault landed where it was meant to: keys the state DB still has as
+*pending* creates while Thulium already holds their records.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+
+from syncd.demo import DemoSource
+from syncd.sandbox.client_control import SandboxControl
+from syncd.settings import Tenant
+from syncd.state.db import make_engine, session_factory
+from syncd.state.jobs import JobInfo
+from syncd.state.models import Link, Run
+from syncd.thulium import ThuliumClient
+from syncd.worker import lease
+from syncd.worker.resources import connect_redis
+from tests.daemon.harness import Daemon, DaemonTenant, daemon_env
+from tests.faults.figures import Figures, add, measure, open_failures
+from tests.sync.convergence import converge_check, patient_client
+
+T = TypeVar("T")
+
+BATCH = "batch/customers"
+
+
+def wait_until(
+    what: str,
+    check: Callable[[], T | None],
+    timeout: float = 30,
+    poll: float = 0.05,
+    context: Callable[[], str] = lambda: "",
+) -> T:
+    """Bounded polling: ``check()``'s first truthy result, or an AssertionError naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{context()}")
+        time.sleep(poll)
+
+
+def invalid_rows(demo: DemoSource) -> dict[str, set[str]]:
+    """The rows of the demo source that must end as failures (and nowhere in Thulium)."""
+    return {"companies": set(demo.invalid_companies), "customers": set(demo.invalid_customers)}
+
+
+# -- the sandbox side ------------------------------------------------------------------------
+
+
+def slow_batches(control: SandboxControl, delay_ms: int, path: str = BATCH, method: str = "POST") -> None:
+    """Every ``method`` request to ``path`` is applied at once and answered ``delay_ms`` later."""
+    control.set_faults({"rules": [{"kind": "slow", "method": method, "path": path, "delay_ms": delay_ms}]})
+
+
+def slow_posts(control: SandboxControl, path: str = BATCH, method: str = "POST") -> list[dict[str, Any]]:
+    """Requests to ``path`` the sandbox applied and holds (or held) the answer of, oldest first."""
+    return [
+        entry
+        for entry in control.log()
+        if method in ("*", entry["method"]) and entry["path"] == path and "slow" in entry["faults"]
+    ]
+
+
+def held_identifiers(control: SandboxControl, stream: str = "customers") -> set[str]:
+    """Identifiers of the records Thulium holds for ``stream`` (companies are flagged customers)."""
+    company = stream == "companies"
+    return {
+        str(record["identifier"])
+        for record in control.state()["customers"]
+        if bool(record["company_flag"]) == company and record["identifier"]
+    }
+
+
+def applied_batch(control: SandboxControl) -> bool:
+    """A slowed batch arrived and Thulium applied it (its answer is still held back)."""
+    return bool(slow_posts(control)) and bool(held_identifiers(control))
+
+
+# -- the state DB side -----------------------------------------------------------------------
+
+
+def sqlite_path(url: str) -> str:
+    assert url.startswith("sqlite:///"), url
+    return url.removeprefix("sqlite:///")
+
+
+@contextlib.contextmanager
+def write_lock(state_url: str) -> Iterator[None]:
+    """Hold the SQLite state DB's write lock: every commit syncd tries meanwhile waits on it.
+
+    WAL mode lets syncd keep reading (plans, lookups); only writers queue behind this lock,
+    for up to syncd's busy timeout (``syncd.state.db.SQLITE_BUSY_TIMEOUT_MS``).
+    """
+    connection = sqlite3.connect(sqlite_path(state_url), timeout=10, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            connection.execute("ROLLBACK")
+    finally:
+        connection.close()
+
+
+def links_by_state(state_url: str, tenant: str, stream: str = "customers") -> dict[str, set[str]]:
+    engine = make_engine(state_url)
+    try:
+        with session_factory(engine)() as session:
+            query = select(Link.state, Link.source_key).where(Link.tenant == tenant, Link.stream == stream)
+            found: dict[str, set[str]] = {}
+            for state, key in session.execute(query):
+                found.setdefault(state, set()).add(key)
+            return found
+    finally:
+        engine.dispose()
+
+
+def in_limbo(state_url: str, tenant: str, control: SandboxControl, prefix: str = "") -> set[str]:
+    """Customers Thulium created that the state DB still has as pending: sent, applied, not committed."""
+    pending = links_by_state(state_url, tenant).get("pending", set())
+    held = held_identifiers(control)
+    return {key for key in pending if prefix + key in held}
+
+
+def dangling_links(state_url: str, tenant: str, control: SandboxControl) -> dict[str, int]:
+    """Per stream, committed links that name a record Thulium does not hold: a half commit."""
+    held: dict[str, set[int]] = {"customers": set(), "companies": set()}
+    for record in control.state()["customers"]:
+        if record["company_flag"]:
+            held["companies"].add(int(record["company_id"]))
+        else:
+            held["customers"].add(int(record["customer_id"]))
+    engine = make_engine(state_url)
+    try:
+        with session_factory(engine)() as session:
+            query = select(Link.stream, Link.thulium_id).where(Link.tenant == tenant, Link.state == "synced")
+            dangling: dict[str, int] = {}
+            for stream, thulium_id in session.execute(query):
+                if stream in held and int(thulium_id or 0) not in held[stream]:
+                    dangling[stream] = dangling.get(stream, 0) + 1
+            return dangling
+    finally:
+        engine.dispose()
+
+
+def runs_of(state_url: str, tenant: str) -> list[Run]:
+    engine = make_engine(state_url)
+    try:
+        with session_factory(engine)() as session:
+            return list(session.scalars(select(Run).where(Run.tenant == tenant).order_by(Run.id)))
+    finally:
+        engine.dispose()
+
+
+# -- convergence -----------------------------------------------------------------------------
+
+
+def snapshot(
+    scenario: str,
+    tenant: Tenant,
+    client: ThuliumClient,
+    invalid: dict[str, set[str]],
+    state_url: str,
+    started: float,
+) -> Figures:
+    """``figures.measure`` without adding a row to the report: for polling until a daemon converged."""
+    figures = Figures(scenario, seconds=time.monotonic() - started)
+    for stream in converge_check(tenant, client, invalid).values():
+        add(figures, stream)
+    figures.failures = open_failures(state_url, tenant.name)
+    figures.expected_failures = {f"{stream}:{key}" for stream, keys in invalid.items() for key in keys}
+    return figures
+
+
+def settle(
+    daemon: Daemon, tenant: DaemonTenant, scenario: str, started: float, timeout: float = 60
+) -> Figures:
+    """Wait (bounded) until the daemon converged, then report the scenario's figures."""
+    invalid = invalid_rows(tenant.demo)
+    with patient_client(tenant.sandbox) as client:
+
+        def converged() -> bool:
+            try:
+                figures = snapshot(scenario, tenant.tenant(), client, invalid, tenant.state_url, started)
+            except DBAPIError:  # the daemon has not created the state DB's tables yet
+                return False
+            return figures.passed
+
+        with contextlib.suppress(AssertionError):  # measure says what is missing
+            wait_until(f"{scenario}: convergence", converged, timeout, poll=0.5)
+        figures = measure(scenario, tenant.tenant(), client, invalid, tenant.state_url, started)
+    assert figures.passed, f"{figures.explain()}\n{daemon.logs()}"
+    return figures
+
+
+# -- the daemon ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def running_daemon(root: Path, broker_url: str, **env: str) -> Iterator[Daemon]:
+    """tests/daemon's harness in ``root``; its workers and beats are killed afterwards."""
+    daemon = Daemon(root, daemon_env(root, broker_url, **env))
+    daemon.tenant_dir.mkdir()
+    try:
+        yield daemon
+    finally:  # nothing left to check: SIGKILL every process group at once, no graceful waits
+        for name, process in daemon.processes.items():
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    daemon.signal(name, signal.SIGKILL)
+        for process in daemon.processes.values():
+            process.wait(timeout=30)
+
+
+def resync(daemon: Daemon, tenant: DaemonTenant, *args: str) -> str:
+    """``syncd resync`` on the live daemon; returns the queued job's id."""
+    result = daemon.syncd("resync", "--config", str(tenant.path), *args)
+    assert result.returncode == 0, result.stderr
+    match = re.search(r"queued run (\w+) for tenant", result.stdout)
+    assert match, result.stdout
+    return match.group(1)
+
+
+def job_ended(tenant: DaemonTenant, job_id: str, *statuses: str) -> bool:
+    return tenant.job(job_id).status in (statuses or ("ok", "partial"))
+
+
+def jobs_of(tenant: DaemonTenant) -> list[JobInfo]:
+    """The tenant's jobs, newest first; none while the daemon has not created the state DB's tables yet."""
+    try:
+        return tenant.jobs()
+    except DBAPIError:
+        return []
+
+
+def lock_holder(tenant: DaemonTenant) -> str | None:
+    with connect_redis(tenant.env["SYNCD_BROKER_URL"]) as client:
+        return lease.lock_holder(client, tenant.name)
+
+
+def holding_worker(daemon: Daemon, tenant: DaemonTenant) -> str | None:
+    """The name of the worker whose pool process holds the tenant's lock (token: host:pid:job:suffix)."""
+    token = lock_holder(tenant)
+    if token is None:
+        return None
+    pid = int(token.rsplit(":", 3)[1])
+    try:
+        group = os.getpgid(pid)  # each worker runs in its own session: its pool shares its group
+    except ProcessLookupError:
+        return None
+    return next((name for name, p in daemon.processes.items() if p.pid == group), None)
