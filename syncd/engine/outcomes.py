@@ -134,6 +134,8 @@ class Outcomes:
             return self.again(
                 item, CrmResult(ItemStatus(None, message="lookup by identifier failed")), builder, item.op
             )
+        if item.op.kind == "delete":
+            return self.looked_up_delete(item, found, builder)
         if not found:
             return [Item(replace(item.op, lookup_first=False), item.page_id, item.attempts)]
         keep, *duplicates = sorted(found, key=lambda record: record.thulium_id)
@@ -151,6 +153,21 @@ class Outcomes:
             for d in duplicates
         ]
         return [Item(adopted, item.page_id, item.attempts), *purges]
+
+    def looked_up_delete(self, item: Item, found: list[RemoteRecord], builder: CommitBuilder) -> list[Item]:
+        """A deleted row whose create may have landed: delete what Thulium holds under its identifier."""
+        if not found:
+            builder.unlinked.append(item.op.key)  # nothing landed: drop the pending intent
+            builder.resolved.append(item.op.key)
+            builder.settle(item)
+            return []
+        first, *duplicates = sorted(found, key=lambda record: record.thulium_id)
+        delete = replace(item.op, thulium_id=first.thulium_id, lookup_first=False)
+        purges = [
+            Item(Op("delete", item.op.key, thulium_id=d.thulium_id, purge=True), UNTRACKED)
+            for d in duplicates
+        ]
+        return [Item(delete, item.page_id, item.attempts), *purges]
 
     def done(self, item: Item, result: CrmResult, builder: CommitBuilder) -> list[Item]:
         op = item.op

@@ -41,7 +41,7 @@ class Op:
     payload_hash: str | None = None
     thulium_id: int | None = None
     company_customer_id: int | None = None
-    lookup_first: bool = False  # a create whose earlier attempt may have landed: find it before creating
+    lookup_first: bool = False  # a create (or delete) whose earlier create may have landed: find it first
     adopted: bool = False  # an existing Thulium record with our identifier, taken over instead of created
     repair: bool = False  # Thulium differs from what we last sent (edited or deleted there)
     purge: bool = False  # a duplicate or orphan to delete; no link of ours points at it
@@ -83,10 +83,16 @@ def plan_page(rows: list[SourceRow], spec: StreamSpec, ctx: PageContext) -> Page
 
 def plan_delete(key: str, spec: StreamSpec, ctx: PageContext, plan: PagePlan) -> None:
     link = ctx.links.get(key)
-    if link is None or spec.on_source_delete == "ignore":
+    if spec.on_source_delete == "ignore":
         plan.settled_deletes.append(key)
-    else:
+    elif link is not None:
         plan.ops.append(Op("delete", key, thulium_id=link.thulium_id))
+    elif key in ctx.lookup_first:
+        # No link, but a create of this row may have landed (its run died before writing the link, or its
+        # answer was lost): find the record by identifier and delete what is there.
+        plan.ops.append(Op("delete", key, lookup_first=True))
+    else:
+        plan.settled_deletes.append(key)
 
 
 def plan_upsert(row: SourceRow, spec: StreamSpec, ctx: PageContext, plan: PagePlan) -> None:

@@ -86,6 +86,7 @@ class StreamRun:
         self.preview: dict[str, list[str]] = {}
         self.start_cursor: Position | None = None
         self.marked: set[str] = set()  # keys marked pending in the state DB by this run
+        self.linked: set[str] = set()  # keys this run wrote a link for: newer than Thulium's scan
         self.unsaved = CommitBuilder()  # settled by Thulium, not yet written to the state DB
         self.saved_at = 0.0
 
@@ -194,7 +195,13 @@ class StreamRun:
         if self.remote is None:
             return plan.ops
         ops = [self.remote.adopt(op, self.spec) if op.kind == "create" else op for op in plan.ops]
-        repairs = [r for op in plan.unchanged if (r := self.remote.repair(op, self.spec, self.options))]
+        # A record this run wrote itself (its retry phase, then the same row re-read as changed) is not in
+        # the scan taken at the start, and must not be "repaired" into a second record.
+        repairs = [
+            r
+            for op in plan.unchanged
+            if op.key not in self.linked and (r := self.remote.repair(op, self.spec, self.options))
+        ]
         self.outcomes.counters.adopted += sum(1 for op in ops if op.adopted)
         self.outcomes.counters.unchanged -= len(repairs)
         return ops + repairs
@@ -319,23 +326,29 @@ class StreamRun:
         if builder.empty and cursor is None:
             return
         self.store.commit(self.spec.name, builder.build(cursor))
+        self.linked.update(link.source_key for link in builder.links)
         self.on_progress(self.outcomes.counters.as_dict())
 
     # -- full reconcile: what the source no longer has --------------------------------------
     def sweep(self) -> None:
         gone = [link for link in self.store.all_links(self.spec.name) if link.source_key not in self.seen]
+        strays = self.remote.strays(self.seen, self.spec, self.store) if self.remote else []
+        stray_ids = {record.thulium_id for _, record in strays}
         orphans = self.remote.orphans(self.seen, self.spec) if self.remote else []
-        if self.spec.on_source_delete == "ignore" or not (gone or orphans):
+        orphans = [record for record in orphans if record.thulium_id not in stray_ids]
+        doomed = len(gone) + len(strays) + len(orphans)
+        if self.spec.on_source_delete == "ignore" or not doomed:
             return
         total = max(1, len(self.seen) + len(gone))
-        if len(gone) + len(orphans) > self.options.max_delete_fraction * total and not self.options.force:
+        if doomed > self.options.max_delete_fraction * total and not self.options.force:
             raise RunAborted(
-                f"{self.spec.name}: full reconcile would delete {len(gone) + len(orphans)} of {total} "
+                f"{self.spec.name}: full reconcile would delete {doomed} of {total} "
                 "records "
                 f"(more than max_delete_fraction = {self.options.max_delete_fraction}); "
                 "check the source, then re-run with --force"
             )
         ops = [Op("delete", link.source_key, thulium_id=link.thulium_id) for link in gone]
+        ops += [Op("delete", key, thulium_id=record.thulium_id) for key, record in strays]
         ops += [
             Op("delete", record.identifier, thulium_id=record.thulium_id, purge=True) for record in orphans
         ]
@@ -398,6 +411,16 @@ class RemoteIndex:
             return replace(op, repair=True)
         return None
 
+    def strays(self, seen: set[str], spec: StreamSpec, store: Store) -> list[tuple[str, RemoteRecord]]:
+        """Records a run created and died before linking (their key is still pending) whose source row is
+        gone since: ours to delete even without an identifier prefix."""
+        prefix = spec.identifier_prefix
+        keys = {i[len(prefix) :] for i in self.by_identifier if i.startswith(prefix)} - seen
+        pending = store.pending_keys(spec.name, keys) if keys else set()
+        return [
+            (key, record) for key in sorted(pending) for record in self.by_identifier[spec.identifier(key)]
+        ]
+
     def orphans(self, seen: set[str], spec: StreamSpec) -> list[RemoteRecord]:
         if not spec.identifier_prefix:
             return []
@@ -413,7 +436,7 @@ class RemoteIndex:
 def call_kind(op: Op) -> str:
     if op.purge:
         return "purge"
-    if op.kind == "create" and op.lookup_first:
+    if op.lookup_first:
         return "lookup"
     return op.kind
 
