@@ -67,9 +67,12 @@ class Settled:
     vanished: list[str] = field(default_factory=list)  # the record is gone from the campaign
 
 
+CAMPAIGN_PREFIX = "campaign:"  # runs and failures of a campaign rule are stream campaign:<outbound_id>
+
+
 def campaign_stream(outbound_id: str) -> str:
-    """The failures-table stream of a campaign's members."""
-    return f"campaign:{outbound_id}"
+    """The runs- and failures-table stream of a campaign's members."""
+    return f"{CAMPAIGN_PREFIX}{outbound_id}"
 
 
 class CampaignRun:

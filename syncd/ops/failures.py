@@ -21,6 +21,7 @@ from typing import Any, TextIO, TypeVar
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
+from syncd.engine.campaign_run import CAMPAIGN_PREFIX
 from syncd.ops.exclusive import exclusive_run
 from syncd.service import TenantOutcome, sync_tenant
 from syncd.settings import ProcessSettings, load_tenant
@@ -200,7 +201,7 @@ def resolve_failures(sessions: Sessions, tenant: str, query: FailureQuery, now: 
 
 def sync_streams(streams: Iterable[str]) -> list[str]:
     """The ``syncd sync`` streams that settle failures of these state streams (campaign:X → campaigns)."""
-    wanted = {"campaigns" if stream.startswith("campaign:") else stream for stream in streams}
+    wanted = {"campaigns" if stream.startswith(CAMPAIGN_PREFIX) else stream for stream in streams}
     return [stream for stream in STREAM_ORDER if stream in wanted]
 
 

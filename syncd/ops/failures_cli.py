@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from syncd.daemon_cli import fail, settings_for
+from syncd.engine.campaign_run import CAMPAIGN_PREFIX
 from syncd.settings import ConfigError
 
 if TYPE_CHECKING:  # every `syncd` command loads this module: the rest is imported when a command runs
@@ -416,7 +417,7 @@ def failure_query(
 def check_streams(streams: Sequence[str] | None) -> list[str]:
     """A typo would silently match nothing; state streams are these two and one per campaign rule."""
     for stream in streams or ():
-        if stream not in FIXED_STREAMS and not stream.startswith("campaign:"):
+        if stream not in FIXED_STREAMS and not stream.startswith(CAMPAIGN_PREFIX):
             raise ValueError(
                 f"unknown stream {stream!r}; expected companies, customers or campaign:<outbound_id>"
             )

@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
+from syncd.engine.campaign_run import CAMPAIGN_PREFIX
 from syncd.engine.errors import StoreUnavailable
 from syncd.engine.ports import Commit, FailureRecord, Link
 from syncd.engine.records import Position
@@ -33,7 +34,6 @@ from syncd.state.upsert import upsert
 CHUNK = 500
 YIELD_PER = 1000
 
-CAMPAIGN_PREFIX = "campaign:"  # the runs and failures of a campaign rule: campaign:<outbound_id>
 PENDING_KINDS = ("retryable", "waiting")  # retried by a later run once next_attempt_at is due
 BLOCKED_KINDS = ("permanent", "rejected")  # not sent again until the payload changes
 
