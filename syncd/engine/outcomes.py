@@ -28,6 +28,7 @@ class Item:
     page_id: int
     attempts: int = 0
     backoff: bool = False
+    refusal: CrmResult | None = None  # a refused create, looked up before it is blamed on the row
 
 
 @dataclass(slots=True)
@@ -124,6 +125,10 @@ class Outcomes:
             return self.fail(
                 item, result, builder, "permanent", "deleted in Thulium; on_thulium_delete = ignore"
             )
+        if decision is Decision.DEAD and op.kind == "create" and item.refusal is None:
+            # Thulium may refuse a create because the record is already there — a racing or late
+            # attempt of ours holds its unique NIP. Look it up before blaming the row.
+            return [Item(replace(op, lookup_first=True), item.page_id, item.attempts, refusal=result)]
         if decision is Decision.DEAD:
             return self.fail(item, result, builder, "permanent")
         return self.fail(item, result, builder, "retryable")
@@ -136,6 +141,9 @@ class Outcomes:
             )
         if item.op.kind == "delete":
             return self.looked_up_delete(item, found, builder)
+        if not found and item.refusal is not None:
+            unfound = replace(item, op=replace(item.op, lookup_first=False))
+            return self.fail(unfound, item.refusal, builder, "permanent")
         if not found:
             return [Item(replace(item.op, lookup_first=False), item.page_id, item.attempts)]
         keep, *duplicates = sorted(found, key=lambda record: record.thulium_id)

@@ -336,7 +336,8 @@ class StreamRun:
         stray_ids = {record.thulium_id for _, record in strays}
         orphans = self.remote.orphans(self.seen, self.spec) if self.remote else []
         orphans = [record for record in orphans if record.thulium_id not in stray_ids]
-        doomed = len(gone) + len(strays) + len(orphans)
+        twins = self.twins()
+        doomed = len(gone) + len(strays) + len(orphans) + len(twins)
         if self.spec.on_source_delete == "ignore" or not doomed:
             return
         total = max(1, len(self.seen) + len(gone))
@@ -352,10 +353,23 @@ class StreamRun:
         ops += [
             Op("delete", record.identifier, thulium_id=record.thulium_id, purge=True) for record in orphans
         ]
+        ops += twins
         if self.options.dry_run:
             self.outcomes.preview_ops(ops, self.preview)
             return
         self.phase((), advance_cursor=False, initial=ops)
+
+    def twins(self) -> list[Op]:
+        """Second records under a linked row's identifier: a create of ours that landed after its
+        lookup (a late answer, or a fenced holder still sending). The linked record stays."""
+        shared = self.remote.shared(self.spec) if self.remote else {}
+        links = self.store.links(self.spec.name, [key for key in shared if key in self.seen])
+        return [
+            Op("delete", key, thulium_id=record.thulium_id, purge=True)
+            for key, link in links.items()
+            for record in shared[key]
+            if record.thulium_id != link.thulium_id
+        ]
 
     # -- helpers ----------------------------------------------------------------------------
     def monotonic(self) -> float:
@@ -420,6 +434,15 @@ class RemoteIndex:
         return [
             (key, record) for key in sorted(pending) for record in self.by_identifier[spec.identifier(key)]
         ]
+
+    def shared(self, spec: StreamSpec) -> dict[str, list[RemoteRecord]]:
+        """Source key -> its records, for our identifiers that more than one record carries."""
+        prefix = spec.identifier_prefix
+        return {
+            identifier[len(prefix) :]: records
+            for identifier, records in self.by_identifier.items()
+            if len(records) > 1 and identifier.startswith(prefix)
+        }
 
     def orphans(self, seen: set[str], spec: StreamSpec) -> list[RemoteRecord]:
         if not spec.identifier_prefix:

@@ -173,6 +173,49 @@ def test_full_reconcile_refuses_a_mass_delete_without_force() -> None:
     assert world.crm.by_identifier("customers") == {}
 
 
+def test_full_reconcile_purges_a_second_record_under_a_linked_rows_identifier() -> None:
+    """A create that landed after its lookup (a late answer, a fenced holder still sending)."""
+    world = World()
+    world.customers(10)
+    run(world)
+    world.crm.records[5000] = ("customers", {"identifier": "3", "surname": "Nowak 3"})
+    counters = run(world, full=True)
+    world.assert_mirrored()
+    assert 5000 not in world.crm.records and counters["deleted"] == 1
+    assert world.store.links_by_stream["customers"]["3"].thulium_id != 5000
+
+
+def test_a_create_refused_because_a_racing_attempt_landed_first_is_adopted() -> None:
+    """Companies: Thulium refuses a second NIP, and the record holding it may be our own."""
+    world = World()
+    world.source.put("companies", "7", name="Acme")
+    world.source.put("companies", "8", name="Bolt")
+
+    def racing_attempt(operation: str, _index: int) -> ItemStatus | None:
+        if operation == "create" and "7" not in world.crm.by_identifier("companies"):
+            world.crm.records[1] = ("companies", {"identifier": "7", "name": "Acme"})
+            return ItemStatus(400, message="Company with given NIP already exists.")
+        return None
+
+    world.crm.fault = racing_attempt
+    counters = run(world, COMPANIES)
+    assert (counters["failed"], counters["adopted"], counters["created"]) == (0, 1, 1)
+    assert world.store.links_by_stream["companies"]["7"].thulium_id == 1
+    assert world.crm.identifiers("companies") == ["7", "8"]
+
+
+def test_a_refused_create_with_nothing_under_its_identifier_is_recorded_with_thuliums_reason() -> None:
+    world = World()
+    world.source.put("companies", "7", name="Acme")
+    refused = ItemStatus(400, message="Company with given NIP already exists.")
+    world.crm.fault = failing({"create": 1}, refused)
+    counters = run(world, COMPANIES)
+    assert counters["failed"] == 1 and world.crm.identifiers("companies") == []
+    [failure] = world.store.failures.values()
+    assert (failure.kind, failure.message) == ("permanent", "Company with given NIP already exists.")
+    assert [c[1] for c in world.crm.calls] == ["create", "find"], "looked up once, not re-sent"
+
+
 def test_first_run_adopts_records_that_already_carry_our_identifier() -> None:
     world = World()
     world.customers(10)
