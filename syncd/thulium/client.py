@@ -167,7 +167,9 @@ class ThuliumClient:
         params: Params | None = None,
         json: Any = None,
         identifiers: Sequence[str] = (),
+        read: Callable[[Any], None] | None = None,
     ) -> httpx.Response:
+        """``read`` takes the JSON body of each answered attempt; a body that does not parse is retried."""
         ctx = status.RequestContext(
             method=method, path=path, endpoint=endpoint, api_user=self.user, identifiers=tuple(identifiers)
         )
@@ -189,6 +191,8 @@ class ThuliumClient:
                     status.raise_for_transport_error(ctx, exc)
                 self._observe(endpoint, response.status_code, started)
                 status.check_response(ctx, response)
+                if read is not None:
+                    read(_get_body(response, ctx))
             except ThuliumError as exc:
                 _log_failure(exc, attempt_no)
                 raise
@@ -217,8 +221,9 @@ class ThuliumClient:
             self.observer.request_done(endpoint, status_code, time.monotonic() - started)
 
     def _get(self, endpoint: str, path: str, params: Params | None = None) -> Any:
-        response = self._call("GET", endpoint, path, params=params)
-        return _json_body(response, "GET", path)
+        bodies: list[Any] = []
+        self._call("GET", endpoint, path, params=params, read=bodies.append)
+        return bodies[-1]
 
     # ---- customers -----------------------------------------------------------------------------------------
 
@@ -725,14 +730,17 @@ def _json_or_none(response: httpx.Response) -> Any:
         return None
 
 
-def _json_body(response: httpx.Response, method: str, path: str) -> Any:
+def _get_body(response: httpx.Response, ctx: status.RequestContext) -> Any:
+    """A GET cut off mid-body (a dropped connection, a proxy) is read again, not taken as a broken API:
+    reading is always safe to repeat."""
     try:
         return response.json()
     except ValueError:
-        raise ThuliumProtocolError(
-            f"{method} {path}: HTTP {response.status_code} with a body that is not JSON",
-            method=method,
-            path=path,
+        raise RetryableFailure(
+            f"{ctx.endpoint}: HTTP {response.status_code} with a body that is not JSON (truncated?)",
+            method=ctx.method,
+            path=ctx.path,
+            status_code=response.status_code,
         ) from None
 
 

@@ -169,6 +169,13 @@ def test_get_retried_after_dropped_connection(client: ThuliumClient, control: Co
     assert [e["status"] for e in _api_log(control, "customers/:id", "GET")] == [None, 200]
 
 
+def test_get_with_a_truncated_body_is_read_again(client: ThuliumClient, control: Control) -> None:
+    client.create_customer(CustomerPayload(surname="Reader", identifier="trunc-1"))
+    control.fault("malformed_207", method="GET", path="customers", count=1)
+    assert [c.surname for c in client.list_customers(identifier="trunc-1")] == ["Reader"]
+    assert [e["status"] for e in _api_log(control, "customers", "GET")] == [200, 200]
+
+
 def test_get_retried_after_read_timeout(make_client: Callable[..., ThuliumClient], control: Control) -> None:
     client = make_client(timeouts=Timeouts(connect=2.0, read=0.3, write=2.0, pool=2.0))
     control.fault("hang", method="GET", path="outbounds", delay_ms=1000, count=1)
