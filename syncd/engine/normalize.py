@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -25,6 +26,19 @@ MODELS: dict[Kind, type[CustomerPayload] | type[CompanyPayload]] = {
     "company": CompanyPayload,
 }
 LIST_FIELDS = ("email", "phone_number")
+# Python's own messages quote the offending value (repr): the quoted parts are dropped from a reason
+# (a quote after a letter is an apostrophe, as in "can't").
+QUOTED = re.compile(r"(?<!\w)(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")")
+MAX_REASON = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A source value the database driver could not hand over (text that is not valid UTF-8, a date out of
+    Python's range). The source reader puts it in place of the value so the row is rejected with a
+    reason instead of failing the whole read, page after page, run after run."""
+
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +55,9 @@ class Rejection:
 
 def normalize(row: SourceRow, fields: Mapping[str, str], kind: Kind) -> Normalized | Rejection:
     """Build the payload for ``row`` from its mapped columns (``fields``: Thulium field → column)."""
+    unreadable = unreadable_columns(row, fields)
+    if unreadable:
+        return Rejection(row.key, unreadable)
     raw = nest({target: row.values.get(column) for target, column in fields.items()})
     try:
         model = MODELS[kind].model_validate(raw)
@@ -51,6 +68,16 @@ def normalize(row: SourceRow, fields: Mapping[str, str], kind: Kind) -> Normaliz
     if required not in payload:
         return Rejection(row.key, f"{required}: missing (Thulium requires it)")
     return Normalized(row.key, payload)
+
+
+def unreadable_columns(row: SourceRow, fields: Mapping[str, str]) -> str:
+    """Why the row could not be read, per value (named as the Thulium field it maps to); "" if it could."""
+    targets = {column: target for target, column in fields.items()}
+    return "; ".join(
+        f"{targets.get(column, column)}: unreadable in the source ({value.reason})"
+        for column, value in row.values.items()
+        if isinstance(value, Unreadable)
+    )
 
 
 def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
@@ -96,3 +123,13 @@ def describe(exc: ValidationError) -> str:
 def content_hash(payload: Mapping[str, Any]) -> str:
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def describe_error(exc: BaseException) -> str:
+    """``Type: message`` with the quoted parts (where Python and drivers put the value) left out, so a
+    reason that ends up in logs and in the failures table carries no personal data."""
+    message = QUOTED.sub("'…'", str(exc))
+    text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    if len(text) > MAX_REASON:
+        text = text[: MAX_REASON - 1] + "…"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

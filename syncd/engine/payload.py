@@ -6,6 +6,7 @@ instead of costing an API call and coming back as a 400.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -14,11 +15,22 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from syncd.engine.contact import InvalidValue, normalize_email, normalize_phone, split_list, unique
 
+# Lone surrogates: what a driver decoding with "surrogateescape" makes of bytes that are not UTF-8. Such a
+# string cannot be encoded again (for Thulium, the hash, the state DB), so it is refused as a value.
+SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def is_valid_text(text: str) -> bool:
+    return SURROGATES.search(text) is None
+
 
 def clean_text(value: Any) -> str | None:
-    """Trim; empty means absent. Dates become ISO strings, numbers their plain text."""
+    """Trim; empty means absent. Dates become ISO strings, numbers their plain text, bytes (a BLOB where
+    text was expected) their UTF-8 text: never Python's ``b'...'`` spelling of them."""
     if value is None:
         return None
+    if isinstance(value, bytes | bytearray | memoryview):
+        value = decode_bytes(value)
     if isinstance(value, datetime):
         value = value.date() if value.time() == datetime.min.time() else value
     if isinstance(value, date | datetime):
@@ -28,7 +40,16 @@ def clean_text(value: Any) -> str | None:
     if isinstance(value, Decimal):
         value = format(value.normalize(), "f")
     text = str(value).strip()
+    if not is_valid_text(text):
+        raise InvalidValue("is not valid UTF-8 text")
     return text or None
+
+
+def decode_bytes(value: bytes | bytearray | memoryview) -> str:
+    try:
+        return bytes(value).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidValue("is binary data, not UTF-8 text") from None
 
 
 def clean_bool(value: Any) -> bool | None:

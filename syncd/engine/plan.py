@@ -9,7 +9,15 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from syncd.engine.normalize import Kind, Normalized, content_hash, normalize
+from syncd.engine.normalize import (
+    Kind,
+    Normalized,
+    Unreadable,
+    content_hash,
+    describe_error,
+    normalize,
+)
+from syncd.engine.payload import decode_bytes, is_valid_text
 from syncd.engine.ports import FailureRecord, Link, Payload
 from syncd.engine.records import SourceRow
 
@@ -74,11 +82,22 @@ class PageContext:
 def plan_page(rows: list[SourceRow], spec: StreamSpec, ctx: PageContext) -> PagePlan:
     plan = PagePlan()
     for row in rows:
-        if row.deleted:
-            plan_delete(row.key, spec, ctx, plan)
-        else:
-            plan_upsert(row, spec, ctx, plan)
+        try:
+            if row.deleted:
+                plan_delete(row.key, spec, ctx, plan)
+            else:
+                plan_upsert(row, spec, ctx, plan)
+        except Exception as exc:  # one row's values must not stop the stream
+            # A value the cleaning rules never expected (a type, a codec, an overflow) would raise for this
+            # row on every run and, uncaught, abort the run before any row behind it: a poison row. It is
+            # rejected like an invalid one and waits for its source row to change.
+            plan.failures.append(unplannable(row, ctx, exc))
     return plan
+
+
+def unplannable(row: SourceRow, ctx: PageContext, exc: Exception) -> FailureRecord:
+    operation = "delete" if row.deleted else "update" if row.key in ctx.links else "create"
+    return FailureRecord(row.key, operation, "rejected", f"cannot be planned: {describe_error(exc)}")
 
 
 def plan_delete(key: str, spec: StreamSpec, ctx: PageContext, plan: PagePlan) -> None:
@@ -143,10 +162,15 @@ def attach_company(
 
 
 def company_key_of(row: SourceRow, column: str) -> str | None:
+    """The company key as the companies stream spells its keys; ``ValueError`` for one no key can equal."""
     value = row.values.get(column)
-    if value is None:
-        return None
+    if value is None or isinstance(value, Unreadable):
+        return None  # an unreadable one: the row is rejected by ``normalize`` before its company matters
+    if isinstance(value, bytes | bytearray | memoryview):
+        value = decode_bytes(value)  # InvalidValue (a ValueError) when it is not text
     text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value).strip()
+    if not is_valid_text(text):
+        raise ValueError("the company key is not valid UTF-8 text")
     return text or None
 
 

@@ -33,7 +33,9 @@ class Source(Protocol):
 
         The upper bound is fixed when the call starts (rows committed later wait for the
         next run), the stream's lookback window is re-read, and rows are streamed in pages.
-        ``after=None`` reads the whole stream, which is what a full reconcile does.
+        ``after=None`` reads the whole stream, which is what a full reconcile does. A value the
+        driver cannot convert comes back as ``normalize.Unreadable`` (its row is rejected)
+        instead of failing the read of every row behind it.
         """
         ...
 
@@ -107,6 +109,14 @@ class Store(Protocol):
         """Keys with an open permanent failure, and the payload hash that failed.
 
         Such a row is not sent again until its payload changes.
+        """
+        ...
+
+    def open_failure_keys(self, stream: str) -> set[str]:
+        """Every key of the stream with an open failure of any kind.
+
+        A full reconcile resolves those whose row it did not see: a row deleted from the
+        source has nothing left to fix, whatever its failure said.
         """
         ...
 

@@ -180,7 +180,7 @@ class StreamRun:
     def company_context(self, rows: list[SourceRow]) -> dict[str, Any]:
         if self.spec.company_key is None:
             return {}
-        wanted = {k for row in rows if not row.deleted and (k := company_key_of(row, self.spec.company_key))}
+        wanted = {k for row in rows if not row.deleted and (k := self.company_of(row, self.spec.company_key))}
         links = self.store.links("companies", wanted)
         missing = wanted - set(links)
         in_source = (
@@ -189,6 +189,14 @@ class StreamRun:
             else set()
         )
         return {"company_links": links, "companies_in_source": in_source}
+
+    @staticmethod
+    def company_of(row: SourceRow, column: str) -> str | None:
+        """A company key that cannot be read counts as none here: planning rejects its row with the reason."""
+        try:
+            return company_key_of(row, column)
+        except Exception:  # the per-row guard in plan_page records why
+            return None
 
     def reconcile(self, plan: PagePlan) -> list[Op]:
         """With Thulium's records at hand, adopt matching records and repair edited or deleted ones."""
@@ -331,6 +339,8 @@ class StreamRun:
 
     # -- full reconcile: what the source no longer has --------------------------------------
     def sweep(self) -> None:
+        self.recheck_unseen()
+        vanished = self.store.open_failure_keys(self.spec.name) - self.seen
         gone = [link for link in self.store.all_links(self.spec.name) if link.source_key not in self.seen]
         strays = self.remote.strays(self.seen, self.spec, self.store) if self.remote else []
         stray_ids = {record.thulium_id for _, record in strays}
@@ -338,16 +348,18 @@ class StreamRun:
         orphans = [record for record in orphans if record.thulium_id not in stray_ids]
         twins = self.twins()
         doomed = len(gone) + len(strays) + len(orphans) + len(twins)
-        if self.spec.on_source_delete == "ignore" or not doomed:
-            return
+        deleting = self.spec.on_source_delete != "ignore" and doomed > 0
         total = max(1, len(self.seen) + len(gone))
-        if doomed > self.options.max_delete_fraction * total and not self.options.force:
+        if deleting and doomed > self.options.max_delete_fraction * total and not self.options.force:
             raise RunAborted(
                 f"{self.spec.name}: full reconcile would delete {doomed} of {total} "
                 "records "
                 f"(more than max_delete_fraction = {self.options.max_delete_fraction}); "
                 "check the source, then re-run with --force"
             )
+        self.resolve_vanished(vanished)
+        if not deleting:
+            return
         ops = [Op("delete", link.source_key, thulium_id=link.thulium_id) for link in gone]
         ops += [Op("delete", key, thulium_id=record.thulium_id) for key, record in strays]
         ops += [
@@ -358,6 +370,28 @@ class StreamRun:
             self.outcomes.preview_ops(ops, self.preview)
             return
         self.phase((), advance_cursor=False, initial=ops)
+
+    def recheck_unseen(self) -> None:
+        """Keys the full read did not see, looked up once more before anything is deleted or resolved.
+
+        The read's upper bound is fixed when it starts, so a row changed while it reads (a page it had
+        not reached yet) moves past that bound and is not seen. It is not gone: deleting its record
+        would cost the customer's history in Thulium and a new record on the next run.
+        """
+        name = self.spec.name
+        keys = {link.source_key for link in self.store.all_links(name) if link.source_key not in self.seen}
+        keys |= self.store.open_failure_keys(name) - self.seen
+        if self.remote is not None:
+            keys |= self.remote.our_keys(self.spec) - self.seen
+        if keys:
+            self.seen.update(row.key for row in self.source.read_keys(name, sorted(keys)))
+
+    def resolve_vanished(self, keys: set[str]) -> None:
+        """Open failures of rows the full read did not see: a rejected or refused row deleted from the
+        source has nothing left to fix. Only after the delete guard passed, so a source that read as
+        empty by mistake does not wipe the failure list with it."""
+        if keys and not self.options.dry_run:
+            self.store.commit(self.spec.name, CommitBuilder().resolve(sorted(keys)).build())
 
     def twins(self) -> list[Op]:
         """Second records under a linked row's identifier: a create of ours that landed after its
@@ -425,11 +459,15 @@ class RemoteIndex:
             return replace(op, repair=True)
         return None
 
+    def our_keys(self, spec: StreamSpec) -> set[str]:
+        """Source keys that records' identifiers name (every identifier, without a prefix)."""
+        prefix = spec.identifier_prefix
+        return {i[len(prefix) :] for i in self.by_identifier if i.startswith(prefix)}
+
     def strays(self, seen: set[str], spec: StreamSpec, store: Store) -> list[tuple[str, RemoteRecord]]:
         """Records a run created and died before linking (their key is still pending) whose source row is
         gone since: ours to delete even without an identifier prefix."""
-        prefix = spec.identifier_prefix
-        keys = {i[len(prefix) :] for i in self.by_identifier if i.startswith(prefix)} - seen
+        keys = self.our_keys(spec) - seen
         pending = store.pending_keys(spec.name, keys) if keys else set()
         return [
             (key, record) for key in sorted(pending) for record in self.by_identifier[spec.identifier(key)]

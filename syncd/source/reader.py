@@ -13,7 +13,12 @@ Why it is shaped this way:
   is NULL; the full reconcile is what keeps them in step.
 * With ``lookback_seconds`` the scan starts at ``updated_at > after.updated_at - lookback``
   instead of at the cursor, in one ordered pass, so re-read rows come first and nothing is
-  returned twice.
+  returned twice. Without it the read is an exact keyset: a row that lands behind the cursor
+  (stamped with the cursor's own ``updated_at`` and a smaller key, or committed late by a long
+  transaction with an earlier timestamp) waits for the next full reconcile.
+* A page the driver cannot convert (one bad value fails the whole statement) is read again in
+  parts (``salvage.py``): the row at fault comes back with that value ``Unreadable`` and is
+  rejected by the engine; every other row of the page is read as usual.
 """
 
 from __future__ import annotations
@@ -22,15 +27,16 @@ import logging
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Executable, RowMapping, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Engine, Executable, RowMapping, Select, and_, func, or_, select, true
+from sqlalchemy.sql.elements import KeyedColumnElement
 
 from syncd.engine.records import Position, SourceRow
 from syncd.settings.tenant import StreamSection, TenantFile
 from syncd.source.binds import bound, bound_list
 from syncd.source.keys import native_keys
 from syncd.source.lookback import shift_back
+from syncd.source.salvage import Statement, read_page
 from syncd.source.selectable import StreamSource, build
-from syncd.source.truthy import is_deleted
 
 log = logging.getLogger(__name__)
 
@@ -85,14 +91,11 @@ class SqlSource:
         native = native_keys(wanted, sample)
         values = list(native)
         found: dict[str, SourceRow] = {}
-        with self.engine.connect() as conn:
-            for start in range(0, len(values), self.keys_per_statement):
-                chunk = values[start : start + self.keys_per_statement]
-                stmt = select(*spec.columns).where(spec.key.in_(bound_list(chunk)))
-                for row in conn.execute(stmt).mappings():
-                    source_row = self._to_row(spec, row)
-                    if source_row.key in native.values():
-                        found[source_row.key] = source_row
+        for start in range(0, len(values), self.keys_per_statement):
+            chunk = values[start : start + self.keys_per_statement]
+            for source_row in read_page(self._fetch, spec, _by_keys(spec, chunk)):
+                if source_row.key in native.values():
+                    found[source_row.key] = source_row
         return [found[k] for k in wanted if k in found]
 
     def _stream(self, stream: str) -> StreamSource:
@@ -135,51 +138,60 @@ class SqlSource:
         yield from self._keyset(spec, upper, start=start)
 
     def _null_rows(self, spec: StreamSource, after_key: Any) -> Generator[SourceRow, None, int]:
-        base = select(*spec.columns).where(spec.updated_at.is_(None)).order_by(spec.key).limit(self.page_size)
         count = 0
         while True:
-            stmt = base if after_key is None else base.where(spec.key > bound(after_key))
-            page = self._fetch(stmt)
-            for row in page:
-                count += 1
-                yield self._to_row(spec, row)
+            where = true() if after_key is None else spec.key > bound(after_key)
+            page = read_page(self._fetch, spec, _null_page(spec, where, self.page_size))
+            count += len(page)
+            yield from page
             if len(page) < self.page_size:
                 return count
-            after_key = page[-1][spec.key.key]
+            after_key = page[-1].position.key
 
     def _keyset(
         self, spec: StreamSource, upper: Any, start: ColumnElement[bool] | None
     ) -> Iterator[SourceRow]:
-        base = (
-            select(*spec.columns)
-            .where(spec.updated_at <= bound(upper))
-            .order_by(spec.updated_at, spec.key)
-            .limit(self.page_size)
-        )
         where: ColumnElement[bool] = true() if start is None else start
         while True:
-            page = self._fetch(base.where(where))
-            for row in page:
-                yield self._to_row(spec, row)
+            page = read_page(self._fetch, spec, _keyset_page(spec, upper, where, self.page_size))
+            yield from page
             if len(page) < self.page_size:
                 return
-            last = page[-1]
-            where = _after(spec, Position(last[spec.updated_at.key], last[spec.key.key]))
+            where = _after(spec, page[-1].position)
 
     def _fetch(self, stmt: Executable) -> Sequence[RowMapping]:
         with self.engine.connect() as conn:
             return conn.execute(stmt).mappings().all()
 
-    @staticmethod
-    def _to_row(spec: StreamSource, data: RowMapping) -> SourceRow:
-        key = data[spec.key.key]
-        deleted = spec.deleted is not None and is_deleted(data[spec.deleted.key])
-        return SourceRow(
-            key=str(key),
-            position=Position(data[spec.updated_at.key], key),
-            deleted=deleted,
-            values={name: data[name] for name in spec.values},
+
+# A page's query as a function of the columns it selects: ``salvage`` re-runs it for the positions only.
+Column = KeyedColumnElement[Any]
+
+
+def _keyset_page(spec: StreamSource, upper: Any, where: ColumnElement[bool], size: int) -> Statement:
+    def statement(columns: Sequence[Column]) -> Select[Any]:
+        return (
+            select(*columns)
+            .where(spec.updated_at <= bound(upper), where)
+            .order_by(spec.updated_at, spec.key)
+            .limit(size)
         )
+
+    return statement
+
+
+def _null_page(spec: StreamSource, where: ColumnElement[bool], size: int) -> Statement:
+    def statement(columns: Sequence[Column]) -> Select[Any]:
+        return select(*columns).where(spec.updated_at.is_(None), where).order_by(spec.key).limit(size)
+
+    return statement
+
+
+def _by_keys(spec: StreamSource, keys: Sequence[Any]) -> Statement:
+    def statement(columns: Sequence[Column]) -> Select[Any]:
+        return select(*columns).where(spec.key.in_(bound_list(keys)))
+
+    return statement
 
 
 def _after(spec: StreamSource, position: Position) -> ColumnElement[bool]:

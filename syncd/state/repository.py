@@ -191,6 +191,14 @@ class StateStore:
                 found.update((key, payload_hash) for key, payload_hash in session.execute(query))
         return found
 
+    def open_failure_keys(self, stream: str) -> set[str]:
+        failure = models.Failure
+        query = select(failure.source_key).where(
+            failure.tenant == self.tenant, failure.stream == stream, failure.resolved_at.is_(None)
+        )
+        with self._sessions() as session:
+            return set(session.scalars(query))
+
     # -- the one write path of a sync run --------------------------------------------------
 
     def commit(self, stream: str, commit: Commit) -> None:

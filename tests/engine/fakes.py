@@ -29,21 +29,50 @@ class FakeClock:
 
 @dataclass
 class FakeSource:
+    """Rows stamped with a tick as ``updated_at``; ``lookback`` ticks behind the cursor are read again,
+    like ``lookback_seconds`` of the SQL source."""
+
     tables: dict[str, dict[str, SourceRow]] = field(default_factory=dict)
     tick: int = 0
+    lookback: int = 0
 
-    def put(self, stream: str, key: str, deleted: bool = False, **values: Any) -> None:
-        self.tick += 1
-        self.tables.setdefault(stream, {})[key] = SourceRow(key, Position(self.tick, key), deleted, values)
+    def put(
+        self, stream: str, key: str, deleted: bool = False, *, stamped: int | None = None, **values: Any
+    ) -> None:
+        """``stamped``: an ``updated_at`` from the past, as a transaction that commits late writes it."""
+        if stamped is None:
+            self.tick += 1
+            stamped = self.tick
+        self.tables.setdefault(stream, {})[key] = SourceRow(key, Position(stamped, key), deleted, values)
 
     def drop(self, stream: str, key: str) -> None:
         del self.tables[stream][key]
 
     def read_changed(self, stream: str, after: Position | None) -> Iterator[SourceRow]:
-        rows = sorted(self.tables.get(stream, {}).values(), key=lambda r: (r.position.updated_at, r.key))
-        for row in rows:
-            if after is None or (row.position.updated_at, row.key) > (after.updated_at, after.key):
-                yield row
+        """Keyset reads of the current table up to the tick of the call, like SqlSource: a row changed
+        while the reader works moves past that bound and is left for the next run."""
+        return self.keyset(stream, after, upper=self.tick)
+
+    def keyset(self, stream: str, after: Position | None, upper: int) -> Iterator[SourceRow]:
+        last: tuple[Any, str] | None = None
+        while True:
+            rows = [
+                row
+                for row in self.tables.get(stream, {}).values()
+                if row.position.updated_at <= upper
+                and (after is None or self.in_window(row.position, after))
+                and (last is None or (row.position.updated_at, row.key) > last)
+            ]
+            if not rows:
+                return
+            row = min(rows, key=lambda r: (r.position.updated_at, r.key))
+            last = (row.position.updated_at, row.key)
+            yield row
+
+    def in_window(self, position: Position, after: Position) -> bool:
+        if self.lookback > 0:
+            return bool(position.updated_at > after.updated_at - self.lookback)
+        return (position.updated_at, position.key) > (after.updated_at, after.key)
 
     def read_keys(self, stream: str, keys: Iterable[str]) -> list[SourceRow]:
         table = self.tables.get(stream, {})
@@ -85,6 +114,9 @@ class FakeStore:
             for (s, key), f in self.failures.items()
             if s == stream and key in keys and f.kind in ("permanent", "rejected")
         }
+
+    def open_failure_keys(self, stream: str) -> set[str]:
+        return {key for (s, key) in self.failures if s == stream}
 
     def commit(self, stream: str, commit: Commit) -> None:
         self.commits += 1

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import Any
+
 import pytest
 
 from syncd.engine.errors import RunAborted
+from syncd.engine.normalize import Unreadable
 from syncd.engine.plan import StreamSpec
+from syncd.engine.records import Position, SourceRow
 from syncd.engine.resolve import ItemStatus
 from syncd.engine.run import RunOptions, StreamRun
 from tests.engine.fakes import Crash, FakeClock, FakeCrm, FakeSource, FakeStore, failing
@@ -247,3 +253,169 @@ def test_a_crash_mid_run_reruns_to_the_same_end_state(crash_after: int) -> None:
     world.clock.sleep(3600)
     run(world)
     world.assert_mirrored()
+
+
+# -- poison rows: values the cleaning rules never expected ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "reason"),
+    [
+        pytest.param({"last": Decimal("sNaN")}, "cannot be planned: InvalidOperation", id="signalling-NaN"),
+        pytest.param(
+            {"last": "Nowak", "company": "c\udcff"},
+            "cannot be planned: ValueError: the company key is not valid UTF-8 text",
+            id="undecodable-company-key",
+        ),
+        pytest.param({"last": "N\udcffak"}, "surname: is not valid UTF-8 text", id="undecodable-text"),
+        pytest.param({"last": b"\x00\xff"}, "surname: is binary data, not UTF-8 text", id="blob"),
+        pytest.param(
+            {"last": Unreadable("OperationalError: Could not decode to UTF-8 column '…'")},
+            "surname: unreadable in the source (OperationalError: Could not decode",
+            id="unreadable-by-the-driver",
+        ),
+    ],
+)
+def test_a_poison_row_is_rejected_with_its_reason_and_every_other_row_is_synced(
+    values: dict[str, Any], reason: str
+) -> None:
+    """Each value raised out of the planner (the hash could not encode a lone surrogate, clean_text could
+    not format a signalling NaN, the company lookup could not bind the key), on every run, so no row behind
+    it in keyset order was ever synced; a BLOB was sent as Python's ``b'...'`` spelling of it."""
+    world = World()
+    world.source.put("companies", "c1", name="ACME")
+    world.customers(30)
+    world.source.put("customers", "poison", phone="600000000", **values)
+    world.customers(30, start=30)  # behind the poison row in keyset order
+    run(world, COMPANIES)
+    counters = run(world)
+    assert (counters["created"], counters["rejected"], counters["failed"]) == (60, 1, 0)
+    failure = world.store.failures["customers", "poison"]
+    assert (failure.kind, failure.operation) == ("rejected", "create")
+    assert failure.message.startswith(reason), failure.message
+    assert "Nowak" not in failure.message and "\udcff" not in failure.message, "no row values in a reason"
+    held = world.crm.by_identifier("customers")
+    assert "poison" not in held and len(held) == 60
+    assert world.store.cursor("customers") == world.source.tables["customers"]["59"].position
+
+    writes = world.crm.writes()
+    for full in (False, True):
+        counters = run(world, full=full)
+        assert counters["created"] == 0 and counters["failed"] == 0
+    assert world.crm.writes() == writes, "the poison row is not sent by later runs"
+    assert world.store.failure_kinds("customers") == {"poison": "rejected"}
+
+    world.source.put("customers", "poison", last="Fixed", phone="600000000")
+    run(world)
+    assert world.store.failures == {} and "poison" in world.crm.by_identifier("customers")
+
+
+# -- rows that land behind the cursor ---------------------------------------------------------------------
+
+
+def test_the_lookback_window_reads_rows_stamped_behind_the_cursor_and_never_moves_it_back() -> None:
+    """Rows stamped with the cursor's own ``updated_at`` and a smaller key, and rows a long transaction
+    committed late with an older ``updated_at``: an exact keyset never reads them again."""
+    world = World()
+    world.source.lookback = 5
+    world.customers(10)  # ticks 1..10, keys "0".."9"
+    run(world)
+    cursor = world.store.cursor("customers")
+    assert cursor is not None
+    world.source.put("customers", "10", stamped=cursor.updated_at, last="Tied below", phone="600000010")
+    world.source.put("customers", "99", stamped=cursor.updated_at, last="Tied above", phone="600000099")
+    world.source.put("customers", "late", stamped=cursor.updated_at - 3, last="Late", phone="600000011")
+    world.source.put("customers", "2", stamped=cursor.updated_at - 2, last="Changed late", phone="600000002")
+    counters = run(world)
+    world.assert_mirrored()
+    assert (counters["created"], counters["updated"]) == (3, 1)
+    assert counters["unchanged"] == 5, "the window's unchanged rows are read again and cost no request"
+    assert world.store.cursor("customers") == world.source.tables["customers"]["99"].position
+    writes = world.crm.writes()
+    run(world)
+    assert world.crm.writes() == writes
+
+
+def test_without_a_lookback_a_row_behind_the_cursor_waits_for_the_full_reconcile() -> None:
+    world = World()
+    world.customers(10)
+    run(world)
+    cursor = world.store.cursor("customers")
+    assert cursor is not None
+    world.source.put("customers", "0", stamped=cursor.updated_at - 3, last="Changed late", phone="600000000")
+    run(world, full=True)
+    world.assert_mirrored()
+    assert world.store.cursor("customers") == cursor
+
+
+# -- failures of rows deleted from the source -------------------------------------------------------------
+
+
+def test_the_full_reconcile_resolves_the_failures_of_rows_gone_from_the_source() -> None:
+    world = World()
+    world.customers(10)
+    world.source.put("customers", "invalid", last="  ")
+    world.crm.fault = failing({"create": 1}, ItemStatus(400, message="Phone number must be numeric."))
+    run(world)
+    [refused] = [key for key, kind in world.store.failure_kinds("customers").items() if kind == "permanent"]
+    assert world.store.failure_kinds("customers") == {refused: "permanent", "invalid": "rejected"}
+    world.source.drop("customers", "invalid")
+    world.source.drop("customers", refused)
+    run(world)
+    assert len(world.store.failure_kinds("customers")) == 2, "an incremental run cannot see a hard delete"
+    run(world, full=True, dry_run=True)
+    assert len(world.store.failure_kinds("customers")) == 2, "a dry run writes nothing"
+    run(world, full=True)
+    assert world.store.failure_kinds("customers") == {}
+    world.assert_mirrored()
+
+
+def test_a_refused_mass_delete_leaves_the_failures_open() -> None:
+    """A source that reads as empty by mistake must not wipe the failure list either."""
+    world = World()
+    world.customers(5)
+    world.source.put("customers", "invalid", last="  ")
+    run(world)
+    world.source.tables["customers"].clear()
+    with pytest.raises(RunAborted):
+        run(world, full=True)
+    assert world.store.failure_kinds("customers") == {"invalid": "rejected"}
+
+
+class ChangedWhileRead:
+    """The fake source, whose row ``key`` is written after the reader has yielded ``after`` rows: a row
+    that moves past the read's upper bound before the reader reached it."""
+
+    def __init__(self, inner: FakeSource, key: str, after: int) -> None:
+        self.inner, self.key, self.after = inner, key, after
+
+    def read_changed(self, stream: str, after: Position | None) -> Iterator[SourceRow]:
+        for count, row in enumerate(self.inner.read_changed(stream, after)):
+            if count == self.after:
+                self.inner.put(stream, self.key, last="Changed meanwhile", phone="600000050")
+            yield row
+
+    def read_keys(self, stream: str, keys: Iterable[str]) -> list[SourceRow]:
+        return self.inner.read_keys(stream, keys)
+
+
+def test_a_row_changed_while_the_full_reconcile_reads_is_not_deleted_as_gone() -> None:
+    """The full read did not see it (it moved past the read's upper bound), so the sweep deleted its
+    record as gone from the source and the next run created a new one: the customer's history in
+    Thulium lost, every full reconcile, for every row busy at that moment."""
+    world = World()
+    world.customers(60)
+    world.source.put("customers", "invalid", last="  ")
+    run(world)
+    record = world.store.links_by_stream["customers"]["50"].thulium_id
+    world.source.put("customers", "invalid", last="  ")  # the last row: its failure must stay open too
+    source = ChangedWhileRead(world.source, "50", after=10)
+    counters = (
+        StreamRun(CUSTOMERS, options(full=True), source, world.store, world.crm, world.clock).run().counters
+    )
+    assert counters["deleted"] == 0 and record in world.crm.records
+    assert world.store.failure_kinds("customers") == {"invalid": "rejected"}
+    run(world)
+    assert sorted(world.crm.by_identifier("customers")) == sorted(str(i) for i in range(60))
+    assert world.store.links_by_stream["customers"]["50"].thulium_id == record
+    assert world.crm.by_identifier("customers")["50"]["surname"] == "Changed meanwhile"

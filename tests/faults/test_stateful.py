@@ -334,11 +334,7 @@ class World:
             assert not wrong, f"{stream}: links not pointing at the held record (link, held): {wrong}"
             live = {k for k, row in self.source.tables.get(stream, {}).items() if not row.deleted}
             assert set(links) <= live, f"{stream}: links of rows gone from the source {set(links) - live}"
-            kinds = self.store.failure_kinds(stream)
-            # KNOWN BUG (see test_failure_of_a_hard_deleted_row_is_resolved_by_the_full_reconcile): the Store
-            # protocol cannot list open failures, so a rejected row deleted from the source keeps its failure.
-            rows = self.source.tables.get(stream, {})
-            failures = {k for k, kind in kinds.items() if k in rows or kind not in ("rejected", "permanent")}
+            failures = set(self.store.failure_kinds(stream))
             assert failures == failing, (
                 f"{stream}: open failures {self.store.failure_kinds(stream)}, "
                 f"expected exactly the rows that cannot be synced {sorted(failing)}"
@@ -594,7 +590,6 @@ class SandboxMachine(RuleBasedStateMachine):
         self.tenant = load_tenant(path, ProcessSettings(), env=env)
         migrate.upgrade(self.state_url)
         self.deleted: set[str] = set()  # customer keys soft- or hard-deleted by mutations
-        self.hard_deleted: set[str] = set()
         self.started = time.monotonic()
 
     def sync(self, *, full: bool) -> int:
@@ -637,7 +632,6 @@ class SandboxMachine(RuleBasedStateMachine):
             same_timestamp=2,
         )
         self.deleted.update(change.soft_deleted, change.hard_deleted)
-        self.hard_deleted.update(change.hard_deleted)
 
     @rule(
         full=st.booleans(),
@@ -678,8 +672,6 @@ class SandboxMachine(RuleBasedStateMachine):
                     "stateful (sandbox)", self.tenant, client, invalid, self.state_url, self.started
                 )
             REPORT.remove(figures)  # one line per example would drown the scenarios' table
-            # KNOWN BUG (test_failure_of_a_hard_deleted_row_is_resolved_by_the_full_reconcile)
-            figures.failures -= {f"customers:{key}" for key in self.hard_deleted}
             assert_passed(figures)
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
@@ -765,12 +757,9 @@ def test_full_reconcile_deletes_a_record_whose_create_landed_unlinked_and_whose_
     world.assert_mirrored()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Store protocol cannot list open failures, so a rejected or permanently failed row that "
-    "is hard-deleted keeps its open failure forever (fix: Store.open_failure_keys, resolved by sweep)",
-)
 def test_failure_of_a_hard_deleted_row_is_resolved_by_the_full_reconcile() -> None:
+    """A rejected row hard-deleted from the source kept its open failure forever: the Store could not list
+    open failures (fixed: Store.open_failure_keys; the full reconcile resolves the keys it did not see)."""
     world = World()
     world.source.put("customers", "1", last="  ")  # rejected: no surname
     world.run("customers")
