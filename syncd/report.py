@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -56,6 +57,6 @@ def print_outcome(outcome: TenantOutcome, console: Console) -> None:
     console.print(summary_table(outcome))
     for stream in outcome.streams:
         for operation, keys in stream.preview.items():
-            console.print(f"{stream.stream}: would {operation} e.g. keys {', '.join(keys)}")
+            console.print(f"{stream.stream}: would {operation} e.g. keys {escape(', '.join(keys))}")
         if stream.error:
             print(f"{stream.stream}: aborted: {stream.error}", file=sys.stderr)

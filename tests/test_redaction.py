@@ -279,7 +279,9 @@ def test_debug_logs_and_broker_payloads_hold_no_secret_and_no_contact_data(
     assert sync.returncode in (0, 2), sync.stderr[-3000:]
     captured += [sync.stdout, sync.stderr]
 
-    # 2. the daemon: beat queues ticks, a full resync waits on the broker, then a worker carries both
+    # 2. the daemon: beat queues ticks, a full resync waits on the broker, then a worker carries both;
+    # the worker's first reads of customers fail as well, so its retry path logs (and is searched) too
+    sandbox.control.add_fault("error", method="GET", path="customers", count=2, status=503)
     daemon.beat()
     resync = daemon.syncd("resync", "--config", str(tenant), "--full")
     assert resync.returncode == 0, resync.stderr
@@ -304,6 +306,13 @@ def test_debug_logs_and_broker_payloads_hold_no_secret_and_no_contact_data(
     assert any(line["logger"].startswith("celery") for line in worker_lines)
     assert "beat" in logs["beat"].lower()
     assert any(job_id.group(1) in dump for dump in dumps[:1]), "the queued resync was on the broker"
+    # the faults struck: HTTP retries in both the hand-run sync and the worker, items refused inside 207s
+    *seeded, worker_reads = sandbox.control.fault_state()["rules"]
+    fired = {rule["kind"]: rule["fired"] for rule in seeded}
+    assert fired["error"] + fired["too_many_requests"] > 0 and fired["item_unavailable"] > 0, fired
+    assert worker_reads["fired"] == 2, worker_reads
+    assert "retrying" in sync.stderr, sync.stderr[-3000:]
+    assert any(line["event"].startswith("retrying GET customers") for line in worker_lines)
 
     secrets = needles(source_url, sandbox.user, sandbox.password)
     assert len(secrets.phones) > 150 and len(secrets.texts) > 150

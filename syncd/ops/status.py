@@ -213,11 +213,12 @@ def lease_since(sessions: Sessions, tenant: str, holder: str | None) -> datetime
 
 def render_status(tenants: list[TenantStatus], console: Console) -> None:
     for tenant in tenants:
-        console.print(f"[bold]tenant {tenant.name}[/bold]  lock: {tenant.lock}{health_line(tenant.health)}")
+        name, lock = escape(tenant.name), escape(tenant.lock)
+        console.print(f"[bold]tenant {name}[/bold]  lock: {lock}{health_line(tenant.health)}")
         for finding in tenant.health.findings[1:] if tenant.health else ():
             console.print(f"  · {escape(finding.reason)}")
         if tenant.error:
-            console.print(f"  {tenant.error}")
+            console.print(f"  {escape(tenant.error)}")
             continue
         console.print(streams_table(tenant.streams))
         if tenant.jobs:
@@ -237,7 +238,7 @@ def streams_table(streams: list[StreamStatus]) -> Table:
         run = s.last_run
         table.add_row(
             s.stream,
-            s.cursor or "-",
+            escape(s.cursor or "-"),  # it ends with a source key: text, never markup
             f"#{run.id} {run.status} {age(run.started_at)}" if run else "never",
             run_counts(run) if run else "-",
             duration(run.started_at, run.finished_at) if run else "-",
@@ -262,7 +263,7 @@ def jobs_table(jobs: list[JobInfo]) -> Table:
             str(job.attempts),
             age(job.created_at),
             duration(job.started_at, job.finished_at) if job.started_at else "-",
-            (job.error or "")[:80],
+            escape((job.error or "")[:80]),
         )
     return table
 
