@@ -28,7 +28,7 @@ from syncd.engine.plan import (
     company_key_of,
     plan_page,
 )
-from syncd.engine.ports import Clock, Commit, Crm, CrmResult, RemoteRecord, Source, Store
+from syncd.engine.ports import Clock, Commit, Crm, CrmResult, Link, RemoteRecord, Source, Store
 from syncd.engine.records import Position, SourceRow
 from syncd.engine.resolve import decide
 from syncd.engine.tracker import CursorTracker
@@ -95,6 +95,7 @@ class StreamRun:
         first_run = next(iter(self.store.all_links(self.spec.name)), None) is None
         if self.options.full or first_run:
             self.remote = RemoteIndex.build(self.crm.scan(self.spec.name))
+            self.keep_oldest()
         with ThreadPoolExecutor(self.options.max_in_flight, thread_name_prefix="syncd-crm") as pool:
             self.pool = pool
             if not self.options.full:
@@ -393,9 +394,26 @@ class StreamRun:
         if keys and not self.options.dry_run:
             self.store.commit(self.spec.name, CommitBuilder().resolve(sorted(keys)).build())
 
+    def keep_oldest(self) -> None:
+        """Where several records carry a linked row's identifier, the oldest is kept: it may be one an
+        agent typed in before syncd created its own (an incremental run does not read Thulium), and it
+        holds what agents did with that customer. The link moves to it with no hash, so this run's read
+        sends it the row's fields; the sweep purges the others."""
+        shared = self.remote.shared(self.spec) if self.remote else {}
+        if not shared or self.options.dry_run:
+            return
+        moved = []
+        for key, link in self.store.links(self.spec.name, list(shared)).items():
+            oldest = min(shared[key], key=lambda record: record.thulium_id)
+            if oldest.thulium_id != link.thulium_id:
+                moved.append(Link(key, oldest.thulium_id, None, oldest.company_customer_id))
+        if moved:
+            self.store.commit(self.spec.name, Commit(links=moved))
+
     def twins(self) -> list[Op]:
         """Second records under a linked row's identifier: a create of ours that landed after its
-        lookup (a late answer, or a fenced holder still sending). The linked record stays."""
+        lookup (a late answer, a fenced holder still sending), or ours next to an agent's. The linked
+        record (the oldest, see ``keep_oldest``) stays."""
         shared = self.remote.shared(self.spec) if self.remote else {}
         links = self.store.links(self.spec.name, [key for key in shared if key in self.seen])
         return [

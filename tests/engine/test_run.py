@@ -191,6 +191,20 @@ def test_full_reconcile_purges_a_second_record_under_a_linked_rows_identifier() 
     assert world.store.links_by_stream["customers"]["3"].thulium_id != 5000
 
 
+def test_full_reconcile_keeps_the_oldest_of_two_records_and_gives_it_the_rows_fields() -> None:
+    """An agent typed the customer in before syncd's incremental run created its own: the agent's
+    (older) record is the one that stays."""
+    world = World()
+    world.customers(10)
+    run(world)
+    world.crm.records[1] = ("customers", {"identifier": "3", "surname": "Typed by an agent"})
+    counters = run(world, full=True)
+    world.assert_mirrored()
+    assert world.store.links_by_stream["customers"]["3"].thulium_id == 1
+    assert counters["deleted"] == 1 and counters["updated"] == 1
+    assert run(world, full=True)["updated"] == 0
+
+
 def test_a_create_refused_because_a_racing_attempt_landed_first_is_adopted() -> None:
     """Companies: Thulium refuses a second NIP, and the record holding it may be our own."""
     world = World()
