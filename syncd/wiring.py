@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+import redis
 from sqlalchemy import Engine
 
 from syncd.engine.campaign_ports import CampaignCrm
@@ -16,8 +18,8 @@ from syncd.engine.campaign_run import CampaignOptions, campaign_stream
 from syncd.engine.plan import StreamSpec
 from syncd.engine.ports import Crm
 from syncd.engine.run import RunOptions
-from syncd.settings import Tenant
-from syncd.settings.tenant import StreamSection, TenantFile
+from syncd.settings import ProcessSettings, Tenant
+from syncd.settings.tenant import StreamSection, TenantFile, ThuliumSection
 from syncd.source import SqlSource
 from syncd.source.writeback import WritebackTable
 from syncd.state.db import make_engine, session_factory
@@ -26,6 +28,19 @@ from syncd.state.repository import StateStore
 from syncd.thulium import ThuliumClient, Timeouts
 from syncd.thulium.campaigns import ThuliumCampaigns
 from syncd.thulium.crm import ThuliumCrm
+from syncd.thulium.pacing import (
+    FallbackBackend,
+    InProcessBackend,
+    PacingBackend,
+    PacingGate,
+    PacingPolicy,
+    RedisBackend,
+    account_key,
+    local_account,
+)
+from syncd.worker.broker import live_broker_url, redis_client_url
+
+log = logging.getLogger("syncd.wiring")
 
 # A customer needs its company's Thulium id; a campaign record needs its customer's.
 STREAM_ORDER = ("companies", "customers", "campaigns")
@@ -81,16 +96,19 @@ def tenant_runtime(
     *,
     epoch: int | None = None,
     guard: Guard | None = None,
+    settings: ProcessSettings | None = None,
 ) -> Iterator[TenantRuntime]:
     """Build a tenant's adapters; a daemon run passes its fencing ``epoch`` and a lease ``guard``."""
     config = tenant.config
     source_engine = make_engine(tenant.source_url.get_secret_value())
     state_engine = make_engine(state_url or tenant.state_url)
+    gate = pacing_gate(config.thulium, settings)
     client = ThuliumClient(
         config.thulium.url,
         config.thulium.user,
         tenant.thulium_password,
         timeouts=Timeouts(connect=config.thulium.connect_timeout, read=config.thulium.read_timeout),
+        gate=gate,
         max_connections=max(8, config.sync.max_in_flight * 2),
     )
     sessions = session_factory(state_engine)
@@ -109,6 +127,44 @@ def tenant_runtime(
         yield runtime
     finally:
         runtime.close()
+        if gate is not None:
+            gate.close()
+
+
+def pacing_gate(thulium: ThuliumSection, settings: ProcessSettings | None = None) -> PacingGate | None:
+    """The account's shared pacing, or None when the tenant set no rate (requests go out unpaced)."""
+    if thulium.max_requests_per_second is None:
+        return None
+    policy = PacingPolicy(
+        max_requests_per_second=thulium.max_requests_per_second,
+        burst=thulium.burst,
+        breaker_failures=thulium.breaker_failures,
+        breaker_cooldown=thulium.breaker_cooldown_seconds,
+    )
+    account = account_key(thulium.url, thulium.user)
+    return PacingGate(pacing_backend(account, policy, settings or ProcessSettings()))
+
+
+def pacing_backend(account: str, policy: PacingPolicy, settings: ProcessSettings) -> PacingBackend:
+    """Redis when this machine has a broker (workers and manual syncs then share one budget), else this
+    process alone. An unreachable broker never stops a sync: it paces alone, with a warning."""
+    local = InProcessBackend(policy, local_account(account))
+    try:
+        broker = live_broker_url(settings)
+    except ValueError:  # an embedded broker's socket path would be too long: there is no such broker
+        broker = None
+    if broker is None:
+        return local
+    try:
+        shared = RedisBackend.connect(redis_client_url(broker), account, policy)
+    except (redis.RedisError, OSError, ValueError) as exc:
+        log.warning(
+            "request pacing: the broker's Redis is unreachable (%s); this process paces its requests alone, "
+            "without sharing the account's budget with other workers",
+            type(exc).__name__,
+        )
+        return local
+    return FallbackBackend(shared, local)
 
 
 def configured_streams(tenant: Tenant) -> list[str]:

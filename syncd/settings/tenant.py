@@ -16,6 +16,7 @@ from syncd.settings.fields import COMPANY_FIELDS, CUSTOMER_FIELDS, target_proble
 
 OUTBOUND_ID = re.compile(r"^\d{5}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+PACING_OPTIONS = frozenset({"burst", "breaker_failures", "breaker_cooldown_seconds"})
 
 
 class Strict(BaseModel):
@@ -29,6 +30,12 @@ class ThuliumSection(Strict):
     password_file: str | None = None
     connect_timeout: Annotated[float, Field(gt=0)] = 5.0
     read_timeout: Annotated[float, Field(gt=0)] = 30.0
+    # Shared pacing of the API user (syncd/thulium/pacing.py): off unless a rate is set, so that an
+    # install that never asked for it keeps sending as fast as max_in_flight allows.
+    max_requests_per_second: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    burst: Annotated[int, Field(ge=1, le=1000)] = 1
+    breaker_failures: Annotated[int, Field(ge=1, le=1000)] = 5
+    breaker_cooldown_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
 
     @model_validator(mode="after")
     def one_password_source(self) -> Self:
@@ -38,6 +45,16 @@ class ThuliumSection(Strict):
             )
         if self.password_env is not None and not ENV_NAME.match(self.password_env):
             raise ValueError(f"password_env must be an environment variable name, got {self.password_env!r}")
+        return self
+
+    @model_validator(mode="after")
+    def pacing_needs_a_rate(self) -> Self:
+        """A breaker or burst setting without a rate would be silently ignored: say so at start instead."""
+        orphans = sorted(self.model_fields_set & PACING_OPTIONS)
+        if self.max_requests_per_second is None and orphans:
+            raise ValueError(
+                f"{', '.join(orphans)} take effect only with max_requests_per_second; set it as well"
+            )
         return self
 
 

@@ -66,6 +66,9 @@ class RequestGate(Protocol):
     """Hook called before every HTTP attempt (retries included): a shared rate limiter or circuit breaker.
 
     It may block to pace requests, or raise to refuse one (its exception propagates to the caller unchanged).
+    A gate that learns from outcomes (429 pauses, a circuit breaker) also defines
+    ``after_response(status, retry_after)``, told of every answered attempt (``status`` None: no answer);
+    it must not raise.
     """
 
     def before_request(self, method: str, path: str) -> None: ...
@@ -121,6 +124,8 @@ class ThuliumClient:
         self.user = user
         self._retry = retry or RetryPolicy()
         self._gate = gate
+        # A gate that paces by outcomes (429 pauses, 5xx trips a breaker) also has ``after_response``.
+        self._learn: Callable[[int | None, float | None], None] | None = getattr(gate, "after_response", None)
         self.observer = observer
         self._sleep = sleep
         self._counts: Counter[str] = Counter()
@@ -188,8 +193,13 @@ class ThuliumClient:
                     response = self._http.request(method, path, params=tuple(params or ()), json=json)
                 except httpx.RequestError as exc:
                     self._observe(endpoint, None, started)
+                    if self._learn is not None:
+                        self._learn(None, None)
                     status.raise_for_transport_error(ctx, exc)
                 self._observe(endpoint, response.status_code, started)
+                if self._learn is not None:
+                    retry_after = status.parse_retry_after(response.headers.get("Retry-After"))
+                    self._learn(response.status_code, retry_after)
                 status.check_response(ctx, response)
                 if read is not None:
                     read(_get_body(response, ctx))
