@@ -86,7 +86,7 @@ class StreamRun:
         self.preview: dict[str, list[str]] = {}
         self.start_cursor: Position | None = None
         self.marked: set[str] = set()  # keys marked pending in the state DB by this run
-        self.linked: set[str] = set()  # keys this run wrote a link for: newer than Thulium's scan
+        self.linked: set[str] = set()  # keys the retry phase linked: newer than Thulium's scan
         self.unsaved = CommitBuilder()  # settled by Thulium, not yet written to the state DB
         self.saved_at = 0.0
 
@@ -155,7 +155,8 @@ class StreamRun:
     # -- planning ---------------------------------------------------------------------------
     def take_page(self, rows: list[SourceRow], lookup_first: bool) -> None:
         self.outcomes.counters.read += len(rows)
-        self.seen.update(row.key for row in rows)
+        if self.options.full:  # only the sweep asks what was seen: incremental runs keep no key set
+            self.seen.update(row.key for row in rows)
         keys = [row.key for row in rows]
         ctx = PageContext(
             links=self.store.links(self.spec.name, keys),
@@ -335,8 +336,17 @@ class StreamRun:
         if builder.empty and cursor is None:
             return
         self.store.commit(self.spec.name, builder.build(cursor))
-        self.linked.update(link.source_key for link in builder.links)
+        self.forget_settled(builder)
         self.on_progress(self.outcomes.counters.as_dict())
+
+    def forget_settled(self, builder: CommitBuilder) -> None:
+        """Keep the per-run key sets small (memory flat in N): a settled key needs no pending mark any
+        more, and only the retry phase's links can be read again by this run (as changed rows)."""
+        linked = [link.source_key for link in builder.links]
+        self.marked.difference_update(linked)
+        self.marked.difference_update(failure.source_key for failure in builder.failures)
+        if not self.advance_cursor:
+            self.linked.update(linked)
 
     # -- full reconcile: what the source no longer has --------------------------------------
     def sweep(self) -> None:

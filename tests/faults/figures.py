@@ -1,13 +1,15 @@
 """The figures every fault scenario reports, Jepsen-style: what was attempted and how it ended.
 
 A scenario passes with 0 lost, 0 duplicated, 0 stale, 0 unexpected, and failures recorded
-equal to exactly the invalid rows. Every scenario adds its line to ``REPORT``; the faults
-conftest prints the table at the end of the session, so a reader sees the figures, not
-just a green dot.
+equal to exactly the invalid rows. Every scenario adds its line to ``REPORT`` (and, under
+pytest-xdist, to the file ``FIGURES_FILE`` names, since workers do not share memory); the
+faults conftest prints the table at the end of the session, so a reader sees the figures,
+not just a green dot.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -70,6 +72,7 @@ def measure(
     invalid: dict[str, set[str]],
     state_url: str,
     started: float,
+    report: bool = True,
 ) -> Figures:
     """Compare Thulium with the source and the state DB's open failures; ``started``: time.monotonic()
     when the fault began (the figure is the time until this check found it converged)."""
@@ -79,8 +82,28 @@ def measure(
         add(figures, stream)
     figures.failures = open_failures(state_url, tenant.name)
     figures.expected_failures = {f"{stream}:{key}" for stream, keys in invalid.items() for key in keys}
-    REPORT.append(figures)
+    if report:
+        record(figures)
     return figures
+
+
+FIGURES_FILE = "SYNCD_TEST_FIGURES_FILE"  # set by the controlling pytest process, inherited by xdist workers
+
+
+def record(figures: Figures) -> None:
+    REPORT.append(figures)
+    path = os.environ.get(FIGURES_FILE)
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(figures.row() + "\n")
+
+
+def recorded_rows() -> list[str]:
+    path = os.environ.get(FIGURES_FILE)
+    if path and os.path.exists(path):
+        with open(path, encoding="utf-8") as lines:
+            return [line.rstrip("\n") for line in lines if line.strip()]
+    return [figures.row() for figures in REPORT]
 
 
 def add(figures: Figures, stream: StreamFigures) -> None:
