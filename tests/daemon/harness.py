@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,6 +26,8 @@ from syncd.settings import ProcessSettings, Tenant, load_tenant
 from syncd.state import models
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobInfo, JobStore
+from syncd.worker import lease
+from syncd.worker.resources import connect_redis
 from tests.sync.convergence import StreamFigures, converge_check, patient_client
 
 SYNCD = str(Path(sys.executable).parent / "syncd")
@@ -207,3 +210,21 @@ def overlapping(runs: list[models.Run]) -> list[tuple[int, int]]:
     """Pairs of runs of one tenant whose [started, finished] intervals intersect."""
     spans = sorted((r.started_at, r.finished_at or r.started_at, r.id) for r in runs)
     return [(a[2], b[2]) for a, b in itertools.pairwise(spans) if b[0] < a[1]]
+
+
+def resync(daemon: Daemon, tenant: DaemonTenant, *args: str) -> str:
+    """``syncd resync`` on the live daemon; returns the queued job's id."""
+    result = daemon.syncd("resync", "--config", str(tenant.path), *args)
+    assert result.returncode == 0, result.stderr
+    match = re.search(r"queued run (\w+) for tenant", result.stdout)
+    assert match, result.stdout
+    return match.group(1)
+
+
+def job_ended(tenant: DaemonTenant, job_id: str, *statuses: str) -> bool:
+    return tenant.job(job_id).status in (statuses or ("ok", "partial"))
+
+
+def lock_holder(tenant: DaemonTenant) -> str | None:
+    with connect_redis(tenant.env["SYNCD_BROKER_URL"]) as client:
+        return lease.lock_holder(client, tenant.name)

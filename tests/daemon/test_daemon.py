@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import re
 import signal
 import time
 from pathlib import Path
@@ -14,19 +13,7 @@ from syncd.state.db import make_engine, session_factory
 from syncd.state.leases import current_epoch
 from syncd.worker import lease
 from syncd.worker.resources import connect_redis
-from tests.daemon.harness import Daemon, DaemonTenant, overlapping
-
-
-def resync(daemon: Daemon, tenant: DaemonTenant, *args: str) -> str:
-    result = daemon.syncd("resync", "--config", str(tenant.path), *args)
-    assert result.returncode == 0, result.stderr
-    match = re.search(r"queued run (\w+) for tenant", result.stdout)
-    assert match, result.stdout
-    return match.group(1)
-
-
-def job_ended(tenant: DaemonTenant, job_id: str, *statuses: str) -> bool:
-    return tenant.job(job_id).status in (statuses or ("ok", "partial"))
+from tests.daemon.harness import Daemon, DaemonTenant, job_ended, lock_holder, overlapping, resync
 
 
 def writes(sandbox: SandboxProcess) -> int:
@@ -120,11 +107,6 @@ def test_a_stale_lock_holder_cannot_commit_after_its_lease_passed_on(
     daemon.wait_for("the stale run to be fenced", lambda: job_ended(acme, stale, "fenced"), timeout=30)
     assert "fenced" in {run.status for run in acme.runs() if run.job_id == stale}
     assert_converged(acme)
-
-
-def lock_holder(tenant: DaemonTenant) -> str | None:
-    with connect_redis(tenant.env["SYNCD_BROKER_URL"]) as client:
-        return lease.lock_holder(client, tenant.name)
 
 
 def test_a_second_beat_started_by_mistake_causes_no_duplicate_runs(

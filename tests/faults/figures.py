@@ -72,10 +72,12 @@ def measure(
     invalid: dict[str, set[str]],
     state_url: str,
     started: float,
+    *,
     report: bool = True,
 ) -> Figures:
     """Compare Thulium with the source and the state DB's open failures; ``started``: time.monotonic()
-    when the fault began (the figure is the time until this check found it converged)."""
+    when the fault began (the figure is the time until this check found it converged). ``report=False``:
+    a check that polls, whose row would only repeat the final one."""
     streams = converge_check(tenant, client, invalid)
     figures = Figures(scenario, seconds=time.monotonic() - started)
     for stream in streams.values():

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import sqlite3
 import time
@@ -27,16 +26,12 @@ from sqlalchemy.exc import DBAPIError
 
 from syncd.demo import DemoSource
 from syncd.sandbox.client_control import SandboxControl
-from syncd.settings import Tenant
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobInfo
 from syncd.state.models import Link, Run
-from syncd.thulium import ThuliumClient
-from syncd.worker import lease
-from syncd.worker.resources import connect_redis
-from tests.daemon.harness import Daemon, DaemonTenant, daemon_env
-from tests.faults.figures import Figures, add, measure, open_failures
-from tests.sync.convergence import converge_check, patient_client
+from tests.daemon.harness import Daemon, DaemonTenant, daemon_env, lock_holder
+from tests.faults.figures import Figures, measure
+from tests.sync.convergence import patient_client
 
 T = TypeVar("T")
 
@@ -177,23 +172,6 @@ def runs_of(state_url: str, tenant: str) -> list[Run]:
 # -- convergence -----------------------------------------------------------------------------
 
 
-def snapshot(
-    scenario: str,
-    tenant: Tenant,
-    client: ThuliumClient,
-    invalid: dict[str, set[str]],
-    state_url: str,
-    started: float,
-) -> Figures:
-    """``figures.measure`` without adding a row to the report: for polling until a daemon converged."""
-    figures = Figures(scenario, seconds=time.monotonic() - started)
-    for stream in converge_check(tenant, client, invalid).values():
-        add(figures, stream)
-    figures.failures = open_failures(state_url, tenant.name)
-    figures.expected_failures = {f"{stream}:{key}" for stream, keys in invalid.items() for key in keys}
-    return figures
-
-
 def settle(
     daemon: Daemon, tenant: DaemonTenant, scenario: str, started: float, timeout: float = 60
 ) -> Figures:
@@ -203,7 +181,8 @@ def settle(
 
         def converged() -> bool:
             try:
-                figures = snapshot(scenario, tenant.tenant(), client, invalid, tenant.state_url, started)
+                tenant_now, state_url = tenant.tenant(), tenant.state_url
+                figures = measure(scenario, tenant_now, client, invalid, state_url, started, report=False)
             except DBAPIError:  # the daemon has not created the state DB's tables yet
                 return False
             return figures.passed
@@ -234,19 +213,6 @@ def running_daemon(root: Path, broker_url: str, **env: str) -> Iterator[Daemon]:
             process.wait(timeout=30)
 
 
-def resync(daemon: Daemon, tenant: DaemonTenant, *args: str) -> str:
-    """``syncd resync`` on the live daemon; returns the queued job's id."""
-    result = daemon.syncd("resync", "--config", str(tenant.path), *args)
-    assert result.returncode == 0, result.stderr
-    match = re.search(r"queued run (\w+) for tenant", result.stdout)
-    assert match, result.stdout
-    return match.group(1)
-
-
-def job_ended(tenant: DaemonTenant, job_id: str, *statuses: str) -> bool:
-    return tenant.job(job_id).status in (statuses or ("ok", "partial"))
-
-
 def jobs_of(tenant: DaemonTenant) -> list[JobInfo]:
     """The tenant's jobs, newest first; none while the daemon has not created the state DB's tables yet."""
     try:
@@ -255,9 +221,11 @@ def jobs_of(tenant: DaemonTenant) -> list[JobInfo]:
         return []
 
 
-def lock_holder(tenant: DaemonTenant) -> str | None:
-    with connect_redis(tenant.env["SYNCD_BROKER_URL"]) as client:
-        return lease.lock_holder(client, tenant.name)
+def holder_mid_batch(daemon: Daemon, tenant: DaemonTenant) -> str:
+    """Once a customers batch is applied with its answer held back: the worker holding the run."""
+    control = tenant.sandbox.control
+    wait_until("a customers batch to be applied", lambda: applied_batch(control), 60, context=daemon.logs)
+    return wait_until("the lock holder", lambda: holding_worker(daemon, tenant), 10, context=daemon.logs)
 
 
 def holding_worker(daemon: Daemon, tenant: DaemonTenant) -> str | None:

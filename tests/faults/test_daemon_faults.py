@@ -19,15 +19,11 @@ import pytest
 from syncd.demo import mutate
 from syncd.sandbox import SandboxProcess
 from syncd.worker.broker import EmbeddedRedis
-from tests.daemon.harness import Daemon, overlapping
+from tests.daemon.harness import Daemon, job_ended, lock_holder, overlapping, resync
 from tests.faults.processes import (
-    applied_batch,
     dangling_links,
-    holding_worker,
-    job_ended,
+    holder_mid_batch,
     jobs_of,
-    lock_holder,
-    resync,
     running_daemon,
     settle,
     slow_batches,
@@ -59,8 +55,7 @@ def test_3_sigterm_mid_batch_the_worker_shuts_down_warm_and_the_run_resumes(
     daemon.worker("w1", concurrency=1)
     daemon.worker("w2", concurrency=1)
     job = resync(daemon, acme)
-    wait_until("a customers batch to be applied", lambda: applied_batch(control), 60, context=daemon.logs)
-    victim = wait_until("the lock holder", lambda: holding_worker(daemon, acme), 10, context=daemon.logs)
+    victim = holder_mid_batch(daemon, acme)
     started = time.monotonic()
     daemon.signal(victim, signal.SIGTERM)
     daemon.processes[victim].wait(timeout=30)
@@ -128,8 +123,7 @@ def test_11_a_paused_lock_holder_is_fenced_when_it_wakes(daemon: Daemon, sandbox
     daemon.worker("w1", concurrency=1)
     daemon.worker("w2", concurrency=1)
     stale = resync(daemon, acme)
-    wait_until("a customers batch to be applied", lambda: applied_batch(control), 60, context=daemon.logs)
-    paused = wait_until("the lock holder", lambda: holding_worker(daemon, acme), 10, context=daemon.logs)
+    paused = holder_mid_batch(daemon, acme)
     started = time.monotonic()
     daemon.signal(paused, signal.SIGSTOP)
     wait_until("its lock to expire", lambda: lock_holder(acme) is None, 30, context=daemon.logs)

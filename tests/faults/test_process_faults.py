@@ -20,18 +20,16 @@ import pytest
 from syncd.demo import generate_source, write_demo_config
 from syncd.sandbox import SandboxProcess
 from syncd.state.db import SQLITE_BUSY_TIMEOUT_MS
-from tests.daemon.harness import Daemon
+from tests.daemon.harness import Daemon, job_ended, resync
 from tests.faults.figures import assert_passed, measure
 from tests.faults.processes import (
     applied_batch,
     dangling_links,
     held_identifiers,
-    holding_worker,
+    holder_mid_batch,
     in_limbo,
     invalid_rows,
-    job_ended,
     links_by_state,
-    resync,
     running_daemon,
     runs_of,
     settle,
@@ -180,8 +178,7 @@ def test_1_sigkill_a_daemon_worker_after_a_batch_is_sent(daemon: Daemon, sandbox
     daemon.worker("w1", concurrency=1)
     daemon.worker("w2", concurrency=1)
     job = resync(daemon, acme)
-    wait_until("a customers batch to be applied", lambda: applied_batch(control), 60, context=daemon.logs)
-    victim = wait_until("the lock holder", lambda: holding_worker(daemon, acme), 10, context=daemon.logs)
+    victim = holder_mid_batch(daemon, acme)
     started = time.monotonic()
     daemon.signal(victim, signal.SIGKILL)
     daemon.processes[victim].wait(timeout=10)

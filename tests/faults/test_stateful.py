@@ -668,8 +668,15 @@ class SandboxMachine(RuleBasedStateMachine):
                 "customers": set(self.demo.invalid_customers) - self.deleted,
             }
             with patient_client(self.sandbox) as client:
-                figures = measure(  # not reported: one line per example would drown the scenarios' table
-                    "stateful (sandbox)", self.tenant, client, invalid, self.state_url, self.started, False
+                # not reported: one line per example would drown the scenarios' table
+                figures = measure(
+                    "stateful (sandbox)",
+                    self.tenant,
+                    client,
+                    invalid,
+                    self.state_url,
+                    self.started,
+                    report=False,
                 )
             assert_passed(figures)
         finally:
