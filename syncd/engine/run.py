@@ -350,9 +350,11 @@ class StreamRun:
 
     # -- full reconcile: what the source no longer has --------------------------------------
     def sweep(self) -> None:
-        self.recheck_unseen()
-        vanished = self.store.open_failure_keys(self.spec.name) - self.seen
-        gone = [link for link in self.store.all_links(self.spec.name) if link.source_key not in self.seen]
+        unseen = [link for link in self.store.all_links(self.spec.name) if link.source_key not in self.seen]
+        failed = self.store.open_failure_keys(self.spec.name) - self.seen
+        self.recheck_unseen({link.source_key for link in unseen} | failed)
+        gone = [link for link in unseen if link.source_key not in self.seen]
+        vanished = failed - self.seen
         strays = self.remote.strays(self.seen, self.spec, self.store) if self.remote else []
         stray_ids = {record.thulium_id for _, record in strays}
         orphans = self.remote.orphans(self.seen, self.spec) if self.remote else []
@@ -382,20 +384,18 @@ class StreamRun:
             return
         self.phase((), advance_cursor=False, initial=ops)
 
-    def recheck_unseen(self) -> None:
-        """Keys the full read did not see, looked up once more before anything is deleted or resolved.
+    def recheck_unseen(self, keys: set[str]) -> None:
+        """Keys the full read did not see (linked, failed, or named by Thulium's records), looked up once
+        more before anything is deleted or resolved.
 
         The read's upper bound is fixed when it starts, so a row changed while it reads (a page it had
         not reached yet) moves past that bound and is not seen. It is not gone: deleting its record
         would cost the customer's history in Thulium and a new record on the next run.
         """
-        name = self.spec.name
-        keys = {link.source_key for link in self.store.all_links(name) if link.source_key not in self.seen}
-        keys |= self.store.open_failure_keys(name) - self.seen
         if self.remote is not None:
-            keys |= self.remote.our_keys(self.spec) - self.seen
+            keys = keys | (self.remote.our_keys(self.spec) - self.seen)
         if keys:
-            self.seen.update(row.key for row in self.source.read_keys(name, sorted(keys)))
+            self.seen.update(row.key for row in self.source.read_keys(self.spec.name, sorted(keys)))
 
     def resolve_vanished(self, keys: set[str]) -> None:
         """Open failures of rows the full read did not see: a rejected or refused row deleted from the

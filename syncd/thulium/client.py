@@ -202,7 +202,7 @@ class ThuliumClient:
                     self._learn(response.status_code, retry_after)
                 status.check_response(ctx, response)
                 if read is not None:
-                    read(_get_body(response, ctx))
+                    read(status.get_body(ctx, response))
             except ThuliumError as exc:
                 _log_failure(exc, attempt_no)
                 raise
@@ -738,20 +738,6 @@ def _json_or_none(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return None
-
-
-def _get_body(response: httpx.Response, ctx: status.RequestContext) -> Any:
-    """A GET cut off mid-body (a dropped connection, a proxy) is read again, not taken as a broken API:
-    reading is always safe to repeat."""
-    try:
-        return response.json()
-    except ValueError:
-        raise RetryableFailure(
-            f"{ctx.endpoint}: HTTP {response.status_code} with a body that is not JSON (truncated?)",
-            method=ctx.method,
-            path=ctx.path,
-            status_code=response.status_code,
-        ) from None
 
 
 def _created_id(

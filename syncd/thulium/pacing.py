@@ -90,9 +90,27 @@ class PacingState:
     probe_until: float = 0.0  # a half-open probe is out until then; others wait
 
 
-def is_failure(status: int | None) -> bool:
-    """What counts towards the breaker: no answer, a 5xx, a 408. A 429 is an answer (the pause handles it)."""
-    return status is None or status >= 500 or status in FAILURE_STATUSES
+Kind = Literal["throttled", "failure", "success"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt means for the account, decided once here (both backends only apply it)."""
+
+    kind: Kind  # throttled: the pause handles it; failure: counts towards the breaker; success: closes it
+    pause: float | None  # pause the whole account this long
+
+
+def outcome_of(policy: PacingPolicy, status: int | None, retry_after: float | None) -> Outcome:
+    """A 429 pauses the account (``Retry-After``, else briefly); no answer, a 5xx or a 408 is a failure,
+    and a 5xx that says how long pauses too."""
+    if status == 429:
+        return Outcome("throttled", policy.throttle_pause if retry_after is None else retry_after)
+    if status is None or status in FAILURE_STATUSES:
+        return Outcome("failure", None)
+    if status >= 500:
+        return Outcome("failure", retry_after)
+    return Outcome("success", None)
 
 
 def acquire(state: PacingState, policy: PacingPolicy, now: float) -> Wait | None:
@@ -117,19 +135,16 @@ def acquire(state: PacingState, policy: PacingPolicy, now: float) -> Wait | None
     return None
 
 
-def record(
-    state: PacingState, policy: PacingPolicy, now: float, status: int | None, retry_after: float | None
-) -> Event:
-    """Learn from one answered (or unanswered: ``status`` None) attempt; returns what changed."""
+def record(state: PacingState, policy: PacingPolicy, now: float, outcome: Outcome) -> Event:
+    """Learn from one attempt's outcome; returns what changed."""
     event: Event = ""
-    pause = _pause(policy, status, retry_after)
-    if pause is not None and now + pause > state.pause_until:
-        state.pause_until = now + pause
+    if outcome.pause is not None and now + outcome.pause > state.pause_until:
+        state.pause_until = now + outcome.pause
         event = "paused"
-    if status == 429:
+    if outcome.kind == "throttled":
         state.probe_until = 0.0  # a throttled probe proved nothing: another may go after the pause
         return event
-    if is_failure(status):
+    if outcome.kind == "failure":
         state.failures += 1
         if policy.breaker_failures and state.failures >= policy.breaker_failures:
             opened = now >= state.open_until
@@ -140,15 +155,6 @@ def record(
     closed = bool(policy.breaker_failures) and state.failures >= policy.breaker_failures
     state.failures, state.open_until, state.probe_until = 0, 0.0, 0.0
     return "closed" if closed else event
-
-
-def _pause(policy: PacingPolicy, status: int | None, retry_after: float | None) -> float | None:
-    """A 429 pauses the account (``Retry-After``, else briefly); a 5xx only when it says how long."""
-    if status == 429:
-        return policy.throttle_pause if retry_after is None else retry_after
-    if status is not None and status >= 500:
-        return retry_after
-    return None
 
 
 class PacingBackend(Protocol):
@@ -195,7 +201,8 @@ class InProcessBackend:
 
     def record(self, status: int | None, retry_after: float | None) -> Event:
         with self.account.lock:
-            return record(self.account.state, self.policy, self.clock(), status, retry_after)
+            outcome = outcome_of(self.policy, status, retry_after)
+            return record(self.account.state, self.policy, self.clock(), outcome)
 
     def close(self) -> None:
         pass
@@ -203,7 +210,7 @@ class InProcessBackend:
 
 # The same two functions as above, in Lua, so that reading and updating the hash is one atomic step.
 # KEYS[1]: the account's hash. ARGV: op, now ("" = the server's TIME), rate (0 = none), burst,
-# breaker_failures, cooldown, throttle_pause, status ("" = no response), retry_after ("" = none), ttl_ms.
+# breaker_failures, cooldown, the outcome's kind and pause ("" = none; see ``outcome_of``), ttl_ms.
 # Returns {reason, seconds} for acquire (reason "" = go) and {event} for record; numbers travel as strings
 # because Redis truncates a Lua number reply to an integer.
 PACING_LUA = """
@@ -218,10 +225,9 @@ local rate = tonumber(ARGV[3])
 local burst = tonumber(ARGV[4])
 local limit = tonumber(ARGV[5])
 local cooldown = tonumber(ARGV[6])
-local throttle = tonumber(ARGV[7])
-local status = tonumber(ARGV[8])
-local retry_after = tonumber(ARGV[9])
-local ttl = tonumber(ARGV[10])
+local kind = ARGV[7]
+local pause = tonumber(ARGV[8])
+local ttl = tonumber(ARGV[9])
 local s = redis.call('HMGET', key, 'tat', 'pause_until', 'failures', 'open_until', 'probe_until')
 local tat = tonumber(s[1]) or 0
 local pause_until = tonumber(s[2]) or 0
@@ -255,18 +261,15 @@ if op == 'acquire' then
 end
 
 local event = ''
-local pause = nil
-if status == 429 then pause = retry_after or throttle
-elseif status and status >= 500 then pause = retry_after end
 if pause and now + pause > pause_until then
   save('pause_until', fmt(now + pause))
   event = 'paused'
 end
-if status == 429 then
+if kind == 'throttled' then
   if probe_until > 0 then save('probe_until', '0') end
   return {event}
 end
-if status == nil or status >= 500 or status == 408 then
+if kind == 'failure' then
   failures = failures + 1
   save('failures', failures)
   if limit > 0 and failures >= limit then
@@ -320,7 +323,7 @@ class RedisBackend:
             raise
         return cls(client, account, policy)
 
-    def _run(self, op: str, status: int | None = None, retry_after: float | None = None) -> list[str]:
+    def _run(self, op: str, outcome: Outcome | None = None) -> list[str]:
         policy = self.policy
         args: list[str | int] = [
             op,
@@ -329,9 +332,8 @@ class RedisBackend:
             policy.burst,
             policy.breaker_failures,
             repr(policy.breaker_cooldown),
-            repr(policy.throttle_pause),
-            "" if status is None else status,
-            "" if retry_after is None else repr(retry_after),
+            "" if outcome is None else outcome.kind,
+            "" if outcome is None or outcome.pause is None else repr(outcome.pause),
             KEY_TTL_MS,
         ]
         reply = self._script(keys=[self.key], args=args)
@@ -342,7 +344,7 @@ class RedisBackend:
         return Wait(float(seconds), _REASONS[reason]) if reason else None
 
     def record(self, status: int | None, retry_after: float | None) -> Event:
-        (event,) = self._run("record", status, retry_after)
+        (event,) = self._run("record", outcome_of(self.policy, status, retry_after))
         return _EVENTS[event]
 
     def close(self) -> None:

@@ -16,6 +16,7 @@ write's fate unknown.
 | 1xx, 3xx (redirects are not followed)          | ThuliumProtocolError  | ThuliumProtocolError    |
 | connect error/timeout, pool timeout            | retry                 | retry (never sent)      |
 | read/write timeout or error, dropped response  | retry                 | OutcomeUnknown          |
+| 2xx whose body is not JSON (cut off)           | retry                 | (each write's parser)   |
 
 504 on a write is the textbook lost response: the request reached Thulium, which may still be applying it, so
 repeating a create could make a duplicate.
@@ -204,3 +205,17 @@ def raise_for_transport_error(ctx: RequestContext, exc: httpx.RequestError) -> N
         path=ctx.path,
         identifiers=ctx.identifiers,
     ) from exc
+
+
+def get_body(ctx: RequestContext, response: httpx.Response) -> Any:
+    """A GET cut off mid-body (a dropped connection, a proxy) is read again, not taken as a broken API:
+    reading is always safe to repeat."""
+    try:
+        return response.json()
+    except ValueError:
+        raise RetryableFailure(
+            f"{ctx.endpoint}: HTTP {response.status_code} with a body that is not JSON (truncated?)",
+            method=ctx.method,
+            path=ctx.path,
+            status_code=response.status_code,
+        ) from None
