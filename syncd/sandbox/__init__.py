@@ -7,6 +7,7 @@ from syncd.sandbox.app import SandboxConfig, build_app, run_sandbox, serve
 from syncd.sandbox.client_control import SandboxControl
 from syncd.sandbox.faults import FaultConfig, FaultRule, RateLimit
 from syncd.sandbox.launcher import SandboxProcess
+from syncd.sandbox.wolkvox_launcher import WolkvoxProcess
 
 __all__ = [
     "FaultConfig",
@@ -15,6 +16,7 @@ __all__ = [
     "SandboxConfig",
     "SandboxControl",
     "SandboxProcess",
+    "WolkvoxProcess",
     "build_app",
     "run_sandbox",
     "serve",

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import functools
 import json
-import signal
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +17,9 @@ from syncd.sandbox import (
     routes_campaigns,
     routes_companies,
     routes_customers,
+    routes_reports,
 )
+from syncd.sandbox.child_server import announce_port, run_until_signalled, serve_runner
 from syncd.sandbox.faults import FaultConfig
 from syncd.sandbox.middleware import SANDBOX_KEY, api_middleware
 from syncd.sandbox.runtime import Sandbox
@@ -57,6 +56,7 @@ def build_app(config: SandboxConfig) -> web.Application:
         routes_companies.routes,
         routes_campaigns.routes,
         routes_activity.routes,
+        routes_reports.routes,
         control.routes,
         control_events.routes,
     ):
@@ -74,23 +74,7 @@ async def serve(config: SandboxConfig, *, ready: Callable[[int], None] | None = 
     runner = web.AppRunner(
         build_app(config), access_log=None, shutdown_timeout=0.5, handler_cancellation=True
     )
-    await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port)
-    await site.start()
-    server = site._server
-    sockets = getattr(server, "sockets", None) or []
-    port = int(sockets[0].getsockname()[1]) if sockets else config.port
-    if ready is not None:
-        ready(port)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await runner.cleanup()
-
-
-def _print_port(port: int) -> None:
-    sys.stdout.write(f"{PORT_LINE_PREFIX}{port}\n")
-    sys.stdout.flush()
+    await serve_runner(runner, config.host, config.port, ready=ready)
 
 
 def run_sandbox(
@@ -113,17 +97,8 @@ def run_sandbox(
     config = SandboxConfig(
         host=host, port=port, seed_file=seed_file, user=user, password=password, faults=fault_config
     )
-
-    async def main() -> None:
-        task = asyncio.ensure_future(serve(config, ready=_print_port if print_port else None))
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, task.cancel)
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    asyncio.run(main())
+    ready = functools.partial(announce_port, PORT_LINE_PREFIX) if print_port else None
+    run_until_signalled(serve(config, ready=ready))
 
 
 def load_faults_file(path: Path | None) -> FaultConfig | None:

@@ -239,6 +239,49 @@ class SandboxControl:
     def load_seed(self, doc: dict[str, Any]) -> None:
         self._call("POST", "/seed", json=doc)
 
+    # ------------------------------------------------------------------ activity (reports)
+    def generate_activity(
+        self, date_from: str, *, days: int = 1, per_day: int = 20, seed: int = 0, until: str | None = None
+    ) -> dict[str, int]:
+        """Same arguments, same data, so report figures can be pinned. ``until`` (YYYY-MM-DD HH:MM:SS) stops
+        the last day there, to test a day that is still open. Returns how many were added of: connections,
+        chats, agent_calls, agent_actions, sessions, pauses."""
+        body: dict[str, Any] = {"date_from": date_from, "days": days, "per_day": per_day, "seed": seed}
+        if until is not None:
+            body["until"] = until
+        data: dict[str, int] = self._call("POST", "/activity/generate", json=body)
+        return data
+
+    def add_activity(
+        self,
+        *,
+        agents: list[dict[str, Any]] | None = None,
+        chats: list[dict[str, Any]] | None = None,
+        agent_calls: list[dict[str, Any]] | None = None,
+        agent_actions: list[dict[str, Any]] | None = None,
+        sessions: list[dict[str, Any]] | None = None,
+        pauses: list[dict[str, Any]] | None = None,
+    ) -> dict[str, int]:
+        """Exact events for tests that pin one figure (fields as in ``activity()``, omitted ones default).
+        Agents are added or replaced by login. Returns how many of each kind were added."""
+        kinds = {
+            "agents": agents,
+            "chats": chats,
+            "agent_calls": agent_calls,
+            "agent_actions": agent_actions,
+            "sessions": sessions,
+            "pauses": pauses,
+        }
+        body = {k: v for k, v in kinds.items() if v is not None}
+        data: dict[str, int] = self._call("POST", "/activity/events", json=body)
+        return data
+
+    def activity(self) -> dict[str, list[dict[str, Any]]]:
+        """The raw events the reports are computed from, to check a report against: agents, chats,
+        agent_calls, agent_actions, sessions, pauses (connections are in ``state()``)."""
+        data: dict[str, list[dict[str, Any]]] = self._call("GET", "/activity")
+        return data
+
 
 def _without_fired(cfg: dict[str, Any]) -> dict[str, Any]:
     out = dict(cfg)

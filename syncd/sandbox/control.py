@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from syncd.sandbox.activity_generator import GenerateRequest, generate
 from syncd.sandbox.control_events import emit_record_saved
 from syncd.sandbox.errors import ApiError, error_response
 from syncd.sandbox.faults import FaultConfig, FaultRule
@@ -220,3 +221,27 @@ async def add_connections(request: web.Request) -> web.Response:
 async def seed(request: web.Request) -> web.Response:
     load_seed(_sb(request).store, await json_object(request))
     return json_response({"ok": True})
+
+
+# ---------------------------------------------------------------------------------------------- activity
+@routes.post("/_sandbox/activity/generate")
+async def generate_activity(request: web.Request) -> web.Response:
+    """Connections go where ``GET connections`` reads them; the other events feed the report endpoints."""
+    store = _sb(request).store
+    req = GenerateRequest.from_json(await json_object(request))
+    customers = [(c.customer_id, c.phones[0] if c.phones else "") for c in store.customers.values()]
+    taken = {str(c.get("connection_id", "")) for c in store.connections}
+    batch = generate(store.activity, req, customers=customers, taken_ids=taken)
+    store.connections.extend(normalize_connection(c) for c in batch.connections)
+    store.activity.extend(batch)
+    return json_response(batch.counts(), status=201)
+
+
+@routes.post("/_sandbox/activity/events")
+async def add_activity(request: web.Request) -> web.Response:
+    return json_response(_sb(request).store.activity.add_json(await json_object(request)), status=201)
+
+
+@routes.get("/_sandbox/activity")
+async def activity(request: web.Request) -> web.Response:
+    return json_response(_sb(request).store.activity.dump())

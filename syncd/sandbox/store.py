@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from syncd.sandbox.activity_events import Activity
 from syncd.sandbox.errors import CODE_NOT_FOUND, CODE_VALIDATION, ApiError, ErrorItem
 from syncd.sandbox.validation import ADDRESS_KINDS, parse_company, parse_customer
 
@@ -138,6 +139,8 @@ class Store:
         self.outbounds: dict[str, Outbound] = {}
         self.records: dict[str, dict[int, CampaignRecord]] = {}
         self.connections: list[dict[str, Any]] = []
+        # Raw chats and agent activity; the report endpoints aggregate them on every read.
+        self.activity = Activity()
         self._next_customer = FIRST_CUSTOMER_ID
         self._next_company = FIRST_COMPANY_ID
         self._next_record = FIRST_RECORD_ID

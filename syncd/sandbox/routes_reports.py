@@ -1,0 +1,122 @@
+"""chats/reports/summary (seed 000) and agents_work_report (seed 001). Only request parsing lives here; the
+rows are computed by ``activity_reports`` from the raw events at every call, so an open day keeps growing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from aiohttp import web
+
+from syncd.sandbox.activity_reports import (
+    AGGREGATES,
+    AgentQuery,
+    ChatQuery,
+    Window,
+    agents_work,
+    chat_summary,
+)
+from syncd.sandbox.errors import CODE_BAD_PARAM, ApiError
+from syncd.sandbox.middleware import SANDBOX_KEY
+from syncd.sandbox.web_utils import flag, json_response, list_param, page
+
+routes = web.RouteTableDef()
+_FORMATS = {10: "%Y-%m-%d", 16: "%Y-%m-%d %H:%M", 19: "%Y-%m-%d %H:%M:%S"}
+REPORT_MAX_LIMIT = 100
+
+
+def _bad(message: str) -> ApiError:
+    return ApiError.one(400, message, CODE_BAD_PARAM)
+
+
+def _moment(query: Any, name: str, *, upper: bool) -> str:
+    """A bare date as the upper bound means the whole day and ``hh:mm`` the whole minute (as for
+    connections), so ``date_from=D&date_to=D`` is one day."""
+    raw = str(query.get(name, "")).strip()
+    if not raw:
+        raise _bad(f"Parameter {name} is required.")
+    fmt = _FORMATS.get(len(raw))
+    try:
+        if fmt is None:
+            raise ValueError(raw)
+        dt.datetime.strptime(raw, fmt)
+    except ValueError:
+        raise _bad(
+            f"Wrong format of {name}. Expected YYYY-MM-DD, YYYY-MM-DD hh:mm or YYYY-MM-DD hh:mm:ss."
+        ) from None
+    if len(raw) == 10:
+        return raw + (" 23:59:59" if upper else " 00:00:00")
+    if len(raw) == 16:
+        return raw + (":59" if upper else ":00")
+    return raw
+
+
+def _window(query: Any) -> Window:
+    window = Window(_moment(query, "date_from", upper=False), _moment(query, "date_to", upper=True))
+    if window.low > window.high:
+        raise _bad("Parameter date_from must not be later than date_to.")
+    return window
+
+
+def _aggregate_by(query: Any) -> str:
+    value = str(query.get("aggregate_by", "month"))
+    if value not in AGGREGATES:
+        raise _bad(f"Parameter aggregate_by must be one of: {', '.join(AGGREGATES)}.")
+    return value
+
+
+def _int(query: Any, name: str, default: int) -> int:
+    try:
+        value = int(query.get(name, default))
+    except ValueError:
+        raise _bad(f"Parameter {name} must be an integer.") from None
+    if value < 0:
+        raise _bad(f"Parameter {name} must not be negative.")
+    return value
+
+
+def _ints(query: Any, name: str) -> frozenset[int]:
+    try:
+        return frozenset(int(v) for v in list_param(query, name))
+    except ValueError:
+        raise _bad(f"Parameter {name} must be a list of integers.") from None
+
+
+def _page_of(rows: list[dict[str, Any]], limit: int, offset: int) -> web.Response:
+    """Rows come sorted by (series, user) / (period, login), so limit/offset pages never overlap."""
+    return json_response(rows[offset : offset + limit])
+
+
+@routes.get("/api/chats/reports/summary")
+async def chats_summary(request: web.Request) -> web.Response:
+    q = request.query
+    limit, offset = page(q, maximum=REPORT_MAX_LIMIT)
+    query = ChatQuery(
+        window=_window(q),
+        aggregate_by=_aggregate_by(q),
+        user_logins=frozenset(list_param(q, "user_logins")),
+        chat_queue_ids=_ints(q, "chat_queue_ids"),
+        sum_users=bool(flag(q.get("sum_users"))),
+        response_threshold=_int(q, "response_threshold", 20),
+    )
+    return _page_of(chat_summary(request.app[SANDBOX_KEY].store.activity.chats, query), limit, offset)
+
+
+@routes.get("/api/agents_work_report")
+async def agents_work_report(request: web.Request) -> web.Response:
+    q = request.query
+    limit, offset = page(q, maximum=REPORT_MAX_LIMIT)
+    logins = frozenset(list_param(q, "agent_logins"))
+    groups = _ints(q, "agent_group_ids")
+    window = _window(q)
+    if not logins and not groups:
+        raise _bad("Parameter agent_logins or agent_group_ids is required.")
+    query = AgentQuery(
+        window=window,
+        agent_logins=logins,
+        agent_group_ids=groups,
+        aggregate_by=_aggregate_by(q),
+        queues_ids=_ints(q, "queues_ids"),
+        outbound_threshold=_int(q, "outbound_threshold", 0),
+    )
+    return _page_of(agents_work(request.app[SANDBOX_KEY].store.activity, query), limit, offset)
