@@ -139,7 +139,11 @@ def sync(
     config: Annotated[Path, typer.Option("--config", "-c", help="Tenant file.", dir_okay=False)],
     stream: Annotated[
         list[str] | None,
-        typer.Option("--stream", help="Only this stream (companies, customers, campaigns); repeatable."),
+        typer.Option(
+            "--stream",
+            help="Only this stream (companies, customers, campaigns, connections, chats_summary, "
+            "agents_work, wolkvox_chats); repeatable.",
+        ),
     ] = None,
     full: Annotated[bool, typer.Option("--full", help="Full reconcile: read both sides completely.")] = False,
     dry_run: Annotated[

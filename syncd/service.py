@@ -18,6 +18,7 @@ from syncd.engine.errors import LeaseLost, RunAborted, StoreUnavailable
 from syncd.engine.run import StreamRun
 from syncd.logs import register_basic_auth
 from syncd.metrics import API_METRICS, record_run
+from syncd.settings.activity import ACTIVITY_STREAMS
 from syncd.thulium import ThuliumError
 from syncd.wiring import SystemClock, TenantRuntime, configured_streams, run_options, stream_spec
 
@@ -79,6 +80,9 @@ def sync_tenant(
                 tenant.name, [StreamOutcome("campaigns", "aborted", {}, 0, 0.0, error=str(exc))]
             )
     for stream in wanted:
+        if stream in ACTIVITY_STREAMS:
+            outcomes.append(sync_activity(runtime, stream, dry_run=dry_run, trigger=trigger, job_id=job_id))
+            continue
         if stream == "campaigns":
             outcomes.extend(
                 sync_campaigns(runtime, statuses, full=full, dry_run=dry_run, trigger=trigger, job_id=job_id)
@@ -175,6 +179,25 @@ def sync_campaigns(
         if outcome.status == "fenced":
             break
     return outcomes
+
+
+def sync_activity(
+    runtime: TenantRuntime, stream: str, *, dry_run: bool, trigger: str, job_id: str | None
+) -> StreamOutcome:
+    """An activity stream only reads from Thulium and writes the tenant's own tables: a dry run has
+    nothing to preview, so it reads nothing."""
+    if dry_run:
+        return StreamOutcome(stream, "dry-run", {}, 0, 0.0)
+    from syncd.activity.service import run_activity  # only tenants with [activity] pay for the import
+
+    try:
+        run_id = runtime.store.start_run(stream, trigger, "incremental", job_id=job_id)
+    except LeaseLost as exc:
+        return StreamOutcome(stream, "fenced", {}, 0, 0.0, error=str(exc))
+    requests_before, started = runtime.client.requests_sent, time.monotonic()
+    counters, error, _ = run_activity(runtime, stream)
+    seconds = time.monotonic() - started
+    return finish(runtime, stream, run_id, counters, error, False, requests_before, seconds, {}, job_id)
 
 
 def mode_of(full: bool) -> str:

@@ -171,14 +171,23 @@ def pacing_backend(account: str, policy: PacingPolicy, settings: ProcessSettings
 
 
 def configured_streams(tenant: Tenant) -> list[str]:
-    config = tenant.config
+    """Every stream the tenant file enables, in the order they run: the CRM's, then the activity ones."""
+    return crm_streams(tenant.config) + activity_streams(tenant.config)
+
+
+def crm_streams(config: TenantFile) -> list[str]:
     return [name for name in STREAM_ORDER if getattr(config, name)]
+
+
+def activity_streams(config: TenantFile) -> list[str]:
+    return list(config.activity.sections()) if config.activity else []
 
 
 def state_streams(config: TenantFile) -> list[str]:
     """The stream names the state DB records runs and failures under: one per campaign rule."""
     streams = [name for name in STREAM_ORDER[:-1] if getattr(config, name) is not None]
-    return streams + [campaign_stream(rule.outbound_id) for rule in config.campaigns]
+    campaigns = [campaign_stream(rule.outbound_id) for rule in config.campaigns]
+    return streams + campaigns + activity_streams(config)
 
 
 def stream_spec(tenant: Tenant, stream: str) -> StreamSpec:

@@ -25,6 +25,7 @@ from syncd.engine.campaign_run import CAMPAIGN_PREFIX
 from syncd.ops.exclusive import exclusive_run
 from syncd.service import TenantOutcome, sync_tenant
 from syncd.settings import ProcessSettings, load_tenant
+from syncd.settings.activity import ACTIVITY_STREAMS
 from syncd.settings.discovery import TenantRef
 from syncd.state import models
 from syncd.state.jobs import JobInfo
@@ -202,7 +203,7 @@ def resolve_failures(sessions: Sessions, tenant: str, query: FailureQuery, now: 
 def sync_streams(streams: Iterable[str]) -> list[str]:
     """The ``syncd sync`` streams that settle failures of these state streams (campaign:X → campaigns)."""
     wanted = {"campaigns" if stream.startswith(CAMPAIGN_PREFIX) else stream for stream in streams}
-    return [stream for stream in STREAM_ORDER if stream in wanted]
+    return [stream for stream in (*STREAM_ORDER, *ACTIVITY_STREAMS) if stream in wanted]
 
 
 # -- export ----------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import typer
 from syncd.daemon_cli import fail, settings_for
 from syncd.engine.campaign_run import CAMPAIGN_PREFIX
 from syncd.settings import ConfigError
+from syncd.settings.activity import ACTIVITY_STREAMS
 
 if TYPE_CHECKING:  # every `syncd` command loads this module: the rest is imported when a command runs
     from rich.console import Console
@@ -415,11 +416,13 @@ def failure_query(
 
 
 def check_streams(streams: Sequence[str] | None) -> list[str]:
-    """A typo would silently match nothing; state streams are these two and one per campaign rule."""
+    """A typo would silently match nothing; state streams are the CRM two, one per campaign rule and the
+    activity streams."""
     for stream in streams or ():
-        if stream not in FIXED_STREAMS and not stream.startswith(CAMPAIGN_PREFIX):
+        if stream not in (*FIXED_STREAMS, *ACTIVITY_STREAMS) and not stream.startswith(CAMPAIGN_PREFIX):
             raise ValueError(
-                f"unknown stream {stream!r}; expected companies, customers or campaign:<outbound_id>"
+                f"unknown stream {stream!r}; expected companies, customers, campaign:<outbound_id> "
+                f"or an activity stream ({', '.join(ACTIVITY_STREAMS)})"
             )
     return list(streams or ())
 

@@ -49,6 +49,7 @@ class StreamFacts:
     permanent: int = 0  # open permanent failures
     pending: int = 0  # open retryable + waiting failures
     oldest_pending: datetime | None = None  # first_failed_at of the oldest of those
+    interval: timedelta | None = None  # its own schedule (activity streams); None: the tenant's interval
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +233,8 @@ def long_lock(facts: TenantFacts) -> list[Finding]:
 
 
 def stale_stream(stream: StreamFacts, facts: TenantFacts) -> Finding | None:
-    stale_after = facts.policy.stale_after
+    interval = stream.interval or facts.policy.interval
+    stale_after = interval * STALE_FACTOR
     managed = facts.managed_since is not None and facts.now - facts.managed_since > stale_after
     if not managed or facts.lock_holder is not None:
         return None
@@ -240,7 +242,7 @@ def stale_stream(stream: StreamFacts, facts: TenantFacts) -> Finding | None:
     if last is not None and facts.now - last <= stale_after:
         return None
     since = "never synced" if last is None else f"no successful run for {span(facts.now - last)}"
-    return Finding(DEGRADED, "D5", f"{stream.stream}: {since} (interval {span(facts.policy.interval)})")
+    return Finding(DEGRADED, "D5", f"{stream.stream}: {since} (interval {span(interval)})")
 
 
 # -- wording ---------------------------------------------------------------------------------------

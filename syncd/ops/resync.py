@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from syncd.settings import ProcessSettings
+from syncd.settings.activity import ACTIVITY_STREAMS
 from syncd.settings.discovery import TenantRef, tenant_file, tenant_ref
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobInfo, JobStore
@@ -31,10 +32,11 @@ def pick_tenant(settings: ProcessSettings, config: Path | None, tenant: str | No
 def check_streams(streams: Sequence[str] | None) -> list[str] | None:
     if not streams:
         return None
-    unknown = sorted(set(streams) - set(STREAM_ORDER))
+    known = (*STREAM_ORDER, *ACTIVITY_STREAMS)
+    unknown = sorted(set(streams) - set(known))
     if unknown:
-        raise ValueError(f"unknown stream(s) {', '.join(unknown)}; expected one of {', '.join(STREAM_ORDER)}")
-    return [s for s in STREAM_ORDER if s in streams]
+        raise ValueError(f"unknown stream(s) {', '.join(unknown)}; expected one of {', '.join(known)}")
+    return [s for s in known if s in streams]
 
 
 def enqueue_resync(

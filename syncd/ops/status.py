@@ -142,7 +142,9 @@ def lock_state(client: redis.Redis | None, tenant: str) -> LockState:
 
 def stream_status(store: StateStore, stream: str) -> StreamStatus:
     position = store.cursor(stream)
-    cursor = None if position is None else f"{shown_time(position.updated_at)} / {position.key}"
+    cursor = None if position is None else shown_time(position.updated_at)
+    if position is not None and position.key is not None:
+        cursor = f"{cursor} / {position.key}"
     runs = store.last_runs(stream, limit=1)
     return StreamStatus(stream, cursor, runs[0] if runs else None, store.stream_counts(stream))
 
@@ -171,7 +173,10 @@ def health_facts(
     return TenantFacts(
         now=utcnow(),
         policy=policy,
-        streams=[stream_facts(s, failures.get(s.stream), successes.get(s.stream)) for s in streams],
+        streams=[
+            stream_facts(s, failures.get(s.stream), successes.get(s.stream), own_interval(ref, s.stream))
+            for s in streams
+        ],
         jobs=[JobFacts(j.id, j.status, j.attempts, j.error) for j in jobs],
         managed_since=first_job_at(sessions, ref.name),
         lock_holder=lock.holder,
@@ -179,8 +184,17 @@ def health_facts(
     )
 
 
+def own_interval(ref: TenantRef, stream: str) -> timedelta | None:
+    activity = ref.config.activity
+    sections = activity.sections() if activity else {}
+    return timedelta(seconds=sections[stream].interval) if stream in sections else None
+
+
 def stream_facts(
-    status: StreamStatus, failures: StreamFailures | None, success: datetime | None
+    status: StreamStatus,
+    failures: StreamFailures | None,
+    success: datetime | None,
+    interval: timedelta | None = None,
 ) -> StreamFacts:
     run = status.last_run
     return StreamFacts(
@@ -191,6 +205,7 @@ def stream_facts(
         permanent=0 if failures is None else failures.permanent,
         pending=0 if failures is None else failures.pending,
         oldest_pending=None if failures is None else failures.oldest_pending,
+        interval=interval,
     )
 
 

@@ -32,6 +32,8 @@ class Tenant:
     source_url: SecretStr
     state_url: str
     webhook_password: SecretStr | None = None
+    wolkvox_token: SecretStr | None = None
+    analytics_url: SecretStr | None = None  # None: the activity tables go to the source database
 
 
 def load_tenant(
@@ -44,6 +46,8 @@ def load_tenant(
     password = _resolve_password(config, settings, env, problems)
     source_url = _resolve_source_url(config, env, problems)
     webhook_password = _resolve_webhook_password(config, settings, env, problems)
+    wolkvox_token = _resolve_wolkvox_token(config, settings, env, problems)
+    analytics_url = _resolve_analytics_url(config, env, problems)
     if problems:
         raise ConfigError(path, problems)
     return Tenant(
@@ -54,6 +58,8 @@ def load_tenant(
         SecretStr(source_url),
         state_url_of(config, settings),
         None if webhook_password is None else SecretStr(webhook_password),
+        None if wolkvox_token is None else SecretStr(wolkvox_token),
+        None if analytics_url is None else SecretStr(analytics_url),
     )
 
 
@@ -124,6 +130,35 @@ def _resolve_webhook_password(
     return _secret("webhooks", section.password_env, section.password_file, settings, env, problems)
 
 
+def _resolve_wolkvox_token(
+    config: TenantFile, settings: ProcessSettings, env: Mapping[str, str], problems: list[ConfigProblem]
+) -> str | None:
+    section = config.activity.wolkvox_chats if config.activity else None
+    if section is None:
+        return None
+    prefix, token_env, token_file = "activity.wolkvox_chats", section.token_env, section.token_file
+    return _secret(prefix, token_env, token_file, settings, env, problems, name="token")
+
+
+def _resolve_analytics_url(
+    config: TenantFile, env: Mapping[str, str], problems: list[ConfigProblem]
+) -> str | None:
+    activity = config.activity
+    if activity is None or (activity.analytics_url is None and activity.analytics_url_env is None):
+        return None
+    if activity.analytics_url is not None:
+        return activity.analytics_url
+    assert activity.analytics_url_env is not None
+    value = env.get(activity.analytics_url_env, "")
+    if not value:
+        problems.append(
+            ConfigProblem(
+                "activity.analytics_url_env", f"environment variable {activity.analytics_url_env} is not set"
+            )
+        )
+    return value
+
+
 def _secret(
     prefix: str,
     password_env: str | None,
@@ -131,16 +166,17 @@ def _secret(
     settings: ProcessSettings,
     env: Mapping[str, str],
     problems: list[ConfigProblem],
+    name: str = "password",
 ) -> str:
     if password_env is not None:
         value = env.get(password_env, "")
         if not value:
             problems.append(
-                ConfigProblem(f"{prefix}.password_env", f"environment variable {password_env} is not set")
+                ConfigProblem(f"{prefix}.{name}_env", f"environment variable {password_env} is not set")
             )
         return value
     assert password_file is not None
-    return _read_secret_file(password_file, settings, f"{prefix}.password_file", problems)
+    return _read_secret_file(password_file, settings, f"{prefix}.{name}_file", problems)
 
 
 def _resolve_source_url(config: TenantFile, env: Mapping[str, str], problems: list[ConfigProblem]) -> str:

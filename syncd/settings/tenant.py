@@ -11,11 +11,12 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from syncd.settings.activity import ActivitySection
 from syncd.settings.errors import ConfigProblem, KeyedProblems
 from syncd.settings.fields import COMPANY_FIELDS, CUSTOMER_FIELDS, target_problem
+from syncd.settings.secret_source import check_secret_source
 
 OUTBOUND_ID = re.compile(r"^\d{5}$")
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PACING_OPTIONS = frozenset({"burst", "breaker_failures", "breaker_cooldown_seconds"})
 
 
@@ -39,12 +40,7 @@ class ThuliumSection(Strict):
 
     @model_validator(mode="after")
     def one_password_source(self) -> Self:
-        if (self.password_env is None) == (self.password_file is None):
-            raise ValueError(
-                "give exactly one of password_env (an environment variable name) or password_file"
-            )
-        if self.password_env is not None and not ENV_NAME.match(self.password_env):
-            raise ValueError(f"password_env must be an environment variable name, got {self.password_env!r}")
+        check_secret_source(self.password_env, self.password_file)
         return self
 
     @model_validator(mode="after")
@@ -138,12 +134,7 @@ class WebhooksSection(Strict):
 
     @model_validator(mode="after")
     def one_password_source(self) -> Self:
-        if (self.password_env is None) == (self.password_file is None):
-            raise ValueError(
-                "give exactly one of password_env (an environment variable name) or password_file"
-            )
-        if self.password_env is not None and not ENV_NAME.match(self.password_env):
-            raise ValueError(f"password_env must be an environment variable name, got {self.password_env!r}")
+        check_secret_source(self.password_env, self.password_file)
         return self
 
 
@@ -190,11 +181,14 @@ class TenantFile(Strict):
     webhooks: WebhooksSection | None = None
     sync: SyncSection = Field(default_factory=SyncSection)
     schedule: ScheduleSection = Field(default_factory=ScheduleSection)
+    activity: ActivitySection | None = None
 
     @model_validator(mode="after")
     def something_to_sync(self) -> Self:
-        if self.companies is None and self.customers is None and not self.campaigns:
-            raise ValueError("nothing to sync: add a [customers], [companies] or [[campaigns]] section")
+        if self.companies is None and self.customers is None and not self.campaigns and self.activity is None:
+            raise ValueError(
+                "nothing to sync: add a [customers], [companies], [[campaigns]] or [activity] section"
+            )
         if self.customers and self.customers.company_key and self.companies is None:
             raise ValueError("customers.company_key needs a [companies] section to resolve companies")
         if self.campaigns and self.customers is None:

@@ -118,6 +118,11 @@ class StateStore:
 
     # -- reads the engine plans with -------------------------------------------------------
 
+    @property
+    def sessions(self) -> Callable[[], Session]:
+        """For the schedule slots the activity streams claim in the same database."""
+        return self._sessions
+
     def cursor(self, stream: str) -> Position | None:
         with self._sessions() as session:
             row = session.execute(
@@ -136,6 +141,25 @@ class StateStore:
                 query = self._links_query(stream).where(models.Link.source_key.in_(chunk))
                 for key, thulium_id, payload_hash, company_customer_id in session.execute(query):
                     found[key] = _link(key, thulium_id, payload_hash, company_customer_id)
+        return found
+
+    def source_keys_of(self, customer_ids: Collection[int]) -> dict[int, tuple[str, str]]:
+        """Thulium customer id → (stream, source key): a customer's own id, or a company's customer id."""
+        link, found = models.Link, {}
+        with self._sessions() as session:
+            for chunk in _chunks(sorted(set(customer_ids))):
+                by_customer = select(link.thulium_id, link.stream, link.source_key).where(
+                    link.tenant == self.tenant, link.stream == "customers", link.thulium_id.in_(chunk)
+                )
+                by_company = select(link.company_customer_id, link.stream, link.source_key).where(
+                    link.tenant == self.tenant,
+                    link.stream == "companies",
+                    link.company_customer_id.in_(chunk),
+                )
+                for query in (by_company, by_customer):  # a customer's own link wins
+                    for customer_id, stream, key in session.execute(query):
+                        if customer_id is not None:
+                            found[int(customer_id)] = (stream, key)
         return found
 
     def all_links(self, stream: str) -> Iterator[Link]:

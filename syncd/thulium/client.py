@@ -676,6 +676,31 @@ class ThuliumClient:
             _CONNECTION_PAGE, self._get("GET connections", "connections", params), "GET", "connections"
         )
 
+    def connection_rows(
+        self, *, date_from: str, date_to: str, offset: int = 0, limit: int = CONNECTIONS_MAX_LIMIT
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """One page of ``GET connections`` as sent: the activity stream checks each row itself, so one odd
+        row is rejected alone instead of failing its whole page."""
+        _check_limit(limit, CONNECTIONS_MAX_LIMIT)
+        params = _params(date_from=date_from, date_to=date_to, limit=limit, offset=offset)
+        body = self._get("GET connections", "connections", params)
+        if not isinstance(body, dict) or not isinstance(body.get("result", []), list):
+            raise ThuliumProtocolError(
+                "GET connections: expected {count, result}", method="GET", path="connections"
+            )
+        rows = [row for row in body.get("result", []) if isinstance(row, dict)]
+        return int(body.get("count") or 0), rows
+
+    def report_rows(self, report: str, params: Params) -> list[dict[str, Any]]:
+        """One page of a KPI report (``chats/reports/summary``, ``agents_work_report``): a plain list."""
+        endpoint = f"GET {report}"
+        body = self._get(endpoint, report, params)
+        if isinstance(body, dict) and isinstance(body.get("result"), list):  # tolerate {count, result}
+            body = body["result"]
+        if not isinstance(body, list):
+            raise ThuliumProtocolError(f"GET {report}: expected a list", method="GET", path=report)
+        return [row for row in body if isinstance(row, dict)]
+
 
 # ---- module helpers (parsing and encoding; no I/O) ---------------------------------------------------------
 

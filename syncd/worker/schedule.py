@@ -17,7 +17,7 @@ from syncd.settings.discovery import discover_tenants
 from syncd.state.jobs import JobStore
 from syncd.state.repository import StateStore
 from syncd.state.types import utcnow
-from syncd.wiring import state_streams
+from syncd.wiring import activity_streams, crm_streams, state_streams
 from syncd.worker.resources import state_sessions
 from syncd.worker.startup import ensure_schema
 
@@ -51,18 +51,47 @@ def tick(settings: ProcessSettings, enqueue: Enqueue) -> list[str]:
 
 
 def plan_tenant(tenant: Tenant, enqueue: Enqueue, now: datetime) -> str | None:
+    """Queue the tenant's due CRM job, then one job per due activity stream; returns the first job id."""
     jobs = JobStore(state_sessions(tenant.state_url), tenant.name)
-    due = claim_due(tenant, jobs, now)
-    if due is None:
-        return None
-    job = jobs.create(due.kind, due.trigger)
+    queued: list[str] = []
+    due = claim_due(tenant, jobs, now) if crm_streams(tenant.config) else None
+    if due is not None:
+        # Named when the tenant also has activity streams: those keep their own, slower schedule.
+        streams = crm_streams(tenant.config) if activity_streams(tenant.config) else None
+        queued.append(queue_job(tenant, jobs, enqueue, due, streams))
+    for stream in due_activity(tenant, jobs, now):
+        queued.append(queue_job(tenant, jobs, enqueue, Due("incremental", "schedule"), [stream]))
+    return queued[0] if queued else None
+
+
+def queue_job(tenant: Tenant, jobs: JobStore, enqueue: Enqueue, due: Due, streams: list[str] | None) -> str:
+    job = jobs.create(due.kind, due.trigger, streams)
     try:
         enqueue(tenant.name, job.id)
     except Exception as exc:  # the broker is down: the slot comes round again at the next interval
         jobs.finish(job.id, "failed", f"could not enqueue: {type(exc).__name__}: {exc}")
         raise
-    log.info("tenant=%s job=%s queued kind=%s trigger=%s", tenant.name, job.id, due.kind, due.trigger)
+    log.info(
+        "tenant=%s job=%s queued kind=%s trigger=%s streams=%s",
+        tenant.name,
+        job.id,
+        due.kind,
+        due.trigger,
+        ",".join(streams) if streams else "all",
+    )
     return job.id
+
+
+def due_activity(tenant: Tenant, jobs: JobStore, now: datetime) -> list[str]:
+    """The activity streams whose own interval has come round (each has its own schedule slot)."""
+    activity = tenant.config.activity
+    if activity is None:
+        return []
+    return [
+        stream
+        for stream, section in activity.sections().items()
+        if jobs.claim(f"activity:{stream}", first_due=now, next_due=now + timedelta(seconds=section.interval))
+    ]
 
 
 def claim_due(tenant: Tenant, jobs: JobStore, now: datetime) -> Due | None:

@@ -1,0 +1,88 @@
+"""Report periods and read windows, in Thulium's local, zone-less time.
+
+A report row for a period is final only once the period has ended, so a stream's cursor is the start
+of the first period that was still open when it was last read: everything before it is settled, and
+the next run reads again from there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+
+MINUTE = timedelta(minutes=1)
+DAY = timedelta(days=1)
+
+
+def period_start(moment: datetime, aggregate_by: str) -> datetime:
+    """The start of the ``aggregate_by`` period (minute … year) that holds ``moment``."""
+    if aggregate_by == "minute":
+        return moment.replace(second=0, microsecond=0)
+    if aggregate_by == "hour":
+        return moment.replace(minute=0, second=0, microsecond=0)
+    day = datetime.combine(moment.date(), time())
+    if aggregate_by == "day":
+        return day
+    if aggregate_by == "week":  # ISO weeks start on Monday
+        return day - timedelta(days=moment.weekday())
+    if aggregate_by == "month":
+        return day.replace(day=1)
+    if aggregate_by == "year":
+        return day.replace(month=1, day=1)
+    raise ValueError(f"not a period: {aggregate_by!r}")
+
+
+def first_moment(start: date | None, days_back: int, now: datetime) -> datetime:
+    """Where a stream with no cursor begins: its configured start, else ``days_back`` days before today."""
+    first_day = start if start is not None else (now - timedelta(days=days_back)).date()
+    return datetime.combine(first_day, time())
+
+
+def day_windows(begin: datetime, end: datetime, days: int = 1) -> Iterator[tuple[datetime, datetime]]:
+    """``[begin, end]`` cut at midnights into windows of at most ``days`` days; bounds are inclusive to
+    the second, the way Wolkvox and Thulium read ``date_to``."""
+    cursor = begin
+    while cursor <= end:
+        next_start = datetime.combine(cursor.date(), time()) + days * DAY
+        yield cursor, min(end, next_start - timedelta(seconds=1))
+        cursor = next_start
+
+
+def spans(begin: datetime, end: datetime, days: int) -> Iterator[tuple[datetime, datetime]]:
+    """``[begin, end]`` in consecutive spans of at most ``days`` days (for long first reads)."""
+    cursor = begin
+    while cursor <= end:
+        upper = min(end, cursor + days * DAY - timedelta(seconds=1))
+        yield cursor, upper
+        cursor = upper + timedelta(seconds=1)
+
+
+def seconds_of(text: object) -> int:
+    """``"HH:MM:SS"`` (hours may pass 24), or a plain number of seconds, as whole seconds."""
+    if isinstance(text, bool):
+        raise ValueError("is a yes/no value, not a duration")
+    if isinstance(text, int | float):
+        if text < 0:
+            raise ValueError("is negative")
+        return int(text)
+    if not isinstance(text, str):
+        raise ValueError("is not a duration")
+    parts = text.strip().split(":")
+    if len(parts) != 3 or not all(part.isdigit() for part in parts):
+        raise ValueError('is not a duration "HH:MM:SS"')
+    hours, minutes, seconds = (int(part) for part in parts)
+    if minutes >= 60 or seconds >= 60:
+        raise ValueError('is not a duration "HH:MM:SS"')
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def thulium_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def thulium_minute(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def wolkvox_time(moment: datetime) -> str:
+    return moment.strftime("%Y%m%d%H%M%S")

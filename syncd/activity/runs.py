@@ -1,0 +1,264 @@
+"""One run of an activity stream: read the vendor's rows from the stream's cursor on, write them into its
+table, move the cursor only past what is settled.
+
+What is settled differs per stream. Calls are listed to the minute and can be filed a little late, so
+``connections`` re-reads ``overlap_minutes`` before its cursor. A report row changes until its period
+ends, so the reports' cursor is the start of the period still open at the last read, and that period
+is read again (once more after it has closed). Wolkvox windows are whole days (or ``window_days``),
+stored under their full bounds, so re-polling an open window replaces its rows. Rows that cannot be
+read are recorded as failures with their key and the reason, and the rest of the run goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from syncd.activity.convert import (
+    Rejected,
+    Row,
+    agents_work_row,
+    chats_summary_row,
+    connection_row,
+    wolkvox_rows,
+)
+from syncd.activity.periods import (
+    MINUTE,
+    day_windows,
+    first_moment,
+    period_start,
+    thulium_minute,
+    thulium_time,
+)
+from syncd.activity.tables import Written
+from syncd.engine.ports import Commit, FailureRecord
+from syncd.engine.records import Position
+
+PAGE = 100
+Params = list[tuple[str, str]]
+
+
+class ActivityState(Protocol):
+    def cursor(self, stream: str) -> Position | None: ...
+
+    def commit(self, stream: str, commit: Commit) -> None: ...
+
+    def open_failure_keys(self, stream: str) -> set[str]: ...
+
+    def source_keys_of(self, customer_ids: Sequence[int]) -> dict[int, tuple[str, str]]: ...
+
+
+class Sink(Protocol):
+    def write(self, rows: Sequence[Row]) -> Written: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+@dataclass
+class ActivityCounters:
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    polls: int = 0
+    deferred: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class ActivityRun:
+    """What every activity stream shares: counting, writing, recording rejected rows."""
+
+    stream: str
+    state: ActivityState
+    sink: Sink
+    clock: Clock
+    start: date | None
+    days_back: int
+    counters: ActivityCounters = field(default_factory=ActivityCounters)
+    open_failures: set[str] | None = None
+
+    def begin(self, now: datetime) -> datetime:
+        cursor = self.state.cursor(self.stream)
+        if cursor is None or not isinstance(cursor.updated_at, datetime):
+            return first_moment(self.start, self.days_back, now)
+        return cursor.updated_at
+
+    def save(self, converted: Sequence[Row | Rejected], cursor: datetime | None) -> None:
+        """Write one page's rows, then record its rejections (and the cursor) in the state DB."""
+        rows = [row for row in converted if not isinstance(row, Rejected)]
+        rejected = [row for row in converted if isinstance(row, Rejected)]
+        self.counters.read += len(converted)
+        written = self.sink.write(rows)
+        self.counters.inserted += written.inserted
+        self.counters.updated += written.updated
+        self.counters.unchanged += written.unchanged
+        self.counters.rejected += len(rejected)
+        failures = [FailureRecord(r.key, "read", "rejected", r.reason) for r in rejected]
+        resolved = self.resolved({self.key_of(row) for row in rows})
+        position = None if cursor is None else Position(cursor, None)
+        if failures or resolved or position is not None:
+            self.state.commit(self.stream, Commit(failures=failures, resolved=resolved, cursor=position))
+
+    def resolved(self, keys: set[str]) -> list[str]:
+        if self.open_failures is None:
+            self.open_failures = self.state.open_failure_keys(self.stream)
+        settled = sorted(keys & self.open_failures)
+        self.open_failures.difference_update(settled)
+        return settled
+
+    def run(self) -> ActivityCounters:
+        raise NotImplementedError
+
+    def key_of(self, row: Row) -> str:
+        raise NotImplementedError
+
+
+# -- connections -----------------------------------------------------------------------------------------
+
+ConnectionPage = Callable[[str, str, int], tuple[int, list[dict[str, Any]]]]  # (from, to, offset)
+
+
+@dataclass
+class ConnectionsRun(ActivityRun):
+    fetch: ConnectionPage | None = None
+    overlap: timedelta = timedelta(minutes=60)
+
+    def run(self) -> ActivityCounters:
+        assert self.fetch is not None
+        now = self.clock.now()
+        upper = (now - MINUTE).replace(second=0, microsecond=0)  # only whole minutes are complete
+        cursor = self.state.cursor(self.stream)
+        begin = self.begin(now) if cursor is None else self.begin(now) - self.overlap
+        begin = begin.replace(second=0, microsecond=0)
+        for low, high in day_windows(begin, upper):
+            self.read_window(thulium_minute(low), thulium_minute(high))
+            self.save([], high.replace(second=0))
+        return self.counters
+
+    def read_window(self, date_from: str, date_to: str) -> None:
+        assert self.fetch is not None
+        offset = 0
+        while True:
+            count, page = self.fetch(date_from, date_to, offset)
+            if not page:
+                return
+            self.save(self.linked([connection_row(raw) for raw in page]), None)
+            offset += len(page)
+            if offset >= count:
+                return
+
+    def linked(self, rows: list[Row | Rejected]) -> list[Row | Rejected]:
+        ids = [row["customer_id"] for row in rows if isinstance(row, dict) and row["customer_id"] is not None]
+        keys = self.state.source_keys_of(ids) if ids else {}
+        for row in rows:
+            if isinstance(row, dict):
+                stream, key = keys.get(row["customer_id"], (None, None))
+                row.update(source_stream=stream, source_key=key)
+        return rows
+
+    def key_of(self, row: Row) -> str:
+        return str(row["connection_id"])
+
+
+# -- reports ---------------------------------------------------------------------------------------------
+
+ReportPage = Callable[[Params], list[dict[str, Any]]]
+
+
+@dataclass
+class ReportRun(ActivityRun):
+    fetch: ReportPage | None = None
+    aggregate_by: str = "day"
+    filters: Params = field(default_factory=list)
+    kind: str = "chats_summary"  # or agents_work
+
+    def run(self) -> ActivityCounters:
+        assert self.fetch is not None
+        now = self.clock.now()
+        begin = period_start(self.begin(now), self.aggregate_by)
+        window = [("date_from", thulium_time(begin)), ("date_to", thulium_time(now))]
+        base = [*window, ("aggregate_by", self.aggregate_by), *self.filters]
+        for page in self.pages(base):
+            self.save([self.convert(raw) for raw in page], None)
+        self.save([], period_start(now, self.aggregate_by))
+        return self.counters
+
+    def pages(self, params: Params) -> Iterator[list[dict[str, Any]]]:
+        assert self.fetch is not None
+        offset = 0
+        while True:
+            page = self.fetch([*params, ("limit", str(PAGE)), ("offset", str(offset))])
+            if page:
+                yield page
+            if len(page) < PAGE:
+                return
+            offset += len(page)
+
+    def convert(self, raw: dict[str, Any]) -> Row | Rejected:
+        if self.kind == "agents_work":
+            return agents_work_row(raw, self.aggregate_by)
+        return chats_summary_row(raw, self.aggregate_by)
+
+    def key_of(self, row: Row) -> str:
+        who = row.get("agent_login", row.get("user_name"))
+        return f"{row['period']}|{who}"
+
+
+# -- Wolkvox ---------------------------------------------------------------------------------------------
+
+WolkvoxPoll = Callable[[datetime, datetime], list[dict[str, Any]]]
+
+
+@dataclass
+class WolkvoxRun(ActivityRun):
+    poll: WolkvoxPoll | None = None
+    claim_poll: Callable[[], bool] | None = None  # False: polled too recently (by anyone with this token)
+    # Restarts the wait when a poll has ended: the claim was taken before the request left, and a slow
+    # request must not bring the next one closer to it than Wolkvox allows.
+    polled: Callable[[], None] = lambda: None
+    min_poll_seconds: int = 300
+    max_polls: int = 1
+    window_days: int = 1
+
+    def run(self) -> ActivityCounters:
+        assert self.poll is not None and self.claim_poll is not None
+        now = self.clock.now()
+        windows = self.windows(self.begin(now), now)
+        for index, (start, end) in enumerate(windows[: self.max_polls]):
+            if index:
+                self.clock.sleep(self.min_poll_seconds)
+            if not self.claim_poll():
+                self.counters.deferred += 1
+                return self.counters
+            polled_at = self.clock.now()
+            try:
+                data = self.poll(start, min(end, polled_at))
+            finally:
+                self.polled()
+            self.counters.polls += 1
+            closed = end < polled_at
+            self.save(wolkvox_rows((start, end), data), end + timedelta(seconds=1) if closed else start)
+        return self.counters
+
+    def windows(self, begin: datetime, now: datetime) -> list[tuple[datetime, datetime]]:
+        """Whole windows from ``begin``: the last one may still be open (its end is after ``now``)."""
+        out: list[tuple[datetime, datetime]] = []
+        start = begin
+        while start <= now:
+            end = start + timedelta(days=self.window_days) - timedelta(seconds=1)
+            out.append((start, end))
+            start = end + timedelta(seconds=1)
+        return out
+
+    def key_of(self, row: Row) -> str:
+        return f"{row['window_start']:%Y%m%d%H%M%S}|{row['channel']}"

@@ -1,0 +1,157 @@
+"""Wiring of one activity run: its clients, its table, its cursor, its schedule slot, its run record."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from syncd.activity.runs import ActivityRun, ConnectionsRun, ReportRun, WolkvoxRun
+from syncd.activity.tables import ActivityTable
+from syncd.activity.wolkvox_client import WolkvoxClient, WolkvoxError
+from syncd.settings.activity import (
+    ActivitySection,
+    AgentsWorkSection,
+    ChatsSummarySection,
+    ConnectionsSection,
+    WolkvoxSection,
+)
+from syncd.state.db import make_engine
+from syncd.state.jobs import JobStore
+from syncd.thulium import ThuliumError
+from syncd.wiring import TenantRuntime
+
+REPORTS = {"chats_summary": "chats/reports/summary", "agents_work": "agents_work_report"}
+POLL_SLOT = "poll:wolkvox_chats"
+
+
+class LocalClock:
+    """Now in the account's zone, without the zone: the way Thulium and Wolkvox write their dates."""
+
+    def __init__(self, zone: str) -> None:
+        self.zone = ZoneInfo(zone)
+
+    def now(self) -> datetime:
+        return datetime.now(self.zone).replace(tzinfo=None, microsecond=0)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+@contextmanager
+def analytics_engine(runtime: TenantRuntime) -> Iterator[Engine]:
+    """The tables go to ``analytics_url`` when given, else next to the source rows."""
+    url = runtime.tenant.analytics_url
+    if url is None:
+        yield runtime.source_engine
+        return
+    engine = make_engine(url.get_secret_value())
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def build_run(
+    runtime: TenantRuntime, stream: str, engine: Engine, clock: Any, wolkvox: WolkvoxClient | None
+) -> ActivityRun:
+    activity = runtime.tenant.config.activity
+    assert activity is not None
+    section = activity.sections()[stream]
+    table = ActivityTable(
+        engine, stream, activity.table_of(stream), lambda: datetime.now(UTC).replace(tzinfo=None)
+    )
+    common: dict[str, Any] = dict(
+        stream=stream,
+        state=runtime.store,
+        sink=table,
+        clock=clock,
+        start=section.start,
+        days_back=section.days_back,
+    )
+    client = runtime.client
+    if isinstance(section, ConnectionsSection):
+
+        def page(date_from: str, date_to: str, offset: int) -> tuple[int, list[dict[str, Any]]]:
+            return client.connection_rows(date_from=date_from, date_to=date_to, offset=offset)
+
+        return ConnectionsRun(**common, fetch=page, overlap=timedelta(minutes=section.overlap_minutes))
+    if isinstance(section, ChatsSummarySection | AgentsWorkSection):
+        report = REPORTS[stream]
+        return ReportRun(
+            **common,
+            fetch=lambda params: client.report_rows(report, params),
+            aggregate_by=section.aggregate_by,
+            filters=report_filters(section),
+            kind=stream,
+        )
+    assert isinstance(section, WolkvoxSection) and wolkvox is not None
+    jobs = JobStore(runtime.store.sessions, runtime.tenant.name)
+    every = timedelta(seconds=section.min_poll_seconds)
+
+    def claim() -> bool:
+        now = datetime.now(UTC)
+        return jobs.claim(POLL_SLOT, first_due=now, next_due=now + every)
+
+    def polled() -> None:
+        jobs.defer(POLL_SLOT, datetime.now(UTC) + every)
+
+    return WolkvoxRun(
+        **common,
+        poll=wolkvox.chats_closed_by_channel,
+        claim_poll=claim,
+        polled=polled,
+        min_poll_seconds=section.min_poll_seconds,
+        max_polls=section.max_polls_per_run,
+        window_days=section.window_days,
+    )
+
+
+def report_filters(section: ChatsSummarySection | AgentsWorkSection) -> list[tuple[str, str]]:
+    if isinstance(section, ChatsSummarySection):
+        return [("user_logins[]", login) for login in section.user_logins] + [
+            ("chat_queue_ids[]", str(queue)) for queue in section.chat_queue_ids
+        ]
+    return (
+        [("agent_logins[]", login) for login in section.agent_logins]
+        + [("agent_group_ids[]", str(group)) for group in section.agent_group_ids]
+        + [("queues_ids[]", str(queue)) for queue in section.queues_ids]
+    )
+
+
+def wolkvox_client(runtime: TenantRuntime, activity: ActivitySection) -> WolkvoxClient | None:
+    section = activity.wolkvox_chats
+    token = runtime.tenant.wolkvox_token
+    if section is None or token is None:
+        return None
+    return WolkvoxClient(section.url, token.get_secret_value(), timeout=section.timeout_seconds)
+
+
+def run_activity(
+    runtime: TenantRuntime, stream: str, clock: Any | None = None
+) -> tuple[dict[str, int], Exception | None, int]:
+    """Run one activity stream; returns its counters, the error that stopped it (if any) and the
+    Wolkvox requests it made (Thulium's are counted by the client)."""
+    activity = runtime.tenant.config.activity
+    assert activity is not None
+    clock = clock or LocalClock(activity.timezone)
+    wolkvox = wolkvox_client(runtime, activity) if stream == "wolkvox_chats" else None
+    try:
+        with analytics_engine(runtime) as engine:
+            run = build_run(runtime, stream, engine, clock, wolkvox)
+            try:
+                run_counters = run.run()
+                return run_counters.as_dict(), None, wolkvox.requests_sent if wolkvox else 0
+            except (ThuliumError, WolkvoxError, SQLAlchemyError) as exc:
+                return run.counters.as_dict(), exc, wolkvox.requests_sent if wolkvox else 0
+    except SQLAlchemyError as exc:  # the analytics database itself: unreachable, no rights to create
+        return {}, exc, 0
+    finally:
+        if wolkvox is not None:
+            wolkvox.close()
