@@ -93,7 +93,9 @@ def test_a_stale_lock_holder_cannot_commit_after_its_lease_passed_on(
     """
     daemon.env.update(SYNCD_VISIBILITY_TIMEOUT="90", SYNCD_LOCK_TTL="4")
     acme = daemon.add_tenant("acme", sandbox, customers=1000, state_url=postgres_url, invalid_fraction=0)
-    sandbox.control.set_latency(40)
+    # Slow enough that the run is still going when it is frozen, even on a loaded machine: at 40 ms a
+    # slow poll here once saw 20 writes only after w1 had finished, and nothing was left to fence.
+    sandbox.control.set_latency(100)
     daemon.worker("w1", concurrency=1)
     stale = resync(daemon, acme)
     daemon.wait_for("the first run to be mid-way", lambda: writes(sandbox) >= 20)
