@@ -291,7 +291,7 @@ def test_a_new_day_arrives_and_the_closed_day_is_read_once_more(world: World, po
     ensure_schema(tenant.state_url, ProcessSettings())
     clock = FixedClock(datetime(2026, 10, 2, 12, 0))
     with tenant_runtime(tenant) as runtime:
-        for stream in ("chats_summary", "agents_work"):
+        for stream in ("chats_summary", "agents_work", "connections"):
             counters, error, _ = run_activity(runtime, stream, clock)
             assert error is None and counters["inserted"] > 0 and counters["rejected"] == 0
     first = {
@@ -306,8 +306,9 @@ def test_a_new_day_arrives_and_the_closed_day_is_read_once_more(world: World, po
     control.generate_activity("2026-10-03", days=1, per_day=30, seed=5, until="2026-10-03 12:00:00")
     clock.at = datetime(2026, 10, 3, 12, 0)
     with tenant_runtime(tenant) as runtime:
+        _, connections_error, _ = run_activity(runtime, "connections", clock)
         counters, error, _ = run_activity(runtime, "chats_summary", clock)
-        assert error is None
+        assert error is None and connections_error is None
         assert runtime.store.cursor("chats_summary").updated_at == datetime(2026, 10, 3)  # type: ignore[union-attr]
     second = {
         (r["period"], r["user_name"]): r["incoming"]
@@ -324,6 +325,17 @@ def test_a_new_day_arrives_and_the_closed_day_is_read_once_more(world: World, po
         {"date_from": "2026-10-01", "date_to": "2026-10-03 12:00:00", "aggregate_by": "day"},
     )
     assert second == {(r["series"], r["user_name"]): r["incoming"] for r in expected}
+    # the calls of all three days, once each, up to the last whole minute before the clock
+    calls = {
+        c["connection_id"]
+        for c in world.sandbox.control.state()["connections"]
+        if c["date"] < "2026-10-03 12:00"
+    }
+    assert {row["connection_id"] for row in world.rows("thulium_connections", postgres_url)} == calls
+    assert any(
+        c.startswith("2026-10-03")
+        for c in {str(r["date"]) for r in world.rows("thulium_connections", postgres_url)}
+    )
 
 
 def test_a_row_the_report_cannot_hold_is_rejected_with_its_key_and_the_rest_are_stored(world: World) -> None:
