@@ -207,3 +207,10 @@ def test_wolkvox_polls_whole_windows_no_sooner_than_allowed() -> None:
     assert len(sink.rows) == 8
     second = run()  # the third claim is refused: polled too recently
     assert (second.polls, second.deferred) == (0, 1) and len(polls) == 2
+
+
+def test_a_report_whose_start_is_still_to_come_reads_nothing() -> None:
+    state, sink = FakeState(), FakeSink(("aggregate_by", "period", "user_name"))
+    asked: list[Any] = []
+    run = report_run(state, sink, FakeClock(datetime(2026, 10, 20, 9)), [chat("2026-10-20", "a", 1)], asked)
+    assert run.run().read == 0 and asked == [] and state.cursors == {}
