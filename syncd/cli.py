@@ -176,7 +176,7 @@ def sync(
     except (ConfigError, ValueError) as exc:
         raise fail(str(exc)) from None
     state_url = dry_run_state_url(tenant.state_url) if dry_run else tenant.state_url
-    migrate.upgrade(state_url)
+    migrate.upgrade_if_needed(state_url)
     console = Console()
     try:
         with exclusive_run(ProcessSettings(), tenant, state_url, enabled=not dry_run, wait=wait) as lease:

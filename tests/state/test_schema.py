@@ -134,3 +134,9 @@ def test_sqlite_state_runs_in_wal_mode(sqlite_url: str) -> None:
         mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
     engine.dispose()
     assert mode == "wal"
+
+
+def test_the_fast_head_check_names_the_newest_migration() -> None:
+    """`syncd sync` compares the state DB with HEAD_REVISION without loading Alembic: a new migration
+    script must move the constant too, or every run would upgrade (and the daemon never call a DB current)."""
+    assert migrate.head_revision() == migrate.HEAD_REVISION
