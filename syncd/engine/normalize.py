@@ -13,18 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import ValidationError
-
 from syncd.engine.contact import InvalidValue
-from syncd.engine.payload import CompanyPayload, CustomerPayload
+from syncd.engine.payload import clean_field
 from syncd.engine.records import SourceRow
 
 Kind = Literal["customer", "company"]
 REQUIRED: dict[Kind, str] = {"customer": "surname", "company": "name"}
-MODELS: dict[Kind, type[CustomerPayload] | type[CompanyPayload]] = {
-    "customer": CustomerPayload,
-    "company": CompanyPayload,
-}
 LIST_FIELDS = ("email", "phone_number")
 # Python's own messages quote the offending value (repr): the quoted parts are dropped from a reason
 # (a quote after a letter is an apostrophe, as in "can't").
@@ -54,20 +48,45 @@ class Rejection:
 
 
 def normalize(row: SourceRow, fields: Mapping[str, str], kind: Kind) -> Normalized | Rejection:
-    """Build the payload for ``row`` from its mapped columns (``fields``: Thulium field → column)."""
+    """Build the payload for ``row`` from its mapped columns (``fields``: Thulium field → column).
+
+    The targets were checked when the tenant file was loaded, so every one has a cleaning rule.
+    """
     unreadable = unreadable_columns(row, fields)
     if unreadable:
         return Rejection(row.key, unreadable)
-    raw = nest({target: row.values.get(column) for target, column in fields.items()})
-    try:
-        model = MODELS[kind].model_validate(raw)
-    except ValidationError as exc:
-        return Rejection(row.key, describe(exc))
-    payload = compact(model.model_dump(exclude_none=True))
+    payload: dict[str, Any] = {}
+    reasons: list[str] = []
+    values = row.values
+    for target, column in fields.items():
+        try:
+            cleaned = clean_field(target, values.get(column))
+        except ValueError as exc:
+            reasons.append(f"{target}: {reason_of(exc)}")
+            continue
+        if cleaned is not None:
+            place(payload, target, cleaned)
+    if reasons:
+        return Rejection(row.key, "; ".join(reasons))
+    payload = compact(payload)
     required = REQUIRED[kind]
     if required not in payload:
         return Rejection(row.key, f"{required}: missing (Thulium requires it)")
     return Normalized(row.key, payload)
+
+
+def reason_of(exc: ValueError) -> str:
+    """Our own rules say why without the value; anything else is shown as its lower-cased message."""
+    return str(exc) if isinstance(exc, InvalidValue) else str(exc).lower()
+
+
+def place(payload: dict[str, Any], target: str, value: Any) -> None:
+    """``"address.city"`` goes under ``address``; custom field names may themselves contain dots."""
+    head, dot, rest = target.partition(".")
+    if dot:
+        payload.setdefault(head, {})[rest] = value
+    else:
+        payload[target] = value
 
 
 def unreadable_columns(row: SourceRow, fields: Mapping[str, str]) -> str:
@@ -78,18 +97,6 @@ def unreadable_columns(row: SourceRow, fields: Mapping[str, str]) -> str:
         for column, value in row.values.items()
         if isinstance(value, Unreadable)
     )
-
-
-def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"address.city": x}`` → ``{"address": {"city": x}}``; custom field names may contain dots."""
-    nested: dict[str, Any] = {}
-    for target, value in flat.items():
-        head, dot, rest = target.partition(".")
-        if dot:
-            nested.setdefault(head, {})[rest] = value
-        else:
-            nested[target] = value
-    return nested
 
 
 def compact(payload: dict[str, Any]) -> dict[str, Any]:
@@ -104,20 +111,6 @@ def compact(payload: dict[str, Any]) -> dict[str, Any]:
             value = value[0]
         result[name] = value
     return result
-
-
-def describe(exc: ValidationError) -> str:
-    """Reasons without the offending values: they are personal data and end up in logs."""
-    reasons = []
-    for error in exc.errors(include_input=False):
-        where = ".".join(str(part) for part in error["loc"] if not isinstance(part, int))
-        cause = error.get("ctx", {}).get("error")
-        if isinstance(cause, InvalidValue):
-            message = str(cause)
-        else:
-            message = error["msg"].removeprefix("Value error, ").lower()
-        reasons.append(f"{where}: {message}")
-    return "; ".join(reasons)
 
 
 def content_hash(payload: Mapping[str, Any]) -> str:
