@@ -6,7 +6,7 @@ in batches; companies have no batch endpoint in Thulium, so each is one request.
 baseline posts one customer per request, sequentially; it is measured on a sample in the same
 run (same sandbox, same latency) and extrapolated per record.
 
-    .venv/bin/python bench/initial_load.py [--n 10000] [--latency-ms 20]
+    .venv/bin/python bench/initial_load.py [--n 10000] [--latency-ms 20] [--companies N]
 """
 
 from __future__ import annotations
@@ -70,8 +70,10 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--latency-ms", type=int, default=20)
     parser.add_argument("--sample", type=int, default=200)
+    parser.add_argument("--companies", type=int, default=None, help="default N/10; 0: customers only")
     args = parser.parse_args()
-    n, companies, rtt = args.n, args.n // 10, args.latency_ms / 1000
+    n, rtt = args.n, args.latency_ms / 1000
+    companies = n // 10 if args.companies is None else args.companies
     batch, in_flight = 100, 4
     config = f"\n[sync]\nbatch_size = {batch}\nmax_in_flight = {in_flight}\n"
     with bench(customers=n, companies=companies, latency_ms=args.latency_ms, extra_config=config) as b:
