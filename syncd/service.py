@@ -195,7 +195,7 @@ def sync_activity(
     except LeaseLost as exc:
         return StreamOutcome(stream, "fenced", {}, 0, 0.0, error=str(exc))
     requests_before, started = runtime.client.requests_sent, time.monotonic()
-    counters, error, _ = run_activity(runtime, stream)
+    counters, error = run_activity(runtime, stream)
     seconds = time.monotonic() - started
     return finish(runtime, stream, run_id, counters, error, False, requests_before, seconds, {}, job_id)
 

@@ -18,6 +18,7 @@ from syncd.engine.plan import StreamSpec
 from syncd.engine.ports import Crm
 from syncd.engine.run import RunOptions
 from syncd.settings import ProcessSettings, Tenant
+from syncd.settings.activity import ACTIVITY_STREAMS
 from syncd.settings.tenant import StreamSection, TenantFile, ThuliumSection
 from syncd.source import SqlSource
 from syncd.source.writeback import WritebackTable
@@ -42,6 +43,8 @@ log = logging.getLogger("syncd.wiring")
 
 # A customer needs its company's Thulium id; a campaign record needs its customer's.
 STREAM_ORDER = ("companies", "customers", "campaigns")
+# What `syncd sync --stream` accepts: the CRM streams in order, then the read-only activity ones.
+RUNNABLE_STREAMS = (*STREAM_ORDER, *ACTIVITY_STREAMS)
 
 
 class Guard(Protocol):

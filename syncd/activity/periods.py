@@ -38,23 +38,26 @@ def first_moment(start: date | None, days_back: int, now: datetime) -> datetime:
     return datetime.combine(first_day, time())
 
 
-def day_windows(begin: datetime, end: datetime, days: int = 1) -> Iterator[tuple[datetime, datetime]]:
-    """``[begin, end]`` cut at midnights into windows of at most ``days`` days; bounds are inclusive to
-    the second, the way Wolkvox and Thulium read ``date_to``."""
+def day_windows(begin: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
+    """``[begin, end]`` cut at midnights; bounds are inclusive to the second, the way Thulium reads
+    ``date_to``."""
     cursor = begin
     while cursor <= end:
-        next_start = datetime.combine(cursor.date(), time()) + days * DAY
+        next_start = datetime.combine(cursor.date(), time()) + DAY
         yield cursor, min(end, next_start - timedelta(seconds=1))
         cursor = next_start
 
 
-def spans(begin: datetime, end: datetime, days: int) -> Iterator[tuple[datetime, datetime]]:
-    """``[begin, end]`` in consecutive spans of at most ``days`` days (for long first reads)."""
-    cursor = begin
-    while cursor <= end:
-        upper = min(end, cursor + days * DAY - timedelta(seconds=1))
-        yield cursor, upper
-        cursor = upper + timedelta(seconds=1)
+def whole_windows(begin: datetime, now: datetime, days: int) -> list[tuple[datetime, datetime]]:
+    """Windows of ``days`` days from ``begin`` with their full bounds: the last one may still be open (its
+    end after ``now``), and is stored under the same bounds each time it is read."""
+    out: list[tuple[datetime, datetime]] = []
+    start = begin
+    while start <= now:
+        end = start + days * DAY - timedelta(seconds=1)
+        out.append((start, end))
+        start = end + timedelta(seconds=1)
+    return out
 
 
 def seconds_of(text: object) -> int:

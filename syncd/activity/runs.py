@@ -16,14 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from syncd.activity.convert import (
-    Rejected,
-    Row,
-    agents_work_row,
-    chats_summary_row,
-    connection_row,
-    wolkvox_rows,
-)
+from syncd.activity.convert import Rejected, Row, connection_row, wolkvox_rows
 from syncd.activity.periods import (
     MINUTE,
     day_windows,
@@ -31,6 +24,7 @@ from syncd.activity.periods import (
     period_start,
     thulium_minute,
     thulium_time,
+    whole_windows,
 )
 from syncd.activity.tables import Written
 from syncd.engine.ports import Commit, FailureRecord
@@ -74,7 +68,7 @@ class ActivityCounters:
         return dict(self.__dict__)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ActivityRun:
     """What every activity stream shares: counting, writing, recording rejected rows."""
 
@@ -87,11 +81,14 @@ class ActivityRun:
     counters: ActivityCounters = field(default_factory=ActivityCounters)
     open_failures: set[str] | None = None
 
-    def begin(self, now: datetime) -> datetime:
+    def resumed_at(self) -> datetime | None:
+        """Where the last run left off; None before the first one."""
         cursor = self.state.cursor(self.stream)
-        if cursor is None or not isinstance(cursor.updated_at, datetime):
-            return first_moment(self.start, self.days_back, now)
-        return cursor.updated_at
+        return cursor.updated_at if cursor is not None and isinstance(cursor.updated_at, datetime) else None
+
+    def begin(self, now: datetime) -> datetime:
+        resumed = self.resumed_at()
+        return first_moment(self.start, self.days_back, now) if resumed is None else resumed
 
     def save(self, converted: Sequence[Row | Rejected], cursor: datetime | None) -> None:
         """Write one page's rows, then record its rejections (and the cursor) in the state DB."""
@@ -128,17 +125,16 @@ class ActivityRun:
 ConnectionPage = Callable[[str, str, int], tuple[int, list[dict[str, Any]]]]  # (from, to, offset)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ConnectionsRun(ActivityRun):
-    fetch: ConnectionPage | None = None
+    fetch: ConnectionPage
     overlap: timedelta = timedelta(minutes=60)
 
     def run(self) -> ActivityCounters:
-        assert self.fetch is not None
         now = self.clock.now()
         upper = (now - MINUTE).replace(second=0, microsecond=0)  # only whole minutes are complete
-        cursor = self.state.cursor(self.stream)
-        begin = self.begin(now) if cursor is None else self.begin(now) - self.overlap
+        resumed = self.resumed_at()
+        begin = first_moment(self.start, self.days_back, now) if resumed is None else resumed - self.overlap
         begin = begin.replace(second=0, microsecond=0)
         for low, high in day_windows(begin, upper):
             self.read_window(thulium_minute(low), thulium_minute(high))
@@ -146,7 +142,6 @@ class ConnectionsRun(ActivityRun):
         return self.counters
 
     def read_window(self, date_from: str, date_to: str) -> None:
-        assert self.fetch is not None
         offset = 0
         while True:
             count, page = self.fetch(date_from, date_to, offset)
@@ -173,17 +168,17 @@ class ConnectionsRun(ActivityRun):
 # -- reports ---------------------------------------------------------------------------------------------
 
 ReportPage = Callable[[Params], list[dict[str, Any]]]
+ReportRow = Callable[[dict[str, Any], str], Row | Rejected]  # (raw row, aggregate_by)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ReportRun(ActivityRun):
-    fetch: ReportPage | None = None
+    fetch: ReportPage
+    convert: ReportRow  # chats_summary_row or agents_work_row
     aggregate_by: str = "day"
     filters: Params = field(default_factory=list)
-    kind: str = "chats_summary"  # or agents_work
 
     def run(self) -> ActivityCounters:
-        assert self.fetch is not None
         now = self.clock.now()
         begin = period_start(self.begin(now), self.aggregate_by)
         if begin > now:  # a start date still to come: Thulium would refuse date_from after date_to
@@ -191,12 +186,11 @@ class ReportRun(ActivityRun):
         window = [("date_from", thulium_time(begin)), ("date_to", thulium_time(now))]
         base = [*window, ("aggregate_by", self.aggregate_by), *self.filters]
         for page in self.pages(base):
-            self.save([self.convert(raw) for raw in page], None)
+            self.save([self.convert(raw, self.aggregate_by) for raw in page], None)
         self.save([], period_start(now, self.aggregate_by))
         return self.counters
 
     def pages(self, params: Params) -> Iterator[list[dict[str, Any]]]:
-        assert self.fetch is not None
         offset = 0
         while True:
             page = self.fetch([*params, ("limit", str(PAGE)), ("offset", str(offset))])
@@ -205,11 +199,6 @@ class ReportRun(ActivityRun):
             if len(page) < PAGE:
                 return
             offset += len(page)
-
-    def convert(self, raw: dict[str, Any]) -> Row | Rejected:
-        if self.kind == "agents_work":
-            return agents_work_row(raw, self.aggregate_by)
-        return chats_summary_row(raw, self.aggregate_by)
 
     def key_of(self, row: Row) -> str:
         who = row.get("agent_login", row.get("user_name"))
@@ -221,10 +210,10 @@ class ReportRun(ActivityRun):
 WolkvoxPoll = Callable[[datetime, datetime], list[dict[str, Any]]]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class WolkvoxRun(ActivityRun):
-    poll: WolkvoxPoll | None = None
-    claim_poll: Callable[[], bool] | None = None  # False: polled too recently (by anyone with this token)
+    poll: WolkvoxPoll
+    claim_poll: Callable[[], bool]  # False: polled too recently (by anyone with this token)
     # Restarts the wait when a poll has ended: the claim was taken before the request left, and a slow
     # request must not bring the next one closer to it than Wolkvox allows.
     polled: Callable[[], None] = lambda: None
@@ -233,9 +222,8 @@ class WolkvoxRun(ActivityRun):
     window_days: int = 1
 
     def run(self) -> ActivityCounters:
-        assert self.poll is not None and self.claim_poll is not None
         now = self.clock.now()
-        windows = self.windows(self.begin(now), now)
+        windows = whole_windows(self.begin(now), now, self.window_days)
         for index, (start, end) in enumerate(windows[: self.max_polls]):
             if index:
                 self.clock.sleep(self.min_poll_seconds)
@@ -251,16 +239,6 @@ class WolkvoxRun(ActivityRun):
             closed = end < polled_at
             self.save(wolkvox_rows((start, end), data), end + timedelta(seconds=1) if closed else start)
         return self.counters
-
-    def windows(self, begin: datetime, now: datetime) -> list[tuple[datetime, datetime]]:
-        """Whole windows from ``begin``: the last one may still be open (its end is after ``now``)."""
-        out: list[tuple[datetime, datetime]] = []
-        start = begin
-        while start <= now:
-            end = start + timedelta(days=self.window_days) - timedelta(seconds=1)
-            out.append((start, end))
-            start = end + timedelta(seconds=1)
-        return out
 
     def key_of(self, row: Row) -> str:
         return f"{row['window_start']:%Y%m%d%H%M%S}|{row['channel']}"

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from syncd.activity.runs import ActivityRun, ConnectionsRun, ReportRun, WolkvoxRun
+from syncd.activity.convert import agents_work_row, chats_summary_row
+from syncd.activity.runs import ActivityRun, Clock, ConnectionsRun, ReportRow, ReportRun, WolkvoxRun
 from syncd.activity.tables import ActivityTable
 from syncd.activity.wolkvox_client import WolkvoxClient, WolkvoxError
 from syncd.settings.activity import (
@@ -28,6 +29,7 @@ from syncd.thulium import ThuliumError
 from syncd.wiring import TenantRuntime
 
 REPORTS = {"chats_summary": "chats/reports/summary", "agents_work": "agents_work_report"}
+REPORT_ROWS: dict[str, ReportRow] = {"chats_summary": chats_summary_row, "agents_work": agents_work_row}
 POLL_SLOT = "poll:wolkvox_chats"
 
 
@@ -59,7 +61,7 @@ def analytics_engine(runtime: TenantRuntime) -> Iterator[Engine]:
 
 
 def build_run(
-    runtime: TenantRuntime, stream: str, engine: Engine, clock: Any, wolkvox: WolkvoxClient | None
+    runtime: TenantRuntime, stream: str, engine: Engine, clock: Clock, wolkvox: WolkvoxClient | None
 ) -> ActivityRun:
     activity = runtime.tenant.config.activity
     assert activity is not None
@@ -87,9 +89,9 @@ def build_run(
         return ReportRun(
             **common,
             fetch=lambda params: client.report_rows(report, params),
+            convert=REPORT_ROWS[stream],
             aggregate_by=section.aggregate_by,
             filters=report_filters(section),
-            kind=stream,
         )
     assert isinstance(section, WolkvoxSection) and wolkvox is not None
     jobs = JobStore(runtime.store.sessions, runtime.tenant.name)
@@ -134,10 +136,9 @@ def wolkvox_client(runtime: TenantRuntime, activity: ActivitySection) -> Wolkvox
 
 
 def run_activity(
-    runtime: TenantRuntime, stream: str, clock: Any | None = None
-) -> tuple[dict[str, int], Exception | None, int]:
-    """Run one activity stream; returns its counters, the error that stopped it (if any) and the
-    Wolkvox requests it made (Thulium's are counted by the client)."""
+    runtime: TenantRuntime, stream: str, clock: Clock | None = None
+) -> tuple[dict[str, int], Exception | None]:
+    """Run one activity stream; returns its counters and the error that stopped it, if any."""
     activity = runtime.tenant.config.activity
     assert activity is not None
     clock = clock or LocalClock(activity.timezone)
@@ -146,12 +147,11 @@ def run_activity(
         with analytics_engine(runtime) as engine:
             run = build_run(runtime, stream, engine, clock, wolkvox)
             try:
-                run_counters = run.run()
-                return run_counters.as_dict(), None, wolkvox.requests_sent if wolkvox else 0
+                return run.run().as_dict(), None
             except (ThuliumError, WolkvoxError, SQLAlchemyError) as exc:
-                return run.counters.as_dict(), exc, wolkvox.requests_sent if wolkvox else 0
+                return run.counters.as_dict(), exc
     except SQLAlchemyError as exc:  # the analytics database itself: unreachable, no rights to create
-        return {}, exc, 0
+        return {}, exc
     finally:
         if wolkvox is not None:
             wolkvox.close()

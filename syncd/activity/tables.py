@@ -24,7 +24,6 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
-    func,
     select,
 )
 
@@ -59,13 +58,20 @@ def connections_table(name: str, metadata: MetaData) -> Table:
     )
 
 
+def period_key(who: str) -> list[Column[Any]]:
+    """A report row is one period of one person (user or agent) under one aggregation."""
+    return [
+        Column("aggregate_by", String(10), primary_key=True),
+        Column("period", String(32), primary_key=True),
+        Column(who, String(200), primary_key=True),
+    ]
+
+
 def chats_summary_table(name: str, metadata: MetaData) -> Table:
     return Table(
         name,
         metadata,
-        Column("aggregate_by", String(10), primary_key=True),
-        Column("period", String(32), primary_key=True),
-        Column("user_name", String(200), primary_key=True),
+        *period_key("user_name"),
         *(Column(c, Integer) for c in CHAT_COUNTS),
         *(Column(f"{t}_{s}_s", Integer) for t in ("chat_time", "wait_time") for s in STATS),
         Column("service_level_percent", Float),
@@ -84,9 +90,7 @@ def agents_work_table(name: str, metadata: MetaData) -> Table:
     return Table(
         name,
         metadata,
-        Column("aggregate_by", String(10), primary_key=True),
-        Column("period", String(32), primary_key=True),
-        Column("agent_login", String(200), primary_key=True),
+        *period_key("agent_login"),
         Column("agent_name", String(200)),
         Column("agent_surname", String(200)),
         *(Column(f"inbound_{c}", Integer) for c in (*counts, *seconds)),
@@ -165,14 +169,16 @@ class ActivityTable:
         return tuple(row[name] for name in self.keys)
 
     def existing(self, connection: Any, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], Row]:
-        """The stored rows among ``keys``, read by the first key column (portable where tuple IN is not)."""
-        first = self.table.c[self.keys[0]]
+        """The stored rows among ``keys``, read by one key column (portable where tuple IN is not): the one
+        with the most distinct values here, since a report's ``aggregate_by`` would match its whole table."""
+        position = max(range(len(self.keys)), key=lambda i: len({key[i] for key in keys}))
+        column = self.table.c[self.keys[position]]
         wanted = set(keys)
         found: dict[tuple[Any, ...], Row] = {}
-        values = sorted({key[0] for key in keys}, key=str)
+        values = list({key[position] for key in keys})
         columns = [c for c in self.table.columns if c.name != SYNCED_AT]
         for start in range(0, len(values), 500):
-            query = select(*columns).where(first.in_(values[start : start + 500]))
+            query = select(*columns).where(column.in_(values[start : start + 500]))
             for stored in connection.execute(query).mappings():
                 row = dict(stored)
                 key = self.key_of(row)
@@ -186,7 +192,3 @@ class ActivityTable:
 
     def keyed(self, row: Row) -> Row:
         return {**{f"key_{name}": row[name] for name in self.keys}, **row}
-
-    def count(self) -> int:
-        with self.engine.connect() as connection:
-            return int(connection.execute(select(func.count()).select_from(self.table)).scalar_one())

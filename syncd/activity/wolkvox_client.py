@@ -32,7 +32,6 @@ class WolkvoxClient:
             headers={"wolkvox-token": token, "Accept": "application/json"},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
         )
-        self.requests_sent = 0
 
     def close(self) -> None:
         self._http.close()
@@ -40,7 +39,6 @@ class WolkvoxClient:
     def chats_closed_by_channel(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """``chat_13`` for ``[start, end]``: the ``data`` list as sent (``chanel`` sic, counts as text)."""
         params = {"api": "chat_13", "date_ini": wolkvox_time(start), "date_end": wolkvox_time(end)}
-        self.requests_sent += 1
         try:
             response = self._http.get(REPORT_PATH, params=params)
         except httpx.HTTPError as exc:

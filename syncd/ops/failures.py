@@ -25,12 +25,11 @@ from syncd.engine.campaign_run import CAMPAIGN_PREFIX
 from syncd.ops.exclusive import exclusive_run
 from syncd.service import TenantOutcome, sync_tenant
 from syncd.settings import ProcessSettings, load_tenant
-from syncd.settings.activity import ACTIVITY_STREAMS
 from syncd.settings.discovery import TenantRef
 from syncd.state import models
 from syncd.state.jobs import JobInfo
 from syncd.state.repository import BLOCKED_KINDS, PENDING_KINDS
-from syncd.wiring import STREAM_ORDER, tenant_runtime
+from syncd.wiring import RUNNABLE_STREAMS, tenant_runtime
 from syncd.worker.leased_crm import guarded_by
 
 Sessions = Callable[[], Session]
@@ -203,7 +202,7 @@ def resolve_failures(sessions: Sessions, tenant: str, query: FailureQuery, now: 
 def sync_streams(streams: Iterable[str]) -> list[str]:
     """The ``syncd sync`` streams that settle failures of these state streams (campaign:X → campaigns)."""
     wanted = {"campaigns" if stream.startswith(CAMPAIGN_PREFIX) else stream for stream in streams}
-    return [stream for stream in (*STREAM_ORDER, *ACTIVITY_STREAMS) if stream in wanted]
+    return [stream for stream in RUNNABLE_STREAMS if stream in wanted]
 
 
 # -- export ----------------------------------------------------------------------------------------

@@ -10,11 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from syncd.settings import ProcessSettings
-from syncd.settings.activity import ACTIVITY_STREAMS
 from syncd.settings.discovery import TenantRef, tenant_file, tenant_ref
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobInfo, JobStore
-from syncd.wiring import STREAM_ORDER
+from syncd.wiring import RUNNABLE_STREAMS
 from syncd.worker.broker import live_broker_url
 from syncd.worker.startup import ensure_schema
 
@@ -32,11 +31,12 @@ def pick_tenant(settings: ProcessSettings, config: Path | None, tenant: str | No
 def check_streams(streams: Sequence[str] | None) -> list[str] | None:
     if not streams:
         return None
-    known = (*STREAM_ORDER, *ACTIVITY_STREAMS)
-    unknown = sorted(set(streams) - set(known))
+    unknown = sorted(set(streams) - set(RUNNABLE_STREAMS))
     if unknown:
-        raise ValueError(f"unknown stream(s) {', '.join(unknown)}; expected one of {', '.join(known)}")
-    return [s for s in known if s in streams]
+        raise ValueError(
+            f"unknown stream(s) {', '.join(unknown)}; expected one of {', '.join(RUNNABLE_STREAMS)}"
+        )
+    return [s for s in RUNNABLE_STREAMS if s in streams]
 
 
 def enqueue_resync(

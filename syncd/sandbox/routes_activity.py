@@ -8,7 +8,7 @@ from aiohttp import web
 
 from syncd.sandbox.errors import CODE_BAD_PARAM, ApiError
 from syncd.sandbox.middleware import SANDBOX_KEY
-from syncd.sandbox.web_utils import json_response, list_param, page
+from syncd.sandbox.web_utils import json_response, list_param, page, widen
 
 routes = web.RouteTableDef()
 
@@ -17,13 +17,10 @@ def _bound(value: str | None, *, upper: bool) -> str | None:
     """``2014-07-14`` as an upper bound means the whole day; ``2014-07-14 12:34`` is exact to the minute."""
     if not value:
         return None
-    if len(value) == 10:
-        return value + (" 23:59:59" if upper else " 00:00:00")
-    if len(value) == 16:
-        return value + (":59" if upper else ":00")
-    if len(value) == 19:
-        return value
-    raise ApiError.one(400, "Wrong date format. Expected YYYY-MM-DD or YYYY-MM-DD hh:mm.", CODE_BAD_PARAM)
+    wide = widen(value, upper=upper)
+    if wide is None:
+        raise ApiError.one(400, "Wrong date format. Expected YYYY-MM-DD or YYYY-MM-DD hh:mm.", CODE_BAD_PARAM)
+    return wide
 
 
 def _norm(date: str) -> str:

@@ -18,7 +18,7 @@ from syncd.sandbox.activity_reports import (
 )
 from syncd.sandbox.errors import CODE_BAD_PARAM, ApiError
 from syncd.sandbox.middleware import SANDBOX_KEY
-from syncd.sandbox.web_utils import flag, json_response, list_param, page
+from syncd.sandbox.web_utils import flag, json_response, list_param, page, widen
 
 routes = web.RouteTableDef()
 _FORMATS = {10: "%Y-%m-%d", 16: "%Y-%m-%d %H:%M", 19: "%Y-%m-%d %H:%M:%S"}
@@ -44,11 +44,7 @@ def _moment(query: Any, name: str, *, upper: bool) -> str:
         raise _bad(
             f"Wrong format of {name}. Expected YYYY-MM-DD, YYYY-MM-DD hh:mm or YYYY-MM-DD hh:mm:ss."
         ) from None
-    if len(raw) == 10:
-        return raw + (" 23:59:59" if upper else " 00:00:00")
-    if len(raw) == 16:
-        return raw + (":59" if upper else ":00")
-    return raw
+    return widen(raw, upper=upper) or raw
 
 
 def _window(query: Any) -> Window:

@@ -98,3 +98,13 @@ def flag(value: str | None) -> bool | None:
     if value is None:
         return None
     return value.strip().lower() in ("true", "1", "yes")
+
+
+def widen(moment: str, *, upper: bool) -> str | None:
+    """``YYYY-MM-DD[ hh:mm[:ss]]`` as a full timestamp: a bare date as an upper bound means the whole day and
+    ``hh:mm`` the whole minute, the way Thulium reads ``date_to``. None for any other length."""
+    if len(moment) == 10:
+        return moment + (" 23:59:59" if upper else " 00:00:00")
+    if len(moment) == 16:
+        return moment + (":59" if upper else ":00")
+    return moment if len(moment) == 19 else None

@@ -146,17 +146,9 @@ def _resolve_analytics_url(
     activity = config.activity
     if activity is None or (activity.analytics_url is None and activity.analytics_url_env is None):
         return None
-    if activity.analytics_url is not None:
-        return activity.analytics_url
-    assert activity.analytics_url_env is not None
-    value = env.get(activity.analytics_url_env, "")
-    if not value:
-        problems.append(
-            ConfigProblem(
-                "activity.analytics_url_env", f"environment variable {activity.analytics_url_env} is not set"
-            )
-        )
-    return value
+    return _url(
+        "activity.analytics_url_env", activity.analytics_url, activity.analytics_url_env, env, problems
+    )
 
 
 def _secret(
@@ -180,14 +172,19 @@ def _secret(
 
 
 def _resolve_source_url(config: TenantFile, env: Mapping[str, str], problems: list[ConfigProblem]) -> str:
-    if config.source.url is not None:
-        return config.source.url
-    assert config.source.url_env is not None
-    value = env.get(config.source.url_env, "")
+    return _url("source.url_env", config.source.url, config.source.url_env, env, problems)
+
+
+def _url(
+    key: str, url: str | None, url_env: str | None, env: Mapping[str, str], problems: list[ConfigProblem]
+) -> str:
+    """A database URL given in the file, or (it may hold a password) named by a variable."""
+    if url is not None:
+        return url
+    assert url_env is not None
+    value = env.get(url_env, "")
     if not value:
-        problems.append(
-            ConfigProblem("source.url_env", f"environment variable {config.source.url_env} is not set")
-        )
+        problems.append(ConfigProblem(key, f"environment variable {url_env} is not set"))
     return value
 
 

@@ -292,7 +292,7 @@ def test_a_new_day_arrives_and_the_closed_day_is_read_once_more(world: World, po
     clock = FixedClock(datetime(2026, 10, 2, 12, 0))
     with tenant_runtime(tenant) as runtime:
         for stream in ("chats_summary", "agents_work", "connections"):
-            counters, error, _ = run_activity(runtime, stream, clock)
+            counters, error = run_activity(runtime, stream, clock)
             assert error is None and counters["inserted"] > 0 and counters["rejected"] == 0
     first = {
         (r["period"], r["user_name"]): r["incoming"]
@@ -306,8 +306,8 @@ def test_a_new_day_arrives_and_the_closed_day_is_read_once_more(world: World, po
     control.generate_activity("2026-10-03", days=1, per_day=30, seed=5, until="2026-10-03 12:00:00")
     clock.at = datetime(2026, 10, 3, 12, 0)
     with tenant_runtime(tenant) as runtime:
-        _, connections_error, _ = run_activity(runtime, "connections", clock)
-        counters, error, _ = run_activity(runtime, "chats_summary", clock)
+        _, connections_error = run_activity(runtime, "connections", clock)
+        counters, error = run_activity(runtime, "chats_summary", clock)
         assert error is None and connections_error is None
         assert runtime.store.cursor("chats_summary").updated_at == datetime(2026, 10, 3)  # type: ignore[union-attr]
     second = {

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from syncd.activity.convert import Row
+from syncd.activity.convert import Row, chats_summary_row
 from syncd.activity.runs import ConnectionsRun, ReportRun, WolkvoxRun
 from syncd.activity.tables import Written
 from syncd.engine.ports import Commit
@@ -67,6 +67,11 @@ class FakeClock:
         self.at += timedelta(seconds=seconds)
 
 
+def ports(stream: str, state: FakeState, sink: FakeSink, clock: FakeClock, start: date) -> dict[str, Any]:
+    """What every activity run is built with (the fakes of its ports, and where it starts)."""
+    return {"stream": stream, "state": state, "sink": sink, "clock": clock, "start": start, "days_back": 7}
+
+
 def chat(series: str, user: str, incoming: int) -> dict[str, Any]:
     return {"series": series, "user_name": user, "incoming": incoming, "chat_time": {"sum": "00:01:00"}}
 
@@ -81,15 +86,10 @@ def report_run(
         return [r for r in source if r["series"] >= low][offset : offset + limit]
 
     return ReportRun(
-        stream="chats_summary",
-        state=state,
-        sink=sink,
-        clock=clock,
-        start=date(2026, 11, 1),
-        days_back=7,
+        **ports("chats_summary", state, sink, clock, date(2026, 11, 1)),
         fetch=fetch,
+        convert=chats_summary_row,
         aggregate_by="day",
-        kind="chats_summary",
     )
 
 
@@ -148,12 +148,7 @@ def test_connections_reread_the_overlap_and_only_whole_minutes() -> None:
 
     def run() -> Any:
         return ConnectionsRun(
-            stream="connections",
-            state=state,
-            sink=sink,
-            clock=clock,
-            start=date(2026, 11, 1),
-            days_back=7,
+            **ports("connections", state, sink, clock, date(2026, 11, 1)),
             fetch=fetch,
             overlap=timedelta(minutes=60),
         ).run()
@@ -183,12 +178,7 @@ def test_wolkvox_polls_whole_windows_no_sooner_than_allowed() -> None:
 
     def run() -> Any:
         return WolkvoxRun(
-            stream="wolkvox_chats",
-            state=state,
-            sink=sink,
-            clock=clock,
-            start=date(2026, 11, 2),
-            days_back=7,
+            **ports("wolkvox_chats", state, sink, clock, date(2026, 11, 2)),
             poll=poll,
             claim_poll=lambda: allowed.pop(0),
             min_poll_seconds=300,
