@@ -154,12 +154,7 @@ class StreamRun:
 
     # -- planning ---------------------------------------------------------------------------
     def take_page(self, rows: list[SourceRow], lookup_first: bool) -> None:
-        """Plan a page in slices of one batch, sending what is ready between slices.
-
-        The state DB is asked about the page once; planning a whole page at once would leave Thulium
-        idle for as long as it takes (a quarter of a second for 1,000 rows), since only this thread
-        hands calls to the pool.
-        """
+        self.outcomes.counters.read += len(rows)
         if self.options.full:  # only the sweep asks what was seen: incremental runs keep no key set
             self.seen.update(row.key for row in rows)
         keys = [row.key for row in rows]
@@ -169,13 +164,6 @@ class StreamRun:
             lookup_first=set(keys) if lookup_first else self.store.pending_keys(self.spec.name, keys),
             **self.company_context(rows),
         )
-        for rows_slice in chunked(rows, max(1, self.options.batch_size)):
-            self.plan_slice(rows_slice, ctx)
-            if not self.options.dry_run:
-                self.keep_sending()
-
-    def plan_slice(self, rows: list[SourceRow], ctx: PageContext) -> None:
-        self.outcomes.counters.read += len(rows)
         plan = plan_page(rows, self.spec, ctx)
         self.outcomes.count_plan(plan)
         ops = self.reconcile(plan)
@@ -184,19 +172,12 @@ class StreamRun:
             return
         page_id = self.tracker.open_page(rows[-1].position, len(ops))
         commit = self.outcomes.settle_plan(plan)
-        # The slice's creates are marked pending with its plan, so sending them needs no transaction of
+        # The page's creates are marked pending with its plan, so sending them needs no transaction of
         # its own; one that dies unsent costs the next run a lookup, never a duplicate.
         commit.pending = [op.key for op in ops if call_kind(op) == "create"]
         self.marked.update(commit.pending)
         self.commit(commit)
         self.enqueue([Item(op, page_id) for op in ops])
-
-    def keep_sending(self) -> None:
-        """Between slices: settle what has come back and fill the free slots, without waiting."""
-        self.release_waiting()
-        self.submit_ready()
-        if self.inflight:
-            self.collect(wait_for=0.0)
 
     def company_context(self, rows: list[SourceRow]) -> dict[str, Any]:
         if self.spec.company_key is None:
@@ -295,7 +276,7 @@ class StreamRun:
             return self.crm.delete(stream, [op.thulium_id or 0 for op in ops])
         return self.crm.find(stream, self.spec.identifier(ops[0].key))
 
-    def collect(self, wait_for: float | None = None) -> None:
+    def collect(self) -> None:
         """Settle every call that has finished; the state DB is written at most every ``SAVE_EVERY``.
 
         Group commits keep this thread — the only one that plans and commits — from being the
@@ -303,8 +284,7 @@ class StreamRun:
         from the last fraction of a second is settled by the next run: creates are pending (looked
         up, not re-created), updates and deletes are sent again.
         """
-        timeout = self.next_deadline() if wait_for is None else wait_for
-        done, _ = wait(list(self.inflight), timeout=timeout, return_when=FIRST_COMPLETED)
+        done, _ = wait(list(self.inflight), timeout=self.next_deadline(), return_when=FIRST_COMPLETED)
         builder = self.unsaved
         for future in done:
             kind, items = self.inflight.pop(future)
