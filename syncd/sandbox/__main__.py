@@ -7,7 +7,15 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from syncd.sandbox.app import DEFAULT_PASSWORD, DEFAULT_USER, PASSWORD_ENV, load_faults_file, run_sandbox
+from syncd.sandbox.app import (
+    DEFAULT_PASSWORD,
+    DEFAULT_USER,
+    PASSWORD_ENV,
+    load_faults_file,
+    load_readings,
+    run_sandbox,
+)
+from syncd.sandbox.readings import PROFILES
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -20,6 +28,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--seed-file", type=Path, default=None, help="JSON seed (default: the packaged default_seed.json)"
     )
     p.add_argument("--faults-file", type=Path, default=None, help="JSON fault configuration (see README)")
+    p.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="default",
+        help="how to read what the vendor document leaves open (adversarial: every unkind reading)",
+    )
+    p.add_argument("--readings-file", type=Path, default=None, help="JSON readings on top of the profile")
     p.add_argument("--latency-ms", type=int, default=0)
     p.add_argument("--jitter-ms", type=int, default=0)
     p.add_argument("--seed", type=int, default=0, help="random seed for faults and jitter")
@@ -41,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         password=os.environ.get(PASSWORD_ENV, DEFAULT_PASSWORD),
         print_port=not args.no_print_port,
         faults=load_faults_file(args.faults_file),
+        readings=load_readings(args.profile, args.readings_file),
     )
 
 

@@ -22,6 +22,7 @@ from syncd.sandbox import (
 from syncd.sandbox.child_server import announce_port, run_until_signalled, serve_runner
 from syncd.sandbox.faults import FaultConfig
 from syncd.sandbox.middleware import SANDBOX_KEY, api_middleware
+from syncd.sandbox.readings import Readings, profile
 from syncd.sandbox.runtime import Sandbox
 from syncd.sandbox.seed import read_seed_file
 
@@ -29,6 +30,7 @@ DEFAULT_USER = "api_user"
 DEFAULT_PASSWORD = "sandbox-secret"
 PASSWORD_ENV = "SYNCD_SANDBOX_PASSWORD"
 PORT_LINE_PREFIX = "SANDBOX_PORT="
+MAX_LINE_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -39,6 +41,7 @@ class SandboxConfig:
     user: str = DEFAULT_USER
     password: str = DEFAULT_PASSWORD
     faults: FaultConfig = field(default_factory=FaultConfig)
+    readings: Readings = field(default_factory=Readings)
 
 
 def build_app(config: SandboxConfig) -> web.Application:
@@ -50,6 +53,7 @@ def build_app(config: SandboxConfig) -> web.Application:
         password=config.password,
         seed_doc=read_seed_file(config.seed_file),
         startup_faults=config.faults,
+        startup_readings=config.readings,
     )
     for table in (
         routes_customers.routes,
@@ -71,8 +75,14 @@ async def _close_webhooks(app: web.Application) -> None:
 
 async def serve(config: SandboxConfig, *, ready: Callable[[int], None] | None = None) -> None:
     """Runs until cancelled. ``ready`` receives the bound port (useful with port 0)."""
+    # aiohttp's own parser refuses request lines over 8190 bytes with a bare 400; the URL bound is a
+    # reading of its own (readings.max_url_bytes), so the server itself must not impose one.
     runner = web.AppRunner(
-        build_app(config), access_log=None, shutdown_timeout=0.5, handler_cancellation=True
+        build_app(config),
+        access_log=None,
+        shutdown_timeout=0.5,
+        handler_cancellation=True,
+        max_line_size=MAX_LINE_BYTES,
     )
     await serve_runner(runner, config.host, config.port, ready=ready)
 
@@ -88,6 +98,7 @@ def run_sandbox(
     password: str,
     print_port: bool,
     faults: FaultConfig | None = None,
+    readings: Readings | None = None,
 ) -> None:
     """Blocking entry point for the CLI. CLI latency/jitter/seed override the same keys of ``faults``."""
     fault_config = faults or FaultConfig()
@@ -95,10 +106,24 @@ def run_sandbox(
     fault_config.jitter_ms = jitter_ms or fault_config.jitter_ms
     fault_config.seed = seed or fault_config.seed
     config = SandboxConfig(
-        host=host, port=port, seed_file=seed_file, user=user, password=password, faults=fault_config
+        host=host,
+        port=port,
+        seed_file=seed_file,
+        user=user,
+        password=password,
+        faults=fault_config,
+        readings=readings or Readings(),
     )
     ready = functools.partial(announce_port, PORT_LINE_PREFIX) if print_port else None
     run_until_signalled(serve(config, ready=ready))
+
+
+def load_readings(profile_name: str, readings_file: Path | None) -> Readings:
+    """A profile, with any switch a readings file sets on top of it."""
+    base = profile(profile_name)
+    if readings_file is None:
+        return base
+    return Readings.from_json(json.loads(Path(readings_file).read_text(encoding="utf-8")), base)
 
 
 def load_faults_file(path: Path | None) -> FaultConfig | None:

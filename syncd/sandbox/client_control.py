@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from syncd.sandbox.faults import FaultConfig, FaultKind, FaultRule, RateLimit
+from syncd.sandbox.readings import Readings
 
 
 class SandboxControlError(RuntimeError):
@@ -48,6 +49,18 @@ class SandboxControl:
 
     def reset(self, *, seed: bool = True, startup_faults: bool = True) -> None:
         self._call("POST", "/reset", json={"seed": seed, "startup_faults": startup_faults})
+
+    # ------------------------------------------------------------------ readings of the vendor document
+    def readings(self) -> Readings:
+        return Readings.from_json(self._call("GET", "/readings"))
+
+    def set_readings(self, **switches: Any) -> Readings:
+        """Change some switches (see ``syncd.sandbox.readings``); the rest stay. A reset restores the
+        startup profile."""
+        return Readings.from_json(self._call("PATCH", "/readings", json=switches))
+
+    def use_profile(self, name: str) -> Readings:
+        return Readings.from_json(self._call("PUT", "/readings", json={"profile": name}))
 
     def state(self) -> dict[str, Any]:
         """customers, companies, custom_fields, outbounds, records {outbound: [...]}, connections."""

@@ -13,6 +13,7 @@ from syncd.sandbox.control_events import emit_record_saved
 from syncd.sandbox.errors import ApiError, error_response
 from syncd.sandbox.faults import FaultConfig, FaultRule
 from syncd.sandbox.middleware import SANDBOX_KEY
+from syncd.sandbox.readings import Readings, profile
 from syncd.sandbox.runtime import Sandbox
 from syncd.sandbox.seed import load_seed, normalize_connection, outbound_from_json
 from syncd.sandbox.store import now_text
@@ -88,6 +89,29 @@ async def reset_counts(request: web.Request) -> web.Response:
 @routes.get("/_sandbox/log")
 async def log(request: web.Request) -> web.Response:
     return json_response(_sb(request).log.since(int(request.query.get("since", 0))))
+
+
+# -------------------------------------------------------------------------------------------- readings
+@routes.get("/_sandbox/readings")
+async def get_readings(request: web.Request) -> web.Response:
+    return json_response(_sb(request).readings.to_json())
+
+
+@routes.patch("/_sandbox/readings")
+async def patch_readings(request: web.Request) -> web.Response:
+    sb = _sb(request)
+    sb.readings = Readings.from_json(await json_object(request), sb.readings)
+    return json_response(sb.readings.to_json())
+
+
+@routes.put("/_sandbox/readings")
+async def put_readings(request: web.Request) -> web.Response:
+    """``{"profile": "adversarial"}``, optionally with switches on top of it."""
+    body = await json_object(request)
+    sb = _sb(request)
+    name = str(body.pop("profile", "default"))
+    sb.readings = Readings.from_json(body, profile(name))
+    return json_response(sb.readings.to_json())
 
 
 # ---------------------------------------------------------------------------------------------- faults

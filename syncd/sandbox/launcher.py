@@ -11,6 +11,7 @@ from syncd.sandbox.child_server import START_TIMEOUT_S as START_TIMEOUT_S  # re-
 from syncd.sandbox.child_server import ChildServer
 from syncd.sandbox.client_control import SandboxControl
 from syncd.sandbox.faults import FaultConfig
+from syncd.sandbox.readings import Readings
 
 
 class SandboxStartError(RuntimeError):
@@ -37,8 +38,12 @@ class SandboxProcess(ChildServer[SandboxControl]):
         user: str = DEFAULT_USER,
         password: str = DEFAULT_PASSWORD,
         host: str = "127.0.0.1",
+        profile: str = "default",
+        readings: Readings | dict[str, Any] | None = None,
     ) -> None:
         super().__init__(host=host)
+        self.profile = profile
+        self.readings = readings
         self.latency_ms = latency_ms
         self.jitter_ms = jitter_ms
         self.seed = seed
@@ -54,6 +59,12 @@ class SandboxProcess(ChildServer[SandboxControl]):
     def _extra_args(self, tmp: Path) -> list[str]:
         args = ["--user", self.user, "--seed", str(self.seed)]
         args += ["--latency-ms", str(self.latency_ms), "--jitter-ms", str(self.jitter_ms)]
+        args += ["--profile", self.profile]
+        if self.readings is not None:
+            readings_path = tmp / "readings.json"
+            body = self.readings.to_json() if isinstance(self.readings, Readings) else self.readings
+            readings_path.write_text(json.dumps(body), encoding="utf-8")
+            args += ["--readings-file", str(readings_path)]
         if self.seed_file is not None:
             args += ["--seed-file", str(self.seed_file)]
         if self.faults is not None:

@@ -29,6 +29,12 @@ SANDBOX_KEY: web.AppKey[Sandbox] = web.AppKey("sandbox", Sandbox)
 DECISION_KEY = "syncd_fault_decision"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# What a front proxy (nginx) answers for a request line past its buffer: HTML, no Thulium error body.
+URI_TOO_LONG_PAGE = (
+    "<html>\r\n<head><title>414 Request-URI Too Large</title></head>\r\n<body>\r\n"
+    "<center><h1>414 Request-URI Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
 
 
 def route_template(request: web.Request) -> str:
@@ -103,6 +109,8 @@ async def _run_api(
     request[DECISION_KEY] = decision
     pre = decision.pre
     if pre is not None:
+        if pre.kind != "too_many_requests" and sb.readings.errors_apply_writes and request.method != "GET":
+            await handler(request)  # no rollback promised: the write stays, the answer is the error
         if pre.kind == "hang":
             await asyncio.sleep((pre.delay_ms or DEFAULT_HANG_MS) / 1000.0)
             raise ApiError.one(504, "Gateway timeout.", CODE_SERVER)
@@ -142,6 +150,11 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     entry = sb.log.start(request.method, path, request.query_string, route)
     sb.counters.add(request.method, route)
     started = time.monotonic()
+    limit = sb.readings.max_url_bytes
+    if limit is not None and len(request.raw_path) > limit:
+        entry.faults.append("uri_too_long")
+        entry.duration_ms, entry.status = 0.0, 414
+        return web.Response(status=414, text=URI_TOO_LONG_PAGE, content_type="text/html")
     try:
         try:
             resp = await _run_api(request, handler, sb, entry)

@@ -10,7 +10,7 @@ from aiohttp import web
 from syncd.sandbox.errors import CODE_BAD_PARAM, CODE_VALIDATION, ApiError, ErrorItem
 from syncd.sandbox.middleware import SANDBOX_KEY, decision_of
 from syncd.sandbox.seed import default_statuses
-from syncd.sandbox.store import FINAL_SYSTEM_STATUSES, CampaignRecord, Outbound, Store
+from syncd.sandbox.store import FINAL_SYSTEM_STATUSES, MSG_CUSTOMER_NOT_FOUND, CampaignRecord, Outbound, Store
 from syncd.sandbox.views import Includes, outbound_view, record_view, status_view
 from syncd.sandbox.web_utils import (
     json_body,
@@ -214,6 +214,8 @@ async def batch_add_records(request: web.Request) -> web.Response:
             rec, created = store.add_record(ob.id, item)
         except ApiError as err:
             message = err.errors[0].message if err.errors else "Error."
+            if message == MSG_CUSTOMER_NOT_FOUND:  # the document prints one wording; a real one may differ
+                message = store.readings.customer_not_found_message
             out[key] = {"http_status": 400, "status": "FAILED", "message": message}
             continue
         if created:

@@ -65,6 +65,8 @@ def filter_customers(store: Store, query: Any) -> list[Customer]:
         raw = query["company_id"]
         items = [c for c in items if (str(c.company_id) == raw if raw else c.company_id is None)]
     company_flag = flag(query.get("company_flag"))
+    if company_flag is False and store.readings.company_flag_param == "php":
+        company_flag = True  # PHP reads any non-empty string, "false" included, as true
     if company_flag is not None:
         items = [c for c in items if c.company_flag == company_flag]
     for name, values in custom_field_filters(query).items():

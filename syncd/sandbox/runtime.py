@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from syncd.sandbox.faults import FaultConfig, FaultEngine
+from syncd.sandbox.readings import Readings
 from syncd.sandbox.seed import load_seed
 from syncd.sandbox.store import Store
 from syncd.sandbox.webhooks import WebhookEmitter
@@ -72,12 +73,14 @@ class Sandbox:
         password: str,
         seed_doc: dict[str, Any],
         startup_faults: FaultConfig | None = None,
+        startup_readings: Readings | None = None,
     ) -> None:
         self.user = user
         self.password = password
         self.seed_doc = seed_doc
         self.startup_faults = startup_faults or FaultConfig()
-        self.store = Store()
+        self.startup_readings = startup_readings or Readings()
+        self.store = Store(self.startup_readings)
         self.faults = FaultEngine()
         self.counters = Counters()
         self.log = RequestLog()
@@ -88,7 +91,7 @@ class Sandbox:
         """Back to a fresh instance. Startup faults (CLI/--faults-file) come back by default so a
         benchmark's latency survives the per-test reset; pass startup_faults=False for none at all.
         The webhook target is dropped too: the receiver of the previous test is gone."""
-        self.store = Store()
+        self.store = Store(self.startup_readings if startup_faults else Readings())
         self.webhooks.reset()
         if apply_seed:
             load_seed(self.store, self.seed_doc)
@@ -96,3 +99,11 @@ class Sandbox:
         self.log = RequestLog()
         base = copy.deepcopy(self.startup_faults) if startup_faults else FaultConfig()
         self.faults.configure(base)
+
+    @property
+    def readings(self) -> Readings:
+        return self.store.readings
+
+    @readings.setter
+    def readings(self, readings: Readings) -> None:
+        self.store.readings = readings

@@ -15,6 +15,7 @@ from typing import Any
 
 from syncd.sandbox.activity_events import Activity
 from syncd.sandbox.errors import CODE_NOT_FOUND, CODE_VALIDATION, ApiError, ErrorItem
+from syncd.sandbox.readings import Readings
 from syncd.sandbox.validation import ADDRESS_KINDS, parse_company, parse_customer
 
 SYSTEM_STATUSES = (
@@ -132,7 +133,9 @@ class CampaignRecord:
 
 
 class Store:
-    def __init__(self) -> None:
+    def __init__(self, readings: Readings | None = None) -> None:
+        # Where the vendor document is silent, which way this instance reads it (see readings.py).
+        self.readings = readings or Readings()
         self.customers: dict[int, Customer] = {}
         self.companies: dict[int, Company] = {}
         self.custom_fields: list[str] = []
@@ -261,11 +264,14 @@ class Store:
         return comp
 
     def delete_company(self, company_id: int) -> None:
-        """Members are detached (company_id becomes ""), not deleted: losing people because their employer
-        record went away would be a far worse surprise for a mirror than a dangling link."""
+        """ "Removes the company and all its dependants": by default members are detached (company_id
+        becomes ""); with the ``cascade`` reading (the unkind reading) they are deleted with it."""
         comp = self.get_company(company_id)
-        for cust in self.customers.values():
-            if not cust.company_flag and cust.company_id == company_id:
+        members = [c for c in self.customers.values() if not c.company_flag and c.company_id == company_id]
+        for cust in members:
+            if self.readings.company_delete == "cascade":
+                self._drop_customer(cust.customer_id)
+            else:
                 cust.company_id = None
                 cust.updated_at = now_text()
         self._drop_customer(comp.customer_id)
