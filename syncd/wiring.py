@@ -111,6 +111,7 @@ def tenant_runtime(
         timeouts=Timeouts(connect=config.thulium.connect_timeout, read=config.thulium.read_timeout),
         gate=gate,
         max_connections=max(8, config.sync.max_in_flight * 2),
+        max_url_bytes=config.thulium.max_url_bytes,
     )
     sessions = session_factory(state_engine)
     campaigns = ThuliumCampaigns(client, max_batch=config.sync.batch_size)

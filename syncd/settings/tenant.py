@@ -31,6 +31,8 @@ class ThuliumSection(Strict):
     password_file: str | None = None
     connect_timeout: Annotated[float, Field(gt=0)] = 5.0
     read_timeout: Annotated[float, Field(gt=0)] = 30.0
+    # Batch deletes carry ids in the query string; front proxies commonly refuse request lines over 8 KB.
+    max_url_bytes: Annotated[int, Field(ge=512, le=1_000_000)] = 8192
     # Shared pacing of the API user (syncd/thulium/pacing.py): off unless a rate is set, so that an
     # install that never asked for it keeps sending as fast as max_in_flight allows.
     max_requests_per_second: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None

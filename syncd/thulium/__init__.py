@@ -11,10 +11,12 @@ from syncd.thulium.errors import (
     ThuliumAPIError,
     ThuliumAuthError,
     ThuliumError,
+    ThuliumGatewayError,
     ThuliumNotFound,
     ThuliumPermanentError,
     ThuliumProtocolError,
     ThuliumRejected,
+    ThuliumRequestTooLarge,
     ThuliumUnavailable,
 )
 from syncd.thulium.retry import RetryPolicy
@@ -67,10 +69,12 @@ __all__ = [
     "ThuliumAuthError",
     "ThuliumClient",
     "ThuliumError",
+    "ThuliumGatewayError",
     "ThuliumNotFound",
     "ThuliumPermanentError",
     "ThuliumProtocolError",
     "ThuliumRejected",
+    "ThuliumRequestTooLarge",
     "ThuliumUnavailable",
     "Timeouts",
 ]

@@ -29,6 +29,7 @@ from syncd.thulium.errors import (
     ThuliumError,
     ThuliumNotFound,
     ThuliumProtocolError,
+    ThuliumRequestTooLarge,
     ThuliumUnavailable,
 )
 from syncd.thulium.retry import RetryPolicy, call_with_retries
@@ -60,6 +61,9 @@ Params = list[tuple[str, str]]
 CUSTOMERS_MAX_LIMIT = 1000
 RECORDS_MAX_LIMIT = 100
 CONNECTIONS_MAX_LIMIT = 100
+# What front proxies commonly take in a request line (nginx: 8 KB buffers); the document states no bound.
+DEFAULT_MAX_URL_BYTES = 8192
+_ID_PARAM = "customer_id%5B%5D="
 
 
 class RequestGate(Protocol):
@@ -117,11 +121,13 @@ class ThuliumClient:
         max_connections: int = 8,
         accept_language: str = "en",
         sleep: Callable[[float], None] = time.sleep,
+        max_url_bytes: int = DEFAULT_MAX_URL_BYTES,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
         secret = password.get_secret_value() if isinstance(password, SecretStr) else password
         self.user = user
+        self._max_url_bytes = max_url_bytes
         self._retry = retry or RetryPolicy()
         self._gate = gate
         # A gate that paces by outcomes (429 pauses, 5xx trips a breaker) also has ``after_response``.
@@ -173,10 +179,17 @@ class ThuliumClient:
         json: Any = None,
         identifiers: Sequence[str] = (),
         read: Callable[[Any], None] | None = None,
+        replayable_post: bool = False,
     ) -> httpx.Response:
-        """``read`` takes the JSON body of each answered attempt; a body that does not parse is retried."""
+        """``read`` takes the JSON body of each answered attempt; a body that does not parse is retried.
+        ``replayable_post``: Thulium answers a repeat of this POST idempotently (it is not a create)."""
         ctx = status.RequestContext(
-            method=method, path=path, endpoint=endpoint, api_user=self.user, identifiers=tuple(identifiers)
+            method=method,
+            path=path,
+            endpoint=endpoint,
+            api_user=self.user,
+            identifiers=tuple(identifiers),
+            replayable_post=replayable_post,
         )
         attempt_no = 0
 
@@ -376,20 +389,52 @@ class ThuliumClient:
         return _keyed_results(response, ids, "PUT", path)
 
     def batch_delete_customers(self, customer_ids: Sequence[int]) -> dict[int, ItemResult]:
-        """``DELETE batch/customers?customer_id[]=…``; results keyed by customer id."""
-        if not customer_ids:
-            return {}
+        """``DELETE batch/customers?customer_id[]=…``; results keyed by customer id (see ``_delete_ids``)."""
+        return self._delete_ids("DELETE batch/customers", "batch/customers", customer_ids)
+
+    def _delete_ids(self, endpoint: str, path: str, customer_ids: Sequence[int]) -> dict[int, ItemResult]:
+        """Ids travel in the query string, which the document does not bound but front proxies do (~8 KB).
+
+        Sent in as many requests as keep each request line under ``max_url_bytes``; a 414 all the same (a
+        proxy stricter than that) halves the request. Deletes are idempotent, so a later request failing
+        after an earlier one went through loses nothing: its items are sent again and answer "not found".
+        """
         ids = [_int_id(i) for i in customer_ids]
         _check_unique(ids)
-        path = "batch/customers"
-        response = self._call(
-            "DELETE",
-            "DELETE batch/customers",
-            path,
-            params=[("customer_id[]", str(i)) for i in ids],
-            identifiers=[str(i) for i in ids],
-        )
+        results: dict[int, ItemResult] = {}
+        for chunk in self._url_chunks(path, ids):
+            results.update(self._delete_chunk(endpoint, path, chunk))
+        return results
+
+    def _delete_chunk(self, endpoint: str, path: str, ids: list[int]) -> dict[int, ItemResult]:
+        try:
+            response = self._call(
+                "DELETE", endpoint, path, params=_id_params(ids), identifiers=[str(i) for i in ids]
+            )
+        except ThuliumRequestTooLarge:
+            if len(ids) == 1:
+                raise
+            half = len(ids) // 2
+            return {
+                **self._delete_chunk(endpoint, path, ids[:half]),
+                **self._delete_chunk(endpoint, path, ids[half:]),
+            }
         return _keyed_results(response, ids, "DELETE", path)
+
+    def _url_chunks(self, path: str, ids: list[int]) -> Iterator[list[int]]:
+        """The longest runs of ``ids`` whose ``DELETE <target> HTTP/1.1`` line fits the bound."""
+        base = len(self._http.build_request("DELETE", path).url.raw_path) + len("DELETE  HTTP/1.1")
+        chunk: list[int] = []
+        size = base
+        for customer_id in ids:
+            cost = len(_ID_PARAM) + len(str(customer_id)) + 1  # "customer_id%5B%5D=13" and its "?" or "&"
+            if chunk and size + cost > self._max_url_bytes:
+                yield chunk
+                chunk, size = [], base
+            chunk.append(customer_id)
+            size += cost
+        if chunk:
+            yield chunk
 
     # ---- companies -----------------------------------------------------------------------------------------
 
@@ -613,6 +658,7 @@ class ThuliumClient:
             path,
             json={"records": bodies},
             identifiers=[str(i) for i in ids],
+            replayable_post=True,  # a record that is there already answers ALREADY_EXISTS
         )
         return _keyed_results(response, ids, "POST", path)
 
@@ -621,19 +667,8 @@ class ThuliumClient:
     ) -> dict[int, ItemResult]:
         """``DELETE batch/crm_outbounds/:id/records?customer_id[]=…``; statuses REMOVED / NOT_EXIST /
         CALL_IN_PROGRESS."""
-        if not customer_ids:
-            return {}
-        ids = [_int_id(i) for i in customer_ids]
-        _check_unique(ids)
         path = f"batch/crm_outbounds/{_seg(outbound_id)}/records"
-        response = self._call(
-            "DELETE",
-            "DELETE batch/crm_outbounds/:id/records",
-            path,
-            params=[("customer_id[]", str(i)) for i in ids],
-            identifiers=[str(i) for i in ids],
-        )
-        return _keyed_results(response, ids, "DELETE", path)
+        return self._delete_ids("DELETE batch/crm_outbounds/:id/records", path, customer_ids)
 
     # ---- activity ------------------------------------------------------------------------------------------
 
@@ -835,6 +870,10 @@ def _keyed_results(
         _warn_unexpected_keys({str(k): v for k, v in by_id.items()}, [str(i) for i in ids], method, path)
     missing = _missing_reason(items)
     return {i: parse_item(str(i), by_id.get(i), customer_id=i, missing=missing) for i in ids}
+
+
+def _id_params(ids: Sequence[int]) -> Params:
+    return [("customer_id[]", str(i)) for i in ids]
 
 
 def _dump(payload: Payload) -> dict[str, Any]:

@@ -12,7 +12,9 @@ because they would fail every other item of the run the same way.
 | ThuliumNotFound from batch/customers       | raised: the endpoint is missing, no item was looked at    |
 | OutcomeUnknown (lost answer, 504 on write) | ItemStatus(None, message="outcome unknown: ...")          |
 | ThuliumUnavailable (retries spent)         | ItemStatus(last status or 503, message), request_id       |
-| ThuliumAuthError, ThuliumProtocolError     | raised (fatal for the run)                                |
+| ThuliumRequestTooLarge (413, 414)          | sent again in halves; one item alone: ItemStatus(413/414) |
+| ThuliumAuthError, ThuliumProtocolError,    | raised (fatal for the run): no item can own a refusal by  |
+| ThuliumGatewayError (a proxy's 4xx)        | something in front of Thulium, or a broken protocol       |
 
 A 2xx whose body cannot be read is never a ``ThuliumProtocolError`` on a write: the client reports it as
 ``OutcomeUnknown`` (single creates) or as items with ``http_status=None`` (207 bodies), so the engine looks
@@ -38,6 +40,7 @@ from syncd.thulium.errors import (
     ThuliumError,
     ThuliumNotFound,
     ThuliumPermanentError,
+    ThuliumRequestTooLarge,
     ThuliumUnavailable,
 )
 from syncd.thulium.remote import remote_record
@@ -195,7 +198,7 @@ def _in_calls(
     for start in range(0, len(items), size):
         unit = items[start : start + size]
         try:
-            results.extend(send(unit))
+            results.extend(_sent_or_halved(unit, send))
         except ThuliumError as exc:
             spread = spread_failure(exc, batch=batch)
             if spread is not None:
@@ -208,6 +211,19 @@ def _in_calls(
             results.extend(replace(rest, thulium_id=i) for i in ids[start:])
             break
     return results
+
+
+def _sent_or_halved(unit: Sequence[T], send: Callable[[Sequence[T]], list[CrmResult]]) -> list[CrmResult]:
+    """A request too large for what stands in front of Thulium applied nothing: its halves may go through.
+    One item that is too large on its own is that item's failure, not the run's."""
+    try:
+        return send(unit)
+    except ThuliumRequestTooLarge as exc:
+        if len(unit) == 1:
+            message = f"too large to send: {exc}"
+            return [CrmResult(ItemStatus(exc.status_code, message=message))]
+        half = len(unit) // 2
+        return _sent_or_halved(unit[:half], send) + _sent_or_halved(unit[half:], send)
 
 
 def spread_failure(exc: ThuliumError, *, batch: bool) -> CrmResult | None:

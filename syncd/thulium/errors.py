@@ -132,6 +132,23 @@ class ThuliumProtocolError(ThuliumError):
     """A success status whose body is not what the documentation promises (not JSON, wrong shape)."""
 
 
+class ThuliumGatewayError(ThuliumError):
+    """A 4xx that is not Thulium's API speaking (no JSON error body): a proxy or gateway in front of it
+    refused the request. It says nothing about the items the request carried, so it is never blamed on
+    them; it stops the run with its reason."""
+
+    def __init__(self, message: str, *, method: str, path: str, status_code: int) -> None:
+        super().__init__(message, method=method, path=path)
+        self.status_code = status_code
+
+
+class ThuliumRequestTooLarge(ThuliumGatewayError):
+    """413 or 414: the request (its URL or its body) is bigger than something in front of Thulium takes.
+
+    Nothing was applied; the same items sent in smaller requests may go through.
+    """
+
+
 class RetryableFailure(ThuliumError):
     """Internal signal from ``status`` to ``retry``: this attempt failed in a way that is safe to repeat.
 

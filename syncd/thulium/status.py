@@ -5,21 +5,30 @@ Per-item statuses inside a 207 are deliberately *not* judged here — the client
 logging and the engine all agree on which failures are transient, which are permanent and which leave a
 write's fate unknown.
 
-| outcome                                        | GET                   | POST / PUT / DELETE     |
-|------------------------------------------------|-----------------------|-------------------------|
-| 2xx (incl. 207)                                | ok                    | ok                      |
-| 401, 403                                       | ThuliumAuthError      | ThuliumAuthError        |
-| 404, 410                                       | ThuliumNotFound       | ThuliumNotFound         |
-| 408, 429, 500-503, 505+                        | retry                 | retry                   |
-| 504 (a gateway gave up waiting for Thulium)    | retry                 | OutcomeUnknown          |
-| other 4xx                                      | ThuliumRejected       | ThuliumRejected         |
-| 1xx, 3xx (redirects are not followed)          | ThuliumProtocolError  | ThuliumProtocolError    |
-| connect error/timeout, pool timeout            | retry                 | retry (never sent)      |
-| read/write timeout or error, dropped response  | retry                 | OutcomeUnknown          |
-| 2xx whose body is not JSON (cut off)           | retry                 | (each write's parser)   |
+| outcome                                       | GET          | PUT, DELETE, replayable POST| create (POST) |
+|-----------------------------------------------|--------------|-----------------------------|---------------|
+| 2xx (incl. 207)                               | ok           | ok                          | ok            |
+| 401, 403                                      | AuthError    | AuthError                   | AuthError     |
+| 404, 410                                      | NotFound     | NotFound                    | NotFound      |
+| 408, 429                                      | retry        | retry                       | retry         |
+| 500-503, 505+                                 | retry        | retry                       | Unknown       |
+| 504 (a gateway gave up waiting for Thulium)   | retry        | Unknown                     | Unknown       |
+| 413, 414 (too large for what stands in front) | TooLarge     | TooLarge                    | TooLarge      |
+| other 4xx with Thulium's JSON error body      | Rejected     | Rejected                    | Rejected      |
+| other 4xx without it (HTML from a proxy)      | GatewayError | GatewayError                | GatewayError  |
+| 1xx, 3xx (redirects are not followed)         | Protocol     | Protocol                    | Protocol      |
+| connect error/timeout, pool timeout           | retry        | retry (never sent)          | retry         |
+| read/write timeout or error, dropped response | retry        | Unknown                     | Unknown       |
+| 2xx whose body is not JSON (cut off)          | retry        | (each write's parser)       | (its parser)  |
 
-504 on a write is the textbook lost response: the request reached Thulium, which may still be applying it, so
-repeating a create could make a duplicate.
+(``Thulium…`` names without the prefix: ``Unknown`` is ``OutcomeUnknown``, ``TooLarge`` is
+``ThuliumRequestTooLarge``, ``Protocol`` is ``ThuliumProtocolError``.)
+
+A 5xx is "an internal error while processing the request": the document promises no rollback, so a create
+answered 5xx may have been applied, and repeating it could make a duplicate — its outcome is unknown, and the
+engine settles it by looking the records up. Writes that are safe to repeat (PUT, DELETE, and POSTs Thulium
+answers idempotently, such as campaign batch adds with ``ALREADY_EXISTS``) are retried. 504 on any write is
+the textbook lost response: the request reached Thulium, which may still be applying it.
 """
 
 from __future__ import annotations
@@ -40,9 +49,11 @@ from syncd.thulium.errors import (
     RetryableFailure,
     ThuliumAuthError,
     ThuliumError,
+    ThuliumGatewayError,
     ThuliumNotFound,
     ThuliumProtocolError,
     ThuliumRejected,
+    ThuliumRequestTooLarge,
 )
 from syncd.thulium.schemas import as_int
 
@@ -65,19 +76,32 @@ class RequestContext:
     endpoint: str
     api_user: str
     identifiers: tuple[str, ...] = ()
+    # A POST is a create unless its caller says Thulium answers a repeat of it idempotently.
+    replayable_post: bool = False
 
     @property
     def idempotent(self) -> bool:
         return self.method in IDEMPOTENT_METHODS
 
+    @property
+    def replayable(self) -> bool:
+        """Repeating it can never make a second record (reads, PUT, DELETE, idempotent POSTs)."""
+        return self.method != "POST" or self.replayable_post
 
-def parse_error_body(response: httpx.Response) -> tuple[list[ErrorDetail], str | None]:
-    """Read Thulium's ``{"request_id", "errors": [{"message", "code"}]}``, tolerating anything else."""
+
+def thulium_error_body(response: httpx.Response) -> dict[str, Any] | None:
+    """Thulium's own error body is a JSON object; a proxy's is an HTML page or nothing."""
     try:
         body: Any = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-        return [], None
-    if not isinstance(body, dict):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def parse_error_body(response: httpx.Response) -> tuple[list[ErrorDetail], str | None]:
+    """Read Thulium's ``{"request_id", "errors": [{"message", "code"}]}``, tolerating anything else."""
+    body = thulium_error_body(response)
+    if body is None:
         return [], None
     rid = body.get("request_id")
     request_id = str(rid) if isinstance(rid, str | int) and not isinstance(rid, bool) and str(rid) else None
@@ -153,13 +177,21 @@ def check_response(ctx: RequestContext, response: httpx.Response) -> None:
         )
     if code in (404, 410):
         raise ThuliumNotFound(f"{ctx.endpoint} → {code}: {_join(details)}{_rid(request_id)}", **common)
-    if code == 504 and not ctx.idempotent:
+    if (code == 504 and not ctx.idempotent) or (code >= 500 and not ctx.replayable):
         raise OutcomeUnknown(
-            f"{ctx.method} {ctx.path}: a gateway timed out (504) after the request reached Thulium; "
-            "it may or may not have been applied",
+            f"{ctx.method} {ctx.path}: answered {code} after the request reached Thulium, which promises "
+            f"no rollback; it may or may not have been applied{_rid(request_id)}",
             method=ctx.method,
             path=ctx.path,
             identifiers=ctx.identifiers,
+            status_code=code,
+        )
+    if code in (413, 414):
+        raise ThuliumRequestTooLarge(
+            f"{ctx.endpoint} → {code}: the request is too large for Thulium or a proxy in front of it "
+            "(nothing was applied)",
+            method=ctx.method,
+            path=ctx.path,
             status_code=code,
         )
     if code in _RETRYABLE_STATUSES or code >= 500:
@@ -170,6 +202,15 @@ def check_response(ctx: RequestContext, response: httpx.Response) -> None:
             status_code=code,
             request_id=request_id,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    if 400 <= code < 500 and thulium_error_body(response) is None:
+        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+        raise ThuliumGatewayError(
+            f"{ctx.endpoint} → {code} with a body that is not Thulium's JSON error ({kind}): a proxy or "
+            "gateway in front of Thulium refused the request; check thulium.url and what stands before it",
+            method=ctx.method,
+            path=ctx.path,
+            status_code=code,
         )
     if 400 <= code < 500:
         raise ThuliumRejected(f"{ctx.endpoint} → {code}: {_join(details)}{_rid(request_id)}", **common)

@@ -83,12 +83,65 @@ def test_retry_after_beyond_budget_gives_up_at_once(
     assert len(_api_log(control, "outbounds", "GET")) == 1
 
 
-def test_500_is_retried_then_succeeds(client: ThuliumClient, control: Control) -> None:
-    control.fault("error", method="POST", path="batch/customers", status=500, count=2)
-    results = client.batch_create_customers([CustomerPayload(surname="Retry", identifier="r-500")])
-    assert [r.http_status for r in results] == [201]
-    assert [e["status"] for e in _api_log(control, "batch/customers", "POST")] == [500, 500, 207]
-    assert [c["identifier"] for c in control.state()["customers"]] == ["r-500"]
+def test_500_on_an_update_is_retried_then_succeeds(client: ThuliumClient, control: Control) -> None:
+    (created,) = client.batch_create_customers([CustomerPayload(surname="Retry", identifier="r-500")])
+    assert created.customer_id is not None
+    control.fault("error", method="PUT", path="batch/customers", status=500, count=2)
+    results = client.batch_update_customers([CustomerUpdate(customer_id=created.customer_id, name="Anna")])
+    assert [r.http_status for r in results.values()] == [204]
+    assert [e["status"] for e in _api_log(control, "batch/customers", "PUT")] == [500, 500, 207]
+
+
+@pytest.mark.parametrize("applied", [False, True], ids=["rolled-back", "applied"])
+def test_500_on_a_create_is_an_unknown_outcome_and_never_sent_twice(
+    client: ThuliumClient, control: Control, sandbox: Any, applied: bool
+) -> None:
+    """No rollback is promised on a 5xx: repeating the create could make a second record."""
+    sandbox.control.set_readings(errors_apply_writes=applied)
+    control.fault("error", method="POST", path="batch/customers", status=500, count=3)
+    with pytest.raises(OutcomeUnknown) as err:
+        client.batch_create_customers([CustomerPayload(surname="Once", identifier="r-500")])
+    assert (err.value.status_code, err.value.identifiers) == (500, ("r-500",))
+    assert [e["status"] for e in _api_log(control, "batch/customers", "POST")] == [500]
+    held = [c["identifier"] for c in control.state()["customers"]]
+    assert held == (["r-500"] if applied else [])
+    control.fault("error", method="POST", path="companies", status=503, count=1)
+    with pytest.raises(OutcomeUnknown):
+        client.create_company({"name": "ACME", "identifier": "c-503"})
+    assert len(_api_log(control, "companies", "POST")) == 1
+
+
+def test_a_batch_delete_keeps_its_url_under_the_bound(
+    make_client: Callable[..., ThuliumClient], control: Control, sandbox: Any
+) -> None:
+    """700 ids do not fit one 8 KB request line: they go in as many requests as needed, none refused."""
+    sandbox.control.set_readings(max_url_bytes=8192)
+    client = make_client()
+    created = client.batch_create_customers(
+        [CustomerPayload(surname=f"D{i}", identifier=f"d-{i}") for i in range(700)]
+    )
+    ids = [r.customer_id for r in created if r.customer_id is not None]
+    results = client.batch_delete_customers(ids)
+    assert sorted(results) == sorted(ids) and {r.http_status for r in results.values()} == {204}
+    deletes = _api_log(control, "batch/customers", "DELETE")
+    assert len(deletes) >= 2 and {e["status"] for e in deletes} == {207}
+    assert control.state()["customers"] == []
+
+
+def test_a_proxy_stricter_than_the_bound_makes_deletes_go_in_halves(
+    make_client: Callable[..., ThuliumClient], control: Control, sandbox: Any
+) -> None:
+    sandbox.control.set_readings(max_url_bytes=2048)
+    client = make_client(max_url_bytes=65536)
+    created = client.batch_create_customers(
+        [CustomerPayload(surname=f"H{i}", identifier=f"h-{i}") for i in range(300)]
+    )
+    ids = [r.customer_id for r in created if r.customer_id is not None]
+    results = client.batch_delete_customers(ids)
+    assert {r.http_status for r in results.values()} == {204} and len(results) == 300
+    statuses = [e["status"] for e in _api_log(control, "batch/customers", "DELETE")]
+    assert statuses[0] == 414 and statuses.count(207) >= 2
+    assert control.state()["customers"] == []
 
 
 def test_retries_are_bounded(make_client: Callable[..., ThuliumClient], control: Control) -> None:
@@ -239,3 +292,41 @@ def test_parse_retry_after_forms() -> None:
     assert parse_retry_after(format_datetime(now - timedelta(seconds=7), usegmt=True), now=now) == 0.0
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+def test_a_4xx_that_is_not_thuliums_is_a_gateway_error_not_a_verdict_on_the_items() -> None:
+    """An HTML 400 from a proxy says nothing about the customers it carried: the run must stop with the
+    reason instead of filing every item as refused."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from syncd.thulium import ThuliumGatewayError
+    from syncd.thulium.crm import ThuliumCrm
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_DELETE(self) -> None:
+            body = b"<html><body><h1>400 Bad Request</h1></body></html>"
+            self.send_response(400)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/api/"
+    try:
+        with ThuliumClient(
+            url, "api_user", "x", retry=RetryPolicy(max_attempts=2, base_delay=0.01)
+        ) as client:
+            with pytest.raises(ThuliumGatewayError) as err:
+                client.batch_delete_customers([13, 14])
+            assert err.value.status_code == 400 and "text/html" in str(err.value)
+            with pytest.raises(ThuliumGatewayError):
+                ThuliumCrm(client).delete("customers", [13, 14])
+            assert client.requests_sent == 2  # not retried
+    finally:
+        server.shutdown()
+        server.server_close()
