@@ -53,6 +53,9 @@ class Op:
     adopted: bool = False  # an existing Thulium record with our identifier, taken over instead of created
     repair: bool = False  # Thulium differs from what we last sent (edited or deleted there)
     purge: bool = False  # a duplicate or orphan to delete; no link of ours points at it
+    # The newest Thulium id known to exist when this create was sent (see ``Crm.settle``); None: not sent
+    # by this run, so a lookup cannot read the newest records down to it.
+    floor: int | None = None
 
 
 @dataclass(slots=True)

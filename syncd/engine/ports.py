@@ -112,6 +112,11 @@ class Store(Protocol):
         """
         ...
 
+    def newest_id(self, stream: str) -> int | None:
+        """The largest Thulium id linked in the stream: a record that existed before anything this run
+        sends, so a record a create of this run made has a larger id."""
+        ...
+
     def open_failure_keys(self, stream: str) -> set[str]:
         """Every key of the stream with an open failure of any kind.
 
@@ -163,6 +168,17 @@ class Crm(Protocol):
 
     def find(self, stream: str, identifier: str) -> list[RemoteRecord]:
         """Records whose identifier equals this one exactly (used to settle ambiguous creates)."""
+        ...
+
+    def settle(
+        self, stream: str, identifiers: Sequence[str], floor: int | None
+    ) -> dict[str, list[RemoteRecord]]:
+        """The records of each identifier, for creates whose outcome is unknown.
+
+        ``floor`` is the newest Thulium id known to exist before those creates were sent: any record they
+        made has a larger one, so reading the newest records down to it settles a whole batch in one
+        request. ``None`` (not known) makes the adapter look each identifier up.
+        """
         ...
 
     def scan(self, stream: str) -> Iterator[RemoteRecord]:

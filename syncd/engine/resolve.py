@@ -56,6 +56,8 @@ RETRYABLE = frozenset({408, 409, 423, 425, 429})
 def decide(operation: Operation, item: ItemStatus) -> Decision:
     if item.http_status is None:
         return Decision.UNKNOWN
+    if operation == "create" and item.http_status >= 500:
+        return Decision.UNKNOWN  # "an internal error while processing": no rollback promised, look it up
     if item.status == "CALL_IN_PROGRESS":
         return Decision.RETRY_LATER
     if operation == "add_member" and item.status == "FAILED" and item.message == CUSTOMER_NOT_FOUND:

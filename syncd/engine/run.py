@@ -59,7 +59,8 @@ class RunReport:
     preview: dict[str, list[str]] = field(default_factory=dict)
 
 
-Call = tuple[str, list[Item]]  # ("create" | "update" | "delete" | "purge" | "lookup", items)
+Call = tuple[str, list[Item]]  # ("create" | "update" | "delete" | "purge" | "lookup" | "settle", items)
+LOOKUPS = ("lookup", "settle")
 
 
 class StreamRun:
@@ -89,12 +90,15 @@ class StreamRun:
         self.linked: set[str] = set()  # keys the retry phase linked: newer than Thulium's scan
         self.unsaved = CommitBuilder()  # settled by Thulium, not yet written to the state DB
         self.saved_at = 0.0
+        self.known_max: int | None = None  # the newest Thulium id known to exist (see Op.floor)
 
     # -- the run ----------------------------------------------------------------------------
     def run(self) -> RunReport:
         first_run = next(iter(self.store.all_links(self.spec.name)), None) is None
+        self.known_max = self.store.newest_id(self.spec.name)
         if self.options.full or first_run:
             self.remote = RemoteIndex.build(self.crm.scan(self.spec.name))
+            self.note_ids(self.remote.by_id)
             self.keep_oldest()
         with ThreadPoolExecutor(self.options.max_in_flight, thread_name_prefix="syncd-crm") as pool:
             self.pool = pool
@@ -235,7 +239,7 @@ class StreamRun:
 
     def batch_limit(self, kind: str) -> int:
         if kind == "lookup":
-            return 1
+            return 1  # an identifier at a time, in parallel: nothing bounds where its record may be
         return max(1, min(self.options.batch_size, self.crm.max_batch(self.spec.name)))
 
     def release_waiting(self) -> None:
@@ -251,6 +255,10 @@ class StreamRun:
         calls: list[Call] = []
         while self.ready and len(self.inflight) + len(calls) < self.options.max_in_flight:
             calls.append(self.ready.popleft())
+        for kind, items in calls:
+            if kind == "create":
+                for item in items:
+                    item.op = replace(item.op, floor=self.known_max)
         unmarked = [
             item.op.key
             for kind, items in calls
@@ -264,7 +272,7 @@ class StreamRun:
         for call in calls:
             self.inflight[self.pool.submit(self.send, call)] = call
 
-    def send(self, call: Call) -> list[CrmResult] | list[RemoteRecord]:
+    def send(self, call: Call) -> list[CrmResult] | list[RemoteRecord] | dict[str, list[RemoteRecord]]:
         kind, items = call
         stream, ops = self.spec.name, [item.op for item in items]
         if kind == "create":
@@ -274,6 +282,10 @@ class StreamRun:
             return self.crm.update(stream, changes)
         if kind in ("delete", "purge"):
             return self.crm.delete(stream, [op.thulium_id or 0 for op in ops])
+        if kind == "settle":
+            floors = [op.floor for op in ops if op.floor is not None]
+            identifiers = [self.spec.identifier(op.key) for op in ops]
+            return self.crm.settle(stream, identifiers, min(floors) if floors else None)
         return self.crm.find(stream, self.spec.identifier(ops[0].key))
 
     def collect(self) -> None:
@@ -290,19 +302,35 @@ class StreamRun:
             kind, items = self.inflight.pop(future)
             error = future.exception()
             if error is not None and (
-                kind != "lookup" or not isinstance(error, Exception) or isinstance(error, RunAborted)
+                kind not in LOOKUPS or not isinstance(error, Exception) or isinstance(error, RunAborted)
             ):
                 self.save()  # what the other finished calls settled must not be lost
                 raise error
-            if kind == "lookup":
-                found = None if error is not None else future.result()
-                again = self.outcomes.looked_up(items[0], found, builder)
+            if kind in LOOKUPS:
+                again = self.looked_up(kind, items, None if error is not None else future.result(), builder)
             else:
                 again = self.resolve(kind, items, future.result(), builder)
             self.schedule(again)
         self.submit_ready()  # keep Thulium busy while this process writes down what came back
         if not self.inflight or self.monotonic() - self.saved_at >= SAVE_EVERY or len(builder.links) >= 1000:
             self.save()
+
+    def looked_up(self, kind: str, items: list[Item], answer: Any, builder: CommitBuilder) -> list[Item]:
+        """A failed lookup (``answer`` None) sends its items round again, a bounded number of times."""
+        if kind == "lookup":
+            return self.outcomes.looked_up(items[0], answer, builder)
+        again: list[Item] = []
+        for item in items:
+            found = None if answer is None else answer.get(self.spec.identifier(item.op.key), [])
+            if found:
+                self.note_ids({record.thulium_id for record in found})
+            again.extend(self.outcomes.looked_up(item, found, builder))
+        return again
+
+    def note_ids(self, ids: Iterable[int]) -> None:
+        newest = max(ids, default=None)
+        if newest is not None and (self.known_max is None or newest > self.known_max):
+            self.known_max = newest
 
     def save(self) -> None:
         builder, self.unsaved, self.saved_at = self.unsaved, CommitBuilder(), self.monotonic()
@@ -317,6 +345,8 @@ class StreamRun:
         for item, result in zip(items, results, strict=True):
             operation = "delete" if kind == "purge" else item.op.kind
             again.extend(self.outcomes.resolve(item, decide(operation, result.status), result, builder))
+        if kind == "create":
+            self.note_ids(result.thulium_id for result in results if result.thulium_id is not None)
         return again
 
     def schedule(self, items: list[Item]) -> None:
@@ -523,10 +553,12 @@ class RemoteIndex:
 
 
 def call_kind(op: Op) -> str:
+    """A create sent by this run and left unknown is settled with others of its kind (``settle``); one
+    whose floor is not known (sent by a run that died) is looked up on its own."""
     if op.purge:
         return "purge"
     if op.lookup_first:
-        return "lookup"
+        return "settle" if op.floor is not None and op.kind == "create" else "lookup"
     return op.kind
 
 

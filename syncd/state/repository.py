@@ -215,6 +215,13 @@ class StateStore:
                 found.update((key, payload_hash) for key, payload_hash in session.execute(query))
         return found
 
+    def newest_id(self, stream: str) -> int | None:
+        link = models.Link
+        query = select(func.max(link.thulium_id)).where(link.tenant == self.tenant, link.stream == stream)
+        with self._sessions() as session:
+            newest = session.scalar(query)
+        return None if newest is None else int(newest)
+
     def open_failure_keys(self, stream: str) -> set[str]:
         failure = models.Failure
         query = select(failure.source_key).where(

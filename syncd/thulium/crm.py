@@ -54,6 +54,7 @@ CUSTOMERS = "customers"
 COMPANIES = "companies"
 STREAMS = (CUSTOMERS, COMPANIES)
 CUSTOMERS_MAX_BATCH = 1000  # undocumented by Thulium; the same bound as its list endpoints
+NEWEST_PAGES = 3  # newest records read to settle unknown creates before looking them up one by one
 CREATED, NO_CONTENT = 201, 204
 # Everything a payload may carry, so a found or scanned record compares with what syncd would send.
 INCLUDES: dict[str, Any] = {
@@ -141,18 +142,63 @@ class ThuliumCrm:
             raise RunAborted(str(exc)) from exc
 
     def _find(self, stream: str, identifier: str) -> list[RemoteRecord]:
+        """``company_flag`` is never sent: the document shows only ``true``, and a server that reads
+        "false" as a non-empty string would answer with companies only. Filtered here instead."""
         if _stream(stream) == CUSTOMERS:
-            found = self._client.find_customers_by_identifier(identifier, company_flag=False, **INCLUDES)
+            found = self._client.find_customers_by_identifier(identifier, **INCLUDES)
             return [remote_record(c) for c in found if not c.company_flag]
         if not identifier:
             raise ValueError("identifier must not be empty: Thulium reads an empty filter as 'has none'")
         companies = self._client.iter_companies(identifier=identifier, **INCLUDES)
         return [remote_record(c) for c in companies if c.identifier == identifier]
 
+    def settle(
+        self, stream: str, identifiers: Sequence[str], floor: int | None
+    ) -> dict[str, list[RemoteRecord]]:
+        """Newest records first, down to ``floor``: a batch whose creates all landed, or none did, costs one
+        request. What that read does not settle (it stopped early, or no floor is known) is looked up by
+        identifier."""
+        try:
+            found, complete = self._newest(stream, identifiers, floor)
+            for identifier in identifiers:
+                if not found[identifier] and not complete:
+                    found[identifier] = self._find(stream, identifier)
+        except ThuliumAuthError as exc:
+            raise RunAborted(str(exc)) from exc
+        return found
+
+    def _newest(
+        self, stream: str, identifiers: Sequence[str], floor: int | None
+    ) -> tuple[dict[str, list[RemoteRecord]], bool]:
+        """(records by identifier, whether every record newer than ``floor`` was read)."""
+        found: dict[str, list[RemoteRecord]] = {identifier: [] for identifier in identifiers}
+        if floor is None:
+            return found, False
+        size = min(CUSTOMERS_MAX_BATCH, max(100, 2 * len(identifiers)))
+        seen: set[int] = set()
+        for page in range(NEWEST_PAGES):
+            records = self._newest_page(stream, size, page * size)
+            for record in records:
+                if record.identifier in found and record.thulium_id not in seen:
+                    found[record.identifier].append(record)
+                seen.add(record.thulium_id)
+            if len(records) < size or any(r.thulium_id <= floor for r in records):
+                return found, True
+            if all(found.values()):
+                return found, True  # one create per identifier: every one of them has landed
+        return found, False
+
+    def _newest_page(self, stream: str, size: int, offset: int) -> list[RemoteRecord]:
+        if _stream(stream) == CUSTOMERS:
+            page = self._client.list_customers(limit=size, offset=offset, order="-customer_id", **INCLUDES)
+            return [remote_record(c) for c in page if not c.company_flag]
+        companies = self._client.list_companies(limit=size, offset=offset, order="-company_id", **INCLUDES)
+        return [remote_record(c) for c in companies]
+
     def scan(self, stream: str) -> Iterator[RemoteRecord]:
         """Company records are left out of customers: they belong to the companies stream."""
         if _stream(stream) == CUSTOMERS:
-            customers = self._client.iter_customers(company_flag=False, **INCLUDES)
+            customers = self._client.iter_customers(**INCLUDES)
             return (remote_record(c) for c in customers if not c.company_flag)
         return (remote_record(c) for c in self._client.iter_companies(**INCLUDES))
 

@@ -39,6 +39,11 @@ class LeasedCrm:
     def find(self, stream: str, identifier: str) -> list[RemoteRecord]:
         return self.crm.find(stream, identifier)
 
+    def settle(
+        self, stream: str, identifiers: Sequence[str], floor: int | None
+    ) -> dict[str, list[RemoteRecord]]:
+        return self.crm.settle(stream, identifiers, floor)
+
     def scan(self, stream: str) -> Iterator[RemoteRecord]:
         return self.crm.scan(stream)
 

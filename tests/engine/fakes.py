@@ -115,6 +115,9 @@ class FakeStore:
             if s == stream and key in keys and f.kind in ("permanent", "rejected")
         }
 
+    def newest_id(self, stream: str) -> int | None:
+        return max((link.thulium_id for link in self.links_by_stream.get(stream, {}).values()), default=None)
+
     def open_failure_keys(self, stream: str) -> set[str]:
         return {key for (s, key) in self.failures if s == stream}
 
@@ -215,6 +218,22 @@ class FakeCrm:
         self._call(stream, "find", 1)
         return [r for r in self.scan(stream) if r.identifier == identifier]
 
+    def settle(
+        self, stream: str, identifiers: Sequence[str], floor: int | None
+    ) -> dict[str, list[RemoteRecord]]:
+        """Like Thulium read newest first down to ``floor``: one call, whatever the batch."""
+        self._call(stream, "settle", len(identifiers))
+        wanted = set(identifiers)
+        found: dict[str, list[RemoteRecord]] = {identifier: [] for identifier in identifiers}
+        for record in self.scan(stream):
+            if record.identifier in wanted and (floor is None or record.thulium_id > floor):
+                found[record.identifier].append(record)
+        if floor is not None:
+            older = [r for r in self.scan(stream) if r.identifier in wanted and r.thulium_id <= floor]
+            for record in older:  # a real adapter finds these by identifier when its read stops early
+                found[record.identifier].append(record)
+        return found
+
     def scan(self, stream: str) -> Iterator[RemoteRecord]:
         for thulium_id, (s, payload) in list(self.records.items()):
             if s == stream:
@@ -229,7 +248,7 @@ class FakeCrm:
         return {str(p["identifier"]): p for s, p in self.records.values() if s == stream}
 
     def writes(self) -> int:
-        return sum(1 for _, operation, _ in self.calls if operation != "find")
+        return sum(1 for _, operation, _ in self.calls if operation not in ("find", "settle"))
 
 
 def merge(old: Mapping[str, Any], new: Payload) -> dict[str, Any]:

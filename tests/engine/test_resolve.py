@@ -9,8 +9,9 @@ from syncd.engine.resolve import Decision, ItemStatus, Operation, decide
 CASES: list[tuple[Operation, ItemStatus, Decision]] = [
     ("create", ItemStatus(201), Decision.OK),
     ("create", ItemStatus(400, message="Phone number must be numeric."), Decision.DEAD),
-    ("create", ItemStatus(503), Decision.RETRY),
-    ("create", ItemStatus(500), Decision.RETRY),
+    # "An internal error while processing": no rollback promised, so a create's 5xx is looked up.
+    ("create", ItemStatus(503), Decision.UNKNOWN),
+    ("create", ItemStatus(500), Decision.UNKNOWN),
     ("create", ItemStatus(429), Decision.RETRY),
     ("create", ItemStatus(None, message="missing from the response"), Decision.UNKNOWN),
     ("update", ItemStatus(204), Decision.OK),

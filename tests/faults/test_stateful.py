@@ -199,6 +199,17 @@ class FaultyCrm:
                 raise ConnectionError("lookup by identifier failed")
             return self.inner.find(stream, identifier)
 
+    def settle(
+        self, stream: str, identifiers: Sequence[str], floor: int | None
+    ) -> dict[str, list[RemoteRecord]]:
+        """One read for the batch; any record of it scripted to fail or die fails the read."""
+        with self.lock:
+            if self.take_crash(stream, identifiers) is not None:
+                raise Crash(f"killed while settling {stream}")
+            if any([self.take(stream, identifier) is not None for identifier in identifiers]):
+                raise ConnectionError("reading the newest records failed")
+            return self.inner.settle(stream, identifiers, floor)
+
     def scan(self, stream: str) -> Iterator[RemoteRecord]:
         with self.lock:
             if self.scan_fails:

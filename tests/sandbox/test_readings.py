@@ -50,7 +50,12 @@ def test_a_long_url_meets_a_proxy_that_answers_414_with_html(
     refused = api.delete("batch/customers", params=ids)
     assert refused.status_code == 414
     assert refused.headers["content-type"].startswith("text/html")
-    assert api.delete("batch/customers", params={"customer_id[]": ids.get_list("customer_id[]")[:100]}).status_code == 207
+    assert (
+        api.delete(
+            "batch/customers", params={"customer_id[]": ids.get_list("customer_id[]")[:100]}
+        ).status_code
+        == 207
+    )
     assert sandbox.control.log()[-2]["faults"] == ["uri_too_long"]
 
 
