@@ -44,7 +44,9 @@ def test_an_error_on_a_write_applies_it_first_when_no_rollback_is_read(
 def test_a_long_url_meets_a_proxy_that_answers_414_with_html(
     api: httpx.Client, sandbox: SandboxProcess
 ) -> None:
-    ids = [("customer_id[]", str(100_000 + i)) for i in range(600)]
+    ids: list[tuple[str, str | int | float | bool | None]] = [
+        ("customer_id[]", str(100_000 + i)) for i in range(600)
+    ]
     assert api.delete("batch/customers", params=ids).status_code == 207
     sandbox.control.set_readings(max_url_bytes=8192)
     refused = api.delete("batch/customers", params=ids)
