@@ -152,14 +152,17 @@ CHAT_COUNTS = (
 STATS = ("min", "max", "sum", "avg")
 
 
-def chats_summary_row(raw: Mapping[str, Any], aggregate_by: str) -> Row | Rejected:
+def chats_summary_row(raw: Mapping[str, Any], aggregate_by: str, agent_login: str = "") -> Row | Rejected:
+    """A chat report row names its agent by display name only, and two agents may share one, so it is
+    keyed by the login it was asked for (``user_logins[]``); ``""`` is the row of chats no agent took."""
     period = text(raw.get("series")) if isinstance(raw, Mapping) else None
     user = (text(raw.get("user_name")) or "") if isinstance(raw, Mapping) else ""
     if period is None:
-        return Rejected(f"(no series)|{user}", "series: missing")
+        return Rejected(f"(no series)|{agent_login}", "series: missing")
 
     def build() -> Row:
-        row: Row = {"aggregate_by": aggregate_by, "period": period, "user_name": user}
+        row: Row = {"aggregate_by": aggregate_by, "period": period, "agent_login": agent_login}
+        row["user_name"] = user
         row.update({name: field(raw, name, integer) for name in CHAT_COUNTS})
         for name in ("chat_time", "wait_time"):
             row.update({f"{name}_{stat}_s": field(raw, f"{name}.{stat}", duration) for stat in STATS})
@@ -171,7 +174,7 @@ def chats_summary_row(raw: Mapping[str, Any], aggregate_by: str) -> Row | Reject
         row["rated_percent"] = field(raw, "rating.rated_percent", number)
         return row
 
-    return converted(f"{period}|{user}", build)
+    return converted(f"{period}|{agent_login}", build)
 
 
 # -- agents' work --------------------------------------------------------------------------------------

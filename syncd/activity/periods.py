@@ -38,13 +38,13 @@ def first_moment(start: date | None, days_back: int, now: datetime) -> datetime:
     return datetime.combine(first_day, time())
 
 
-def day_windows(begin: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
-    """``[begin, end]`` cut at midnights; bounds are inclusive to the second, the way Thulium reads
-    ``date_to``."""
+def day_spans(begin: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
+    """``[begin, end)`` cut at midnights into half-open spans ``[low, high)``: every second before ``end``
+    lies in exactly one span, and ``high`` is a whole minute (the next midnight, or ``end``)."""
     cursor = begin
-    while cursor <= end:
+    while cursor < end:
         next_start = datetime.combine(cursor.date(), time()) + DAY
-        yield cursor, min(end, next_start - timedelta(seconds=1))
+        yield cursor, min(end, next_start)
         cursor = next_start
 
 

@@ -11,15 +11,15 @@ read are recorded as failures with their key and the reason, and the rest of the
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from syncd.activity.convert import Rejected, Row, connection_row, wolkvox_rows
+from syncd.activity.convert import Rejected, Row, chats_summary_row, connection_row, text, wolkvox_rows
 from syncd.activity.periods import (
-    MINUTE,
-    day_windows,
+    day_spans,
     first_moment,
     period_start,
     thulium_minute,
@@ -78,12 +78,14 @@ class ActivityRun:
     clock: Clock
     start: date | None
     days_back: int
+    # The table was created by this run (new, or dropped by the user): fill it from the start again.
+    fresh: bool = False
     counters: ActivityCounters = field(default_factory=ActivityCounters)
     open_failures: set[str] | None = None
 
     def resumed_at(self) -> datetime | None:
-        """Where the last run left off; None before the first one."""
-        cursor = self.state.cursor(self.stream)
+        """Where the last run left off; None before the first one, or when its table is new."""
+        cursor = None if self.fresh else self.state.cursor(self.stream)
         return cursor.updated_at if cursor is not None and isinstance(cursor.updated_at, datetime) else None
 
     def begin(self, now: datetime) -> datetime:
@@ -127,30 +129,42 @@ ConnectionPage = Callable[[str, str, int], tuple[int, list[dict[str, Any]]]]  # 
 
 @dataclass(kw_only=True)
 class ConnectionsRun(ActivityRun):
+    """Reads half-open spans ``[low, high)`` cut at midnights, up to the current minute. The vendor does not
+    say whether ``date_to=… hh:mm`` covers that minute or only its first second, so a span asks up to
+    ``high``'s own minute: under either reading that covers every second before ``high`` (a call at
+    23:59:30 lies in its day's span), and the calls of ``high``'s minute that come back too are read again
+    at the start of the next span, where they are skipped by ``connection_id``."""
+
     fetch: ConnectionPage
     overlap: timedelta = timedelta(minutes=60)
 
     def run(self) -> ActivityCounters:
         now = self.clock.now()
-        upper = (now - MINUTE).replace(second=0, microsecond=0)  # only whole minutes are complete
+        upper = now.replace(second=0, microsecond=0)  # every second before this minute has passed
         resumed = self.resumed_at()
         begin = first_moment(self.start, self.days_back, now) if resumed is None else resumed - self.overlap
         begin = begin.replace(second=0, microsecond=0)
-        for low, high in day_windows(begin, upper):
-            self.read_window(thulium_minute(low), thulium_minute(high))
-            self.save([], high.replace(second=0))
+        seen: set[str] = set()
+        for low, high in day_spans(begin, upper):
+            seen = self.read_span(thulium_minute(low), thulium_minute(high), seen)
+            self.save([], high)
         return self.counters
 
-    def read_window(self, date_from: str, date_to: str) -> None:
+    def read_span(self, date_from: str, date_to: str, skip: set[str]) -> set[str]:
+        """Reads one span, leaving out the calls the previous span already read (its last minute is this
+        span's first); returns the ids read here."""
+        read: set[str] = set()
         offset = 0
         while True:
             count, page = self.fetch(date_from, date_to, offset)
             if not page:
-                return
-            self.save(self.linked([connection_row(raw) for raw in page]), None)
+                return read
             offset += len(page)
+            fresh = [raw for raw in page if str(raw.get("connection_id", "")) not in skip]
+            read.update(str(raw.get("connection_id", "")) for raw in fresh)
+            self.save(self.linked([connection_row(raw) for raw in fresh]), None)
             if offset >= count:
-                return
+                return read
 
     def linked(self, rows: list[Row | Rejected]) -> list[Row | Rejected]:
         ids = [row["customer_id"] for row in rows if isinstance(row, dict) and row["customer_id"] is not None]
@@ -184,11 +198,13 @@ class ReportRun(ActivityRun):
         if begin > now:  # a start date still to come: Thulium would refuse date_from after date_to
             return self.counters
         window = [("date_from", thulium_time(begin)), ("date_to", thulium_time(now))]
-        base = [*window, ("aggregate_by", self.aggregate_by), *self.filters]
-        for page in self.pages(base):
-            self.save([self.convert(raw, self.aggregate_by) for raw in page], None)
+        self.read([*window, ("aggregate_by", self.aggregate_by), *self.filters])
         self.save([], period_start(now, self.aggregate_by))
         return self.counters
+
+    def read(self, params: Params) -> None:
+        for page in self.pages(params):
+            self.save([self.convert(raw, self.aggregate_by) for raw in page], None)
 
     def pages(self, params: Params) -> Iterator[list[dict[str, Any]]]:
         offset = 0
@@ -203,6 +219,66 @@ class ReportRun(ActivityRun):
     def key_of(self, row: Row) -> str:
         who = row.get("agent_login", row.get("user_name"))
         return f"{row['period']}|{who}"
+
+
+UNLISTED = "(agent not listed)"
+
+
+@dataclass(kw_only=True)
+class ChatsRun(ReportRun):
+    """``chats/reports/summary`` names a row's agent by display name only, and two agents may share one, so
+    the report is read once per login (``user_logins[]``) and each row is keyed by the login it was read
+    for. With ``whole_team`` (no logins configured: every agent ``GET agents`` lists) one more read without
+    ``user_logins[]`` brings the row of chats no agent took (``user_name`` ""), and any row of an agent the
+    list left out, which no login can be asked for: that one is recorded as a failure of its period, never
+    stored under a name that may be someone else's."""
+
+    logins: Callable[[], Sequence[str]]
+    whole_team: bool = False
+    convert: ReportRow = chats_summary_row
+
+    def read(self, params: Params) -> None:
+        named: Counter[tuple[str, str]] = Counter()  # (series, user_name) of the rows read by login
+        for login in self.logins():
+            for page in self.pages([*params, ("user_logins[]", login)]):
+                rows = [chats_summary_row(raw, self.aggregate_by, login) for raw in page]
+                named.update(who(raw) for raw in page)
+                self.save(rows, None)
+        if self.whole_team:
+            self.read_the_rest(params, named)
+
+    def read_the_rest(self, params: Params, named: Counter[tuple[str, str]]) -> None:
+        periods: set[str] = set()
+        unlisted: set[str] = set()
+        for page in self.pages(params):
+            rows: list[Row | Rejected] = []
+            for raw in page:
+                series, user = who(raw)
+                periods.add(series)
+                if not user:
+                    rows.append(chats_summary_row(raw, self.aggregate_by, ""))
+                elif named[(series, user)] > 0:
+                    named[(series, user)] -= 1  # read by its login already
+                else:
+                    unlisted.add(f"{series}|{UNLISTED}")
+                    rows.append(Rejected(f"{series}|{UNLISTED}", UNLISTED_REASON))
+            self.save(rows, None)
+        self.settle({f"{series}|{UNLISTED}" for series in periods} - unlisted)
+
+    def settle(self, keys: set[str]) -> None:
+        resolved = self.resolved(keys)
+        if resolved:
+            self.state.commit(self.stream, Commit(resolved=resolved))
+
+
+UNLISTED_REASON = (
+    "agent_login: a row of an agent GET agents does not list (user_logins[] cannot ask for it); "
+    "it is read when Thulium lists the agent"
+)
+
+
+def who(raw: dict[str, Any]) -> tuple[str, str]:
+    return text(raw.get("series")) or "", text(raw.get("user_name")) or ""
 
 
 # -- Wolkvox ---------------------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from syncd.activity.convert import agents_work_row, chats_summary_row
-from syncd.activity.runs import ActivityRun, Clock, ConnectionsRun, ReportRow, ReportRun, WolkvoxRun
-from syncd.activity.tables import ActivityTable
+from syncd.activity.convert import agents_work_row
+from syncd.activity.runs import ActivityRun, ChatsRun, Clock, ConnectionsRun, ReportRun, WolkvoxRun
+from syncd.activity.tables import ActivityTable, TableShapeError
 from syncd.activity.wolkvox_client import WolkvoxClient, WolkvoxError
 from syncd.settings.activity import (
     ActivitySection,
@@ -29,7 +29,6 @@ from syncd.thulium import ThuliumError
 from syncd.wiring import TenantRuntime
 
 REPORTS = {"chats_summary": "chats/reports/summary", "agents_work": "agents_work_report"}
-REPORT_ROWS: dict[str, ReportRow] = {"chats_summary": chats_summary_row, "agents_work": agents_work_row}
 POLL_SLOT = "poll:wolkvox_chats"
 
 
@@ -74,6 +73,7 @@ def build_run(
         state=runtime.store,
         sink=table,
         clock=clock,
+        fresh=table.created,
         start=section.start,
         days_back=section.days_back,
     )
@@ -84,12 +84,21 @@ def build_run(
             return client.connection_rows(date_from=date_from, date_to=date_to, offset=offset)
 
         return ConnectionsRun(**common, fetch=page, overlap=timedelta(minutes=section.overlap_minutes))
-    if isinstance(section, ChatsSummarySection | AgentsWorkSection):
-        report = REPORTS[stream]
+    if isinstance(section, ChatsSummarySection):
+        configured = list(section.user_logins)
+        return ChatsRun(
+            **common,
+            fetch=lambda params: client.report_rows(REPORTS[stream], params),
+            aggregate_by=section.aggregate_by,
+            filters=report_filters(section),
+            logins=(lambda: configured) if configured else client.agent_logins,
+            whole_team=not configured,
+        )
+    if isinstance(section, AgentsWorkSection):
         return ReportRun(
             **common,
-            fetch=lambda params: client.report_rows(report, params),
-            convert=REPORT_ROWS[stream],
+            fetch=lambda params: client.report_rows(REPORTS[stream], params),
+            convert=agents_work_row,
             aggregate_by=section.aggregate_by,
             filters=report_filters(section),
         )
@@ -116,10 +125,8 @@ def build_run(
 
 
 def report_filters(section: ChatsSummarySection | AgentsWorkSection) -> list[tuple[str, str]]:
-    if isinstance(section, ChatsSummarySection):
-        return [("user_logins[]", login) for login in section.user_logins] + [
-            ("chat_queue_ids[]", str(queue)) for queue in section.chat_queue_ids
-        ]
+    if isinstance(section, ChatsSummarySection):  # user_logins go one at a time (ChatsRun)
+        return [("chat_queue_ids[]", str(queue)) for queue in section.chat_queue_ids]
     return (
         [("agent_logins[]", login) for login in section.agent_logins]
         + [("agent_group_ids[]", str(group)) for group in section.agent_group_ids]
@@ -150,8 +157,8 @@ def run_activity(
                 return run.run().as_dict(), None
             except (ThuliumError, WolkvoxError, SQLAlchemyError) as exc:
                 return run.counters.as_dict(), exc
-    except SQLAlchemyError as exc:  # the analytics database itself: unreachable, no rights to create
-        return {}, exc
+    except (SQLAlchemyError, TableShapeError) as exc:  # the analytics database: unreachable, no rights,
+        return {}, exc  # or a table of another shape
     finally:
         if wolkvox is not None:
             wolkvox.close()

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    inspect,
     select,
 )
 
@@ -71,7 +72,8 @@ def chats_summary_table(name: str, metadata: MetaData) -> Table:
     return Table(
         name,
         metadata,
-        *period_key("user_name"),
+        *period_key("agent_login"),  # "" = the chats no agent took
+        Column("user_name", String(200)),
         *(Column(c, Integer) for c in CHAT_COUNTS),
         *(Column(f"{t}_{s}_s", Integer) for t in ("chat_time", "wait_time") for s in STATS),
         Column("service_level_percent", Float),
@@ -134,15 +136,39 @@ class Written:
     unchanged: int = 0
 
 
+class TableShapeError(Exception):
+    """An existing table does not have the key or the columns this version of syncd writes."""
+
+
 class ActivityTable:
-    """One activity table: created if missing, written by primary key."""
+    """One activity table: created if missing (``created`` says so), written by primary key. A table of
+    another shape (made by an older syncd) is never altered or dropped: the run stops and says what to do."""
 
     def __init__(self, engine: Engine, stream: str, name: str, clock: Callable[[], datetime]) -> None:
         self.engine = engine
         self.table = BUILDERS[stream](name, MetaData())
         self.keys = [column.name for column in self.table.primary_key.columns]
         self.clock = clock
-        self.table.create(engine, checkfirst=True)
+        self.created = not inspect(engine).has_table(name)
+        if self.created:
+            self.table.create(engine, checkfirst=True)
+        else:
+            self.check_shape()
+
+    def check_shape(self) -> None:
+        found = inspect(self.engine)
+        name = self.table.name
+        keys = list(found.get_pk_constraint(name).get("constrained_columns") or [])
+        columns = {column["name"] for column in found.get_columns(name)}
+        missing = sorted({c.name for c in self.table.columns} - columns)
+        if sorted(keys) != sorted(self.keys) or missing:
+            raise TableShapeError(
+                f"table {name} was made by another version of syncd: its key is ({', '.join(keys)}), "
+                f"this one writes ({', '.join(self.keys)})"
+                + (f" and the columns {', '.join(missing)}" if missing else "")
+                + f"; rename {name} (to keep its rows) or drop it, and the next run creates it anew "
+                "and reads again from the stream's start (or days_back)"
+            )
 
     def write(self, rows: Sequence[Row]) -> Written:
         """Insert new rows, update changed ones, leave equal ones alone (last one wins within ``rows``)."""

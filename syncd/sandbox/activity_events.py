@@ -118,6 +118,11 @@ class Pause:
     pause_id: int | None = None
 
 
+# readings.namesake_agents: a second Jan Kowalski, another person with another login (group 2), so the chat
+# report (which names its rows by display name only) has two rows that differ only by whose they are.
+NAMESAKE = Agent("jkowalski", "Jan", "Kowalski", (2,))
+
+
 def default_agents() -> dict[str, Agent]:
     agents = (
         Agent("anna.nowak", "Anna", "Nowak", (1,)),
@@ -162,6 +167,13 @@ class Activity:
     sessions: list[Session] = field(default_factory=list)
     pauses: list[Pause] = field(default_factory=list)
     connection_seq: int = 0
+
+    def play_namesakes(self, on: bool) -> None:
+        """Adds (or takes back) the namesake agent; events already recorded for him stay."""
+        if on:
+            self.agents.setdefault(NAMESAKE.login, NAMESAKE)
+        elif self.agents.get(NAMESAKE.login) == NAMESAKE:
+            del self.agents[NAMESAKE.login]
 
     def extend(self, batch: Batch) -> None:
         for kind in EVENT_KINDS:

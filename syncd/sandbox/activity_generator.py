@@ -175,7 +175,7 @@ class _DayGenerator:
             self.batch.agent_calls.append(call)
         self.batch.connections.append(
             {
-                "date": moment[:16],
+                "date": moment,  # kept with its second; GET connections lists it to the minute
                 "src": phone if inbound else LINE_NUMBER,
                 "dst": LINE_NUMBER if inbound else phone,
                 "disposition": disposition,

@@ -1,5 +1,6 @@
-"""chats/reports/summary (seed 000) and agents_work_report (seed 001). Only request parsing lives here; the
-rows are computed by ``activity_reports`` from the raw events at every call, so an open day keeps growing."""
+"""chats/reports/summary (seed 000), agents_work_report (seed 001) and the agents they are about (GET agents,
+seed 004). Only request parsing lives here; the rows are computed by ``activity_reports`` from the raw
+events at every call, so an open day keeps growing."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from syncd.sandbox.activity_events import Agent
 from syncd.sandbox.activity_reports import (
     AGGREGATES,
     AgentQuery,
@@ -29,9 +31,9 @@ def _bad(message: str) -> ApiError:
     return ApiError.one(400, message, CODE_BAD_PARAM)
 
 
-def _moment(query: Any, name: str, *, upper: bool) -> str:
-    """A bare date as the upper bound means the whole day and ``hh:mm`` the whole minute (as for
-    connections), so ``date_from=D&date_to=D`` is one day."""
+def _moment(query: Any, name: str, *, upper: bool, whole_minute: bool = True) -> str:
+    """A bare date as the upper bound means the whole day and ``hh:mm`` the whole minute, or only its first
+    second (``whole_minute`` False; as for connections), so ``date_from=D&date_to=D`` is one day."""
     raw = str(query.get(name, "")).strip()
     if not raw:
         raise _bad(f"Parameter {name} is required.")
@@ -44,11 +46,15 @@ def _moment(query: Any, name: str, *, upper: bool) -> str:
         raise _bad(
             f"Wrong format of {name}. Expected YYYY-MM-DD, YYYY-MM-DD hh:mm or YYYY-MM-DD hh:mm:ss."
         ) from None
-    return widen(raw, upper=upper) or raw
+    return widen(raw, upper=upper, whole_minute=whole_minute) or raw
 
 
-def _window(query: Any) -> Window:
-    window = Window(_moment(query, "date_from", upper=False), _moment(query, "date_to", upper=True))
+def _window(request: web.Request) -> Window:
+    query = request.query
+    whole = request.app[SANDBOX_KEY].store.readings.date_to_minute == "whole"
+    window = Window(
+        _moment(query, "date_from", upper=False), _moment(query, "date_to", upper=True, whole_minute=whole)
+    )
     if window.low > window.high:
         raise _bad("Parameter date_from must not be later than date_to.")
     return window
@@ -88,7 +94,7 @@ async def chats_summary(request: web.Request) -> web.Response:
     q = request.query
     limit, offset = page(q, maximum=REPORT_MAX_LIMIT)
     query = ChatQuery(
-        window=_window(q),
+        window=_window(request),
         aggregate_by=_aggregate_by(q),
         user_logins=frozenset(list_param(q, "user_logins")),
         chat_queue_ids=_ints(q, "chat_queue_ids"),
@@ -104,7 +110,7 @@ async def agents_work_report(request: web.Request) -> web.Response:
     limit, offset = page(q, maximum=REPORT_MAX_LIMIT)
     logins = frozenset(list_param(q, "agent_logins"))
     groups = _ints(q, "agent_group_ids")
-    window = _window(q)
+    window = _window(request)
     if not logins and not groups:
         raise _bad("Parameter agent_logins or agent_group_ids is required.")
     query = AgentQuery(
@@ -116,3 +122,38 @@ async def agents_work_report(request: web.Request) -> web.Response:
         outbound_threshold=_int(q, "outbound_threshold", 0),
     )
     return _page_of(agents_work(request.app[SANDBOX_KEY].store.activity, query), limit, offset)
+
+
+# As printed in seed 004: the system's own "Automat" comes first, with an empty login.
+AUTOMAT: dict[str, Any] = {
+    "agent_id": 1,
+    "login": "",
+    "name": "Automat",
+    "surname": "Automat",
+    "email": "",
+    "active": "",
+    "number": "",
+    "outbound_mode": "manual",
+    "group_id": "",
+}
+
+
+def _agent_view(agent_id: int, agent: Agent) -> dict[str, Any]:
+    return {
+        "agent_id": agent_id,
+        "login": agent.login,
+        "name": agent.name,
+        "surname": agent.surname,
+        "email": f"{agent.login}@example.org",
+        "active": True,
+        "number": 550000 + agent_id,
+        "outbound_mode": "manual",
+        "group_id": agent.group_ids[0] if agent.group_ids else "",
+    }
+
+
+@routes.get("/api/agents")
+async def list_agents(request: web.Request) -> web.Response:
+    """A bare list, no paging (none is documented), agents in login order."""
+    agents = sorted(request.app[SANDBOX_KEY].store.activity.agents.values(), key=lambda a: a.login)
+    return json_response([AUTOMAT, *(_agent_view(n, a) for n, a in enumerate(agents, start=2))])

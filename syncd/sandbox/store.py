@@ -134,8 +134,6 @@ class CampaignRecord:
 
 class Store:
     def __init__(self, readings: Readings | None = None) -> None:
-        # Where the vendor document is silent, which way this instance reads it (see readings.py).
-        self.readings = readings or Readings()
         self.customers: dict[int, Customer] = {}
         self.companies: dict[int, Company] = {}
         self.custom_fields: list[str] = []
@@ -144,10 +142,21 @@ class Store:
         self.connections: list[dict[str, Any]] = []
         # Raw chats and agent activity; the report endpoints aggregate them on every read.
         self.activity = Activity()
+        # Where the vendor document is silent, which way this instance reads it (see readings.py).
+        self.readings = readings or Readings()
         self._next_customer = FIRST_CUSTOMER_ID
         self._next_company = FIRST_COMPANY_ID
         self._next_record = FIRST_RECORD_ID
         self._next_outbound = FIRST_OUTBOUND_INTERNAL_ID
+
+    @property
+    def readings(self) -> Readings:
+        return self._readings
+
+    @readings.setter
+    def readings(self, readings: Readings) -> None:
+        self._readings = readings
+        self.activity.play_namesakes(readings.namesake_agents)
 
     # ----------------------------------------------------------------- custom fields
     def ensure_custom_fields(self, names: list[str]) -> None:

@@ -100,11 +100,12 @@ def flag(value: str | None) -> bool | None:
     return value.strip().lower() in ("true", "1", "yes")
 
 
-def widen(moment: str, *, upper: bool) -> str | None:
+def widen(moment: str, *, upper: bool, whole_minute: bool = True) -> str | None:
     """``YYYY-MM-DD[ hh:mm[:ss]]`` as a full timestamp: a bare date as an upper bound means the whole day and
-    ``hh:mm`` the whole minute, the way Thulium reads ``date_to``. None for any other length."""
+    ``hh:mm`` the whole minute (``whole_minute``, readings.date_to_minute "whole") or only its first second
+    ("start"). None for any other length."""
     if len(moment) == 10:
         return moment + (" 23:59:59" if upper else " 00:00:00")
     if len(moment) == 16:
-        return moment + (":59" if upper else ":00")
+        return moment + (":59" if upper and whole_minute else ":00")
     return moment if len(moment) == 19 else None

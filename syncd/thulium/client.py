@@ -726,6 +726,14 @@ class ThuliumClient:
         rows = [row for row in body.get("result", []) if isinstance(row, dict)]
         return int(body.get("count") or 0), rows
 
+    def agent_logins(self) -> list[str]:
+        """``GET agents``: the logins Thulium lists, sorted (its own "Automat", with no login, left out)."""
+        body = self._get("GET agents", "agents")
+        if not isinstance(body, list):
+            raise ThuliumProtocolError("GET agents: expected a list", method="GET", path="agents")
+        logins = {str(agent.get("login") or "").strip() for agent in body if isinstance(agent, dict)}
+        return sorted(login for login in logins if login)
+
     def report_rows(self, report: str, params: Params) -> list[dict[str, Any]]:
         """One page of a KPI report (``chats/reports/summary``, ``agents_work_report``): a plain list."""
         endpoint = f"GET {report}"

@@ -465,3 +465,144 @@ def test_a_wolkvox_refusal_stops_the_run_with_its_reason_and_keeps_the_cursor(
     assert run.counters["polls"] == 1  # yesterday's window was stored; today's poll was refused
     assert {row["window_start"].date() for row in world.rows("wolkvox_chats")} == {today - timedelta(days=1)}
     assert wolkvox.token not in result.stderr + result.stdout + (run.error or "")
+
+
+# -- where the vendor document is silent: each test runs under the kind and the unkind reading -----------
+
+PROFILES = pytest.mark.parametrize("profile", ["default", "adversarial"])
+
+
+def run_stream(world: World, stream: str, clock: FixedClock) -> dict[str, int]:
+    tenant = load_tenant(world.path, ProcessSettings(), env=world.env())
+    ensure_schema(tenant.state_url, ProcessSettings())
+    with tenant_runtime(tenant) as runtime:
+        counters, error = run_activity(runtime, stream, clock)
+    assert error is None, error
+    return counters
+
+
+def calls_before(world: World, moment: str) -> set[str]:
+    """The sandbox's calls (kept with their second) up to, not including, ``moment``."""
+    return {c["connection_id"] for c in world.sandbox.control.state()["connections"] if c["date"] < moment}
+
+
+def edge_call(connection_id: str, at: str) -> dict[str, Any]:
+    return {"connection_id": connection_id, "date": at, "duration": 40, "billsec": 30}
+
+
+@PROFILES
+def test_calls_at_23_59_30_arrive_exactly_once_under_both_date_to_readings(
+    world: World, profile: str
+) -> None:
+    world.configure(
+        '[activity]\ntimezone = "UTC"\n[activity.connections]\nstart = 2026-10-01\noverlap_minutes = 30\n'
+    )
+    control = world.sandbox.control
+    control.use_profile(profile)
+    control.generate_activity("2026-10-01", days=2, per_day=30, seed=4, until="2026-10-02 12:00:00")
+    edges = {
+        "9.1": "2026-10-01 23:59:00",
+        "9.2": "2026-10-01 23:59:30",
+        "9.3": "2026-10-01 23:59:59",
+        "9.4": "2026-10-02 00:00:00",
+        "9.5": "2026-10-02 00:00:30",
+        "9.6": "2026-10-02 11:59:30",  # the last whole minute before the run
+        "9.7": "2026-10-02 12:00:10",  # the minute still running when it reads
+    }
+    control.add_connections([edge_call(cid, at) for cid, at in edges.items()])
+
+    first = run_stream(world, "connections", FixedClock(datetime(2026, 10, 2, 12, 0, 40)))
+    stored = [row["connection_id"] for row in world.rows("thulium_connections")]
+    assert len(stored) == len(set(stored)) == first["inserted"] == first["read"]  # each call read once
+    assert (
+        calls_before(world, "2026-10-02 12:00:00") <= set(stored) <= calls_before(world, "2026-10-02 12:01")
+    )
+    assert {"9.1", "9.2", "9.3", "9.4", "9.5", "9.6"} <= set(stored)
+
+    # the next day boundary, crossed by the next run, and a late call in the minute the first run was in
+    control.add_connections(
+        [edge_call("9.8", "2026-10-02 12:00:50"), edge_call("9.9", "2026-10-02 23:59:30")]
+    )
+    second = run_stream(world, "connections", FixedClock(datetime(2026, 10, 3, 0, 10, 5)))
+    stored = [row["connection_id"] for row in world.rows("thulium_connections")]
+    assert len(stored) == len(set(stored)) and set(stored) == calls_before(world, "2026-10-03 00:10:00")
+    assert second["updated"] == 0 and second["inserted"] == len(stored) - first["inserted"]
+
+
+def chat_table(world: World) -> dict[tuple[str, str], tuple[str, int, int]]:
+    return {
+        (r["period"], r["agent_login"]): (r["user_name"], r["incoming_including_empty"], r["chat_time_sum_s"])
+        for r in world.rows("thulium_chats_summary")
+    }
+
+
+def chats_by_login(world: World, window: dict[str, str]) -> dict[tuple[str, str], tuple[str, int, int]]:
+    """The sandbox's report as the test reads it: per login of GET agents, and the no-agent row."""
+    path = "chats/reports/summary"
+    with httpx.Client(base_url=world.sandbox.url, auth=(world.sandbox.user, world.sandbox.password)) as http:
+        logins = [a["login"] for a in http.get("agents").json() if a["login"]]
+    out = {
+        (r["series"], login): (r["user_name"], r["incoming_including_empty"], hms(r["chat_time"]["sum"]))
+        for login in logins
+        for r in world.report(path, {**window, "user_logins[]": login})
+    }
+    for r in world.report(path, window):
+        if r["user_name"] == "":
+            out[(r["series"], "")] = ("", r["incoming_including_empty"], hms(r["chat_time"]["sum"]))
+    return out
+
+
+CHATS_ONLY = (
+    '[activity]\ntimezone = "UTC"\n[activity.chats_summary]\nstart = 2026-10-01\naggregate_by = "day"\n'
+)
+
+
+@PROFILES
+def test_namesake_agents_two_rows(world: World, profile: str) -> None:
+    world.configure(CHATS_ONLY)
+    control = world.sandbox.control
+    control.use_profile(profile)
+    control.generate_activity("2026-10-01", days=2, per_day=80, seed=7, until="2026-10-02 12:00:00")
+    clock = FixedClock(datetime(2026, 10, 2, 12, 0))
+    run_stream(world, "chats_summary", clock)
+
+    window = {"date_from": "2026-10-01 00:00:00", "date_to": "2026-10-02 12:00:00", "aggregate_by": "day"}
+    table = chat_table(world)
+    assert table == chats_by_login(world, window)
+    jans = [key for key, (name, _, _) in table.items() if name == "Jan Kowalski" and key[0] == "2026-10-01"]
+    assert len(jans) == (2 if profile == "adversarial" else 1)
+    chats = [c for c in control.activity()["chats"] if c["date"] <= "2026-10-02 12:00:00"]
+    assert sum(incoming for _, incoming, _ in table.values()) == len(chats)  # none lost, none twice
+    again = run_stream(world, "chats_summary", clock)
+    assert (again["inserted"], again["updated"], again["rejected"]) == (0, 0, 0)
+
+
+def test_an_older_chats_table_is_left_alone_and_a_new_one_is_filled_from_the_start(world: World) -> None:
+    world.configure(CHATS_ONLY)
+    world.sandbox.control.generate_activity("2026-10-01", days=2, per_day=40, seed=2)
+    clock = FixedClock(datetime(2026, 10, 2, 18, 0))
+    run_stream(world, "chats_summary", clock)  # the cursor is now 2026-10-02
+    engine = make_engine(world.source_url)
+    try:
+        with engine.begin() as connection:  # the table as an older syncd made it: keyed by display name
+            connection.exec_driver_sql("DROP TABLE thulium_chats_summary")
+            connection.exec_driver_sql(
+                "CREATE TABLE thulium_chats_summary (aggregate_by VARCHAR(10), period VARCHAR(32), "
+                "user_name VARCHAR(200), incoming INTEGER, PRIMARY KEY (aggregate_by, period, user_name))"
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO thulium_chats_summary VALUES ('day', '2026-10-01', 'x', 1)"
+            )
+        tenant = load_tenant(world.path, ProcessSettings(), env=world.env())
+        with tenant_runtime(tenant) as runtime:
+            counters, error = run_activity(runtime, "chats_summary", clock)
+        assert error is not None and "rename thulium_chats_summary" in str(error) and counters == {}
+        assert world.rows("thulium_chats_summary") == [
+            {"aggregate_by": "day", "period": "2026-10-01", "user_name": "x", "incoming": 1}
+        ]
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE thulium_chats_summary")
+    finally:
+        engine.dispose()
+    run_stream(world, "chats_summary", clock)  # created anew: read from start, not from the cursor
+    assert {period for period, _ in chat_table(world)} == {"2026-10-01", "2026-10-02"}

@@ -14,7 +14,7 @@ from syncd.activity.convert import (
     connection_row,
     wolkvox_rows,
 )
-from syncd.activity.periods import day_windows, period_start, seconds_of
+from syncd.activity.periods import day_spans, period_start, seconds_of
 
 CONNECTION = {
     "date": "2014-07-07 11:08",
@@ -84,13 +84,14 @@ def test_chat_summary_durations_become_seconds() -> None:
             "rated_percent": 100,
         },
     }
-    row = chats_summary_row(raw, "day")
+    row = chats_summary_row(raw, "day", "jdoe")
     assert not isinstance(row, Rejected)
     assert (row["period"], row["user_name"], row["aggregate_by"]) == ("2021-12-01", "John Doe", "day")
+    assert row["agent_login"] == "jdoe"  # the login it was read for: a display name is not unique
     assert row["chat_time_max_s"] == 27 * 3600 + 3 * 60 + 10 and row["wait_time_sum_s"] == 5
     assert (row["incoming"], row["answered"], row["rating_happy"], row["sla_percent"]) == (3, 2, 2, 50.5)
-    bad = chats_summary_row({**raw, "chat_time": {"sum": "1:2"}}, "day")
-    assert isinstance(bad, Rejected) and bad.key == "2021-12-01|John Doe"
+    bad = chats_summary_row({**raw, "chat_time": {"sum": "1:2"}}, "day", "jdoe")
+    assert isinstance(bad, Rejected) and bad.key == "2021-12-01|jdoe"
     assert bad.reason == 'chat_time.sum: is not a duration "HH:MM:SS"'
 
 
@@ -157,12 +158,13 @@ def test_period_start(aggregate_by: str, start: datetime) -> None:
 
 
 def test_windows_cut_at_midnight_and_durations() -> None:
-    windows = list(day_windows(datetime(2026, 11, 1, 22), datetime(2026, 11, 3, 1, 30)))
+    windows = list(day_spans(datetime(2026, 11, 1, 22), datetime(2026, 11, 3, 1, 30)))
     assert windows == [
-        (datetime(2026, 11, 1, 22), datetime(2026, 11, 1, 23, 59, 59)),
-        (datetime(2026, 11, 2), datetime(2026, 11, 2, 23, 59, 59)),
+        (datetime(2026, 11, 1, 22), datetime(2026, 11, 2)),
+        (datetime(2026, 11, 2), datetime(2026, 11, 3)),
         (datetime(2026, 11, 3), datetime(2026, 11, 3, 1, 30)),
     ]
+    assert list(day_spans(datetime(2026, 11, 3), datetime(2026, 11, 3))) == []
     assert seconds_of("100:00:01") == 360001 and seconds_of(75) == 75
     for bad in ("00:61:00", "1:2", "", True, -1):
         with pytest.raises(ValueError):

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from syncd.activity.convert import Row, chats_summary_row
-from syncd.activity.runs import ConnectionsRun, ReportRun, WolkvoxRun
+import pytest
+
+from syncd.activity.convert import Row
+from syncd.activity.runs import ChatsRun, ConnectionsRun, WolkvoxRun
 from syncd.activity.tables import Written
 from syncd.engine.ports import Commit
 from syncd.engine.records import Position
@@ -72,57 +74,83 @@ def ports(stream: str, state: FakeState, sink: FakeSink, clock: FakeClock, start
     return {"stream": stream, "state": state, "sink": sink, "clock": clock, "start": start, "days_back": 7}
 
 
-def chat(series: str, user: str, incoming: int) -> dict[str, Any]:
-    return {"series": series, "user_name": user, "incoming": incoming, "chat_time": {"sum": "00:01:00"}}
+def chat(series: str, user: str, incoming: int, login: str | None = None) -> dict[str, Any]:
+    """A report row as the fake Thulium holds it: ``_login`` is whose it is (the report does not say)."""
+    row = {"series": series, "user_name": user, "incoming": incoming, "chat_time": {"sum": "00:01:00"}}
+    return {**row, "_login": user.replace(" ", ".") if login is None else login}
+
+
+CHAT_KEY = ("aggregate_by", "period", "agent_login")
 
 
 def report_run(
-    state: FakeState, sink: FakeSink, clock: FakeClock, source: list[dict[str, Any]], asked: list[Any]
-) -> ReportRun:
+    state: FakeState,
+    sink: FakeSink,
+    clock: FakeClock,
+    source: list[dict[str, Any]],
+    asked: list[Any],
+    listed: list[str] | None = None,
+) -> ChatsRun:
+    """A chats report of ``source``, read per login of ``listed`` (default: every login the source has)."""
+
     def fetch(params: list[tuple[str, str]]) -> list[dict[str, Any]]:
         asked.append(dict(params))
         offset, limit = int(dict(params)["offset"]), int(dict(params)["limit"])
         low = dict(params)["date_from"][:10]
-        return [r for r in source if r["series"] >= low][offset : offset + limit]
+        logins = {value for name, value in params if name == "user_logins[]"}
+        rows = [r for r in source if r["series"] >= low and (not logins or r["_login"] in logins)]
+        return [{k: v for k, v in r.items() if k != "_login"} for r in rows][offset : offset + limit]
 
-    return ReportRun(
+    agents = sorted({r["_login"] for r in source if r["_login"]}) if listed is None else listed
+    return ChatsRun(
         **ports("chats_summary", state, sink, clock, date(2026, 11, 1)),
         fetch=fetch,
-        convert=chats_summary_row,
         aggregate_by="day",
+        logins=lambda: agents,
+        whole_team=True,
     )
 
 
 def test_a_report_reads_from_its_first_open_period_and_pages_by_100() -> None:
-    state, sink, clock = (
-        FakeState(),
-        FakeSink(("aggregate_by", "period", "user_name")),
-        FakeClock(datetime(2026, 11, 3, 12)),
-    )
+    state, sink, clock = FakeState(), FakeSink(CHAT_KEY), FakeClock(datetime(2026, 11, 3, 12))
     source = [chat(f"2026-11-0{d}", f"user {u:03}", u) for d in (1, 2, 3) for u in range(70)]
+    source.append(chat("2026-11-03", "", 4, login=""))  # chats no agent took
     asked: list[Any] = []
     counters = report_run(state, sink, clock, source, asked).run()
-    assert counters.inserted == 210 and len(asked) == 3  # 100 + 100 + 10
+    assert counters.inserted == 211 and len(asked) == 70 + 3  # a read per login, then the team in pages
     assert asked[0]["date_from"] == "2026-11-01 00:00:00" and asked[0]["date_to"] == "2026-11-03 12:00:00"
+    assert asked[0]["user_logins[]"] == "user.000" and "user_logins[]" not in asked[-1]
     assert state.cursors["chats_summary"].updated_at == datetime(2026, 11, 3)  # today is still open
+    assert sink.rows[("day", "2026-11-03", "")]["incoming"] == 4
 
-    source[-1] = chat("2026-11-03", "user 069", 999)  # today's figures grow
+    source[-2] = chat("2026-11-03", "user 069", 999)  # today's figures grow
     clock.at = datetime(2026, 11, 4, 0, 5)  # and tomorrow's begin
     source.append(chat("2026-11-04", "user 000", 1))
     asked.clear()
     again = report_run(state, sink, clock, source, asked).run()
     assert asked[0]["date_from"] == "2026-11-03 00:00:00"
-    assert (again.inserted, again.updated, again.unchanged) == (1, 1, 69)
-    assert sink.rows[("day", "2026-11-03", "user 069")]["incoming"] == 999
+    assert (again.inserted, again.updated, again.unchanged) == (1, 1, 70)
+    assert sink.rows[("day", "2026-11-03", "user.069")]["incoming"] == 999
     assert state.cursors["chats_summary"].updated_at == datetime(2026, 11, 4)
 
 
+def test_namesakes_stay_two_rows_and_an_unlisted_agent_is_a_failure_of_its_period() -> None:
+    state, sink, clock = FakeState(), FakeSink(CHAT_KEY), FakeClock(datetime(2026, 11, 2, 12))
+    source = [
+        chat("2026-11-02", "Jan Kowalski", 3, login="jan.kowalski"),
+        chat("2026-11-02", "Jan Kowalski", 5, login="jkowalski"),
+        chat("2026-11-02", "Ewa Lis", 2, login="ewa.lis"),
+    ]
+    counters = report_run(state, sink, clock, source, [], listed=["jan.kowalski", "jkowalski"]).run()
+    assert {k[2]: r["incoming"] for k, r in sink.rows.items()} == {"jan.kowalski": 3, "jkowalski": 5}
+    assert {r["user_name"] for r in sink.rows.values()} == {"Jan Kowalski"}
+    assert counters.rejected == 1 and list(state.failures) == ["2026-11-02|(agent not listed)"]
+    report_run(state, sink, clock, source, [], listed=["ewa.lis", "jan.kowalski", "jkowalski"]).run()
+    assert state.failures == {} and sink.rows[("day", "2026-11-02", "ewa.lis")]["incoming"] == 2
+
+
 def test_a_bad_report_row_is_recorded_and_resolved_when_it_reads_well() -> None:
-    state, sink, clock = (
-        FakeState(),
-        FakeSink(("aggregate_by", "period", "user_name")),
-        FakeClock(datetime(2026, 11, 2, 8)),
-    )
+    state, sink, clock = FakeState(), FakeSink(CHAT_KEY), FakeClock(datetime(2026, 11, 2, 8))
     source = [chat("2026-11-02", "a", 1), {**chat("2026-11-02", "b", 2), "incoming": "lots"}]
     counters = report_run(state, sink, clock, source, []).run()
     assert (counters.inserted, counters.rejected) == (1, 1)
@@ -132,18 +160,25 @@ def test_a_bad_report_row_is_recorded_and_resolved_when_it_reads_well() -> None:
     assert state.failures == {} and len(sink.rows) == 2
 
 
-def test_connections_reread_the_overlap_and_only_whole_minutes() -> None:
+@pytest.mark.parametrize("whole_minute", [True, False], ids=["date_to-whole-minute", "date_to-first-second"])
+def test_connections_cover_each_second_once_under_either_reading_of_date_to(whole_minute: bool) -> None:
+    """Calls carry their second here (Thulium lists them to the minute but keeps the second); ``date_to``
+    at a minute covers that whole minute, or only its first second."""
     state = FakeState(links={7: ("customers", "C-7")})
     sink, clock = FakeSink(("connection_id",)), FakeClock(datetime(2026, 11, 2, 10, 30, 40))
     calls: list[dict[str, Any]] = [
-        {"connection_id": "1.1", "date": "2026-11-01 09:00", "customer_id": 7},
-        {"connection_id": "1.2", "date": "2026-11-02 10:29", "customer_id": 8},
+        {"connection_id": "1.1", "at": "2026-11-01 09:00:00", "customer_id": 7},
+        {"connection_id": "1.2", "at": "2026-11-01 23:59:30", "customer_id": 8},
+        {"connection_id": "1.3", "at": "2026-11-02 00:00:00"},
+        {"connection_id": "1.4", "at": "2026-11-02 10:29:30"},
+        {"connection_id": "1.5", "at": "2026-11-02 10:30:10"},  # the minute still running
     ]
     windows: list[tuple[str, str]] = []
 
     def fetch(date_from: str, date_to: str, offset: int) -> tuple[int, list[dict[str, Any]]]:
         windows.append((date_from, date_to))
-        found = [c for c in calls if date_from <= c["date"] <= date_to + ":59"]
+        high = date_to + (":59" if whole_minute else ":00")
+        found = [{**c, "date": c["at"][:16]} for c in calls if date_from + ":00" <= c["at"] <= high]
         return len(found), found[offset : offset + 100]
 
     def run() -> Any:
@@ -153,14 +188,18 @@ def test_connections_reread_the_overlap_and_only_whole_minutes() -> None:
             overlap=timedelta(minutes=60),
         ).run()
 
-    assert run().inserted == 2
-    assert windows == [("2026-11-01 00:00", "2026-11-01 23:59"), ("2026-11-02 00:00", "2026-11-02 10:29")]
+    first = run()
+    assert windows == [("2026-11-01 00:00", "2026-11-02 00:00"), ("2026-11-02 00:00", "2026-11-02 10:30")]
+    assert {k[0] for k in sink.rows} >= {"1.1", "1.2", "1.3", "1.4"}
+    assert first.read == first.inserted == len(sink.rows)  # 1.3 came in both windows, read once
     assert sink.rows[("1.1",)]["source_key"] == "C-7" and sink.rows[("1.2",)]["source_key"] is None
-    assert state.cursors["connections"].updated_at == datetime(2026, 11, 2, 10, 29)
+    assert state.cursors["connections"].updated_at == datetime(2026, 11, 2, 10, 30)
     windows.clear()
     clock.at = datetime(2026, 11, 2, 11, 0, 5)
-    assert (second := run()).inserted == 0 and second.unchanged == 1
-    assert windows == [("2026-11-02 09:29", "2026-11-02 10:59")]
+    second = run()
+    assert windows == [("2026-11-02 09:30", "2026-11-02 11:00")]
+    assert {k[0] for k in sink.rows} == {c["connection_id"] for c in calls}
+    assert second.inserted == (0 if whole_minute else 1) and second.updated == 0
 
 
 def test_wolkvox_polls_whole_windows_no_sooner_than_allowed() -> None:
@@ -200,7 +239,7 @@ def test_wolkvox_polls_whole_windows_no_sooner_than_allowed() -> None:
 
 
 def test_a_report_whose_start_is_still_to_come_reads_nothing() -> None:
-    state, sink = FakeState(), FakeSink(("aggregate_by", "period", "user_name"))
+    state, sink = FakeState(), FakeSink(CHAT_KEY)
     asked: list[Any] = []
     run = report_run(state, sink, FakeClock(datetime(2026, 10, 20, 9)), [chat("2026-10-20", "a", 1)], asked)
     assert run.run().read == 0 and asked == [] and state.cursors == {}

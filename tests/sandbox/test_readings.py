@@ -95,3 +95,85 @@ def test_a_campaign_add_of_a_missing_customer_may_be_worded_otherwise(
     sandbox.control.set_readings(customer_not_found_message=REWORDED_NOT_FOUND)
     answer = api.post("batch/crm_outbounds/00001/records", json=body).json()
     assert answer["999999"] == {"http_status": 400, "status": "FAILED", "message": REWORDED_NOT_FOUND}
+
+
+MINUTE_DAY = "2024-03-04"
+
+
+def _calls_to(api: httpx.Client, date_to: str) -> list[str]:
+    body = api.get("connections", params={"date_from": MINUTE_DAY, "date_to": date_to}).json()
+    return [c["connection_id"] for c in body["result"]]
+
+
+def test_date_to_at_a_minute_covers_the_minute_or_only_its_first_second(
+    api: httpx.Client, sandbox: SandboxProcess
+) -> None:
+    sandbox.control.add_connections(
+        [
+            {"connection_id": "1.1", "date": f"{MINUTE_DAY} 23:59:00"},
+            {"connection_id": "1.2", "date": f"{MINUTE_DAY} 23:59:30"},
+        ]
+    )
+    # listed to the minute, as the document prints a call, whatever second it was kept with
+    listed = api.get("connections").json()["result"]
+    assert [c["date"] for c in listed] == [f"{MINUTE_DAY} 23:59"] * 2
+    assert _calls_to(api, f"{MINUTE_DAY} 23:59") == ["1.1", "1.2"]
+    sandbox.control.set_readings(date_to_minute="start")
+    assert _calls_to(api, f"{MINUTE_DAY} 23:59") == ["1.1"]
+    # a bare date and a bound with seconds keep their meaning
+    assert _calls_to(api, MINUTE_DAY) == ["1.1", "1.2"]
+    assert _calls_to(api, f"{MINUTE_DAY} 23:59:30") == ["1.1", "1.2"]
+    assert _calls_to(api, f"{MINUTE_DAY} 23:59:29") == ["1.1"]
+    sandbox.control.reset()
+    assert sandbox.control.readings().date_to_minute == "whole"
+
+
+@pytest.mark.parametrize(("reading", "expected"), [("whole", 2), ("start", 1)])
+def test_the_reports_read_date_to_at_a_minute_the_same_way(
+    api: httpx.Client, sandbox: SandboxProcess, reading: str, expected: int
+) -> None:
+    login = "anna.nowak"
+    sandbox.control.add_activity(
+        chats=[{"date": f"{MINUTE_DAY} 10:00:{s}", "user_login": login} for s in ("00", "30")],
+        agent_calls=[{"date": f"{MINUTE_DAY} 10:00:{s}", "agent_login": login} for s in ("00", "30")],
+    )
+    sandbox.control.set_readings(date_to_minute=reading)
+    window = {"date_from": MINUTE_DAY, "date_to": f"{MINUTE_DAY} 10:00", "aggregate_by": "day"}
+    chats = api.get("chats/reports/summary", params=window).json()
+    assert [r["incoming_including_empty"] for r in chats] == [expected]
+    work = api.get("agents_work_report", params={**window, "agent_logins[]": login}).json()
+    assert [r["inbound"]["count"] for r in work] == [expected]
+    whole_day = api.get("chats/reports/summary", params={**window, "date_to": MINUTE_DAY}).json()
+    assert [r["incoming_including_empty"] for r in whole_day] == [2]
+
+
+def _jans(api: httpx.Client) -> list[str]:
+    return [a["login"] for a in api.get("agents").json() if (a["name"], a["surname"]) == ("Jan", "Kowalski")]
+
+
+def test_namesake_agents_give_two_report_rows_told_apart_only_by_login(
+    api: httpx.Client, sandbox: SandboxProcess
+) -> None:
+    agents = api.get("agents").json()
+    assert agents[0]["login"] == "" and agents[0]["name"] == "Automat"  # as printed in the document
+    assert _jans(api) == ["jan.kowalski"]
+    sandbox.control.use_profile("adversarial")
+    assert _jans(api) == ["jan.kowalski", "jkowalski"]
+    sandbox.control.generate_activity(MINUTE_DAY, per_day=120, seed=3)
+    window = {"date_from": MINUTE_DAY, "date_to": MINUTE_DAY, "aggregate_by": "day"}
+    rows = api.get("chats/reports/summary", params=window).json()
+    jan = [r for r in rows if r["user_name"] == "Jan Kowalski"]
+    assert len(jan) == 2 and jan[0]["series"] == jan[1]["series"]  # the same key, by name
+    chats = sandbox.control.activity()["chats"]
+    for login in _jans(api):
+        own = api.get("chats/reports/summary", params={**window, "user_logins[]": login}).json()
+        assert [r["user_name"] for r in own] == ["Jan Kowalski"]
+        assert own[0]["incoming_including_empty"] == sum(c["user_login"] == login for c in chats) > 0
+    # the same seed gives the same data under the same readings
+    first = sandbox.control.activity()
+    sandbox.control.reset()
+    sandbox.control.use_profile("adversarial")
+    sandbox.control.generate_activity(MINUTE_DAY, per_day=120, seed=3)
+    assert sandbox.control.activity() == first
+    sandbox.control.reset()
+    assert _jans(api) == ["jan.kowalski"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from syncd.sandbox.launcher import SandboxProcess
 from syncd.thulium import (
     CampaignRecordPayload,
     CompanyIds,
@@ -271,3 +272,9 @@ def test_one_client_shared_by_a_thread_pool(client: ThuliumClient) -> None:
         got = list(pool.map(lambda i: client.get_customer(i).customer_id if i is not None else None, ids))
     assert got == ids
     assert client.request_counts() == {"POST batch/customers": 1, "GET customers/:id": 40}
+
+
+def test_agent_logins_leave_out_the_automat(client: ThuliumClient, sandbox: SandboxProcess) -> None:
+    assert client.agent_logins() == ["anna.nowak", "ewa.lis", "jan.kowalski", "piotr.zielinski"]
+    sandbox.control.set_readings(namesake_agents=True)
+    assert "jkowalski" in client.agent_logins()
