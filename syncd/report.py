@@ -45,7 +45,7 @@ def summary_table(outcome: TenantOutcome) -> Table:
     for stream in outcome.streams:
         table.add_column(stream.stream, justify="right")
     table.add_row("status", *(s.status for s in outcome.streams))
-    for name in (*COLUMNS, *CAMPAIGN_COLUMNS, "waiting"):
+    for name in (*COLUMNS, *CAMPAIGN_COLUMNS, "waiting", "warnings"):
         if any(name in s.counters for s in outcome.streams):
             table.add_row(name, *(str(s.counters.get(name, "")) for s in outcome.streams))
     table.add_row("API requests", *(str(s.requests) for s in outcome.streams))

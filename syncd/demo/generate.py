@@ -1,14 +1,15 @@
 """A deterministic demo source database: the same seed gives the same rows, byte for byte.
 
 The generator returns which rows it broke and how, so a test can assert that exactly those
-are rejected and everything else reaches Thulium.
+are rejected and everything else reaches Thulium — customers of a broken or unknown company
+included, without a company (``detached_customers``).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from syncd.demo import faker, rows, schema
@@ -28,9 +29,11 @@ class DemoSource:
     company_keys: tuple[str, ...]
     customer_keys: tuple[str, ...]
     invalid_companies: Mapping[str, Invalid]
-    invalid_customers: Mapping[str, Invalid]
+    invalid_customers: Mapping[str, Invalid]  # rejected: no customer with a dangling company
     campaign_members: Mapping[str, tuple[str, ...]]
     max_updated_at: datetime
+    # Valid customers whose company will not come (broken, or not in the source): sent without one.
+    detached_customers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def valid_company_keys(self) -> tuple[str, ...]:
@@ -56,10 +59,18 @@ def generate_source(
     rng = random.Random(seed)
     clock = Clock(start, rng)
     company_rows, bad_companies = _companies(rng, clock, companies, invalid_fraction)
-    valid_company_ids = [r["id"] for r in company_rows if str(r["id"]) not in bad_companies]
-    customer_rows, bad_customers = _customers(
-        rng, clock, customers, invalid_fraction, valid_company_ids, missing_company_base=companies + 1000
+    company_ids = [r["id"] for r in company_rows]
+    customer_rows, problems = _customers(
+        rng, clock, customers, invalid_fraction, company_ids, missing_company_base=companies + 1000
     )
+    bad_customers = {k: p for k, p in problems.items() if p is not Invalid.UNKNOWN_COMPANY}
+    detached = {
+        str(r["id"]): str(r["company_id"])
+        for r in customer_rows
+        if r["company_id"] is not None
+        and str(r["id"]) not in bad_customers
+        and (str(r["company_id"]) in bad_companies or r["company_id"] not in company_ids)
+    }
     valid_customer_ids = [r["id"] for r in customer_rows if str(r["id"]) not in bad_customers]
     members = {
         outbound: sorted(rng.sample(valid_customer_ids, round(len(valid_customer_ids) * share)))
@@ -86,6 +97,7 @@ def generate_source(
         invalid_customers=bad_customers,
         campaign_members={o: tuple(map(str, keys)) for o, keys in members.items()},
         max_updated_at=max(timestamps, default=start),
+        detached_customers=detached,
     )
 
 

@@ -43,6 +43,7 @@ class Counters:
     retried: int = 0
     adopted: int = 0
     waiting: int = 0
+    warnings: int = 0  # synced, with a warning (a customer sent without its company)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -56,6 +57,8 @@ class CommitBuilder:
     resolved: list[str] = field(default_factory=list)
     settled_pages: list[int] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)  # creates about to be sent (see ``Commit.pending``)
+    moved: list[str] = field(default_factory=list)  # companies whose Thulium record changed
+    rechecked: list[str] = field(default_factory=list)
 
     def resolve(self, keys: Iterable[str]) -> CommitBuilder:
         self.resolved.extend(keys)
@@ -67,7 +70,8 @@ class CommitBuilder:
 
     @property
     def empty(self) -> bool:
-        return not (self.links or self.unlinked or self.failures or self.resolved or self.pending)
+        lists = (self.links, self.unlinked, self.failures, self.resolved, self.pending, self.moved)
+        return not (any(lists) or self.rechecked)
 
     def build(self, cursor: Position | None = None) -> Commit:
         return Commit(
@@ -77,27 +81,42 @@ class CommitBuilder:
             tuple(self.resolved),
             cursor,
             tuple(self.pending),
+            tuple(self.moved),
+            tuple(self.rechecked),
         )
 
 
 class Outcomes:
-    def __init__(self, stream: str, options: RunOptions, clock: Clock) -> None:
+    def __init__(
+        self, stream: str, options: RunOptions, clock: Clock, *, moves_dependants: bool = False
+    ) -> None:
+        """``moves_dependants``: the stream's records are what other rows point at (companies), so a record
+        that changes identity is reported as moved."""
         self.stream, self.options, self.clock = stream, options, clock
+        self.moves_dependants = moves_dependants
         self.counters = Counters()
 
     # -- rows settled by planning alone --------------------------------------------------
     def count_plan(self, plan: PagePlan) -> None:
         self.counters.unchanged += len(plan.unchanged)
         self.counters.rejected += sum(1 for f in plan.failures if f.kind == "rejected")
-        self.counters.waiting += sum(1 for f in plan.failures if f.kind == "waiting")
+        self.count_notes([*plan.failures, *plan.notes])
+
+    def count_notes(self, notes: Iterable[FailureRecord]) -> None:
+        for note in notes:
+            if note.kind == "waiting":
+                self.counters.waiting += 1
+            elif note.kind == "warning":
+                self.counters.warnings += 1
 
     def settle_plan(self, plan: PagePlan) -> CommitBuilder:
         builder = CommitBuilder().resolve(plan.resolved)
-        now = self.clock.now()
-        builder.failures.extend(
-            replace(f, next_attempt_at=now) if f.kind == "waiting" else f for f in plan.failures
-        )
+        builder.failures.extend(self.dated(f) for f in [*plan.failures, *plan.notes])
         return builder
+
+    def dated(self, failure: FailureRecord) -> FailureRecord:
+        """A row waiting for its company is read again by the next run."""
+        return replace(failure, next_attempt_at=self.clock.now()) if failure.kind == "waiting" else failure
 
     def preview_ops(self, ops: list[Op], preview: dict[str, list[str]]) -> None:
         for op in ops:
@@ -122,6 +141,7 @@ class Outcomes:
             return [Item(replace(op, kind="create", thulium_id=None, company_customer_id=None), item.page_id)]
         if decision is Decision.GONE:
             builder.unlinked.append(op.key)
+            self.moved(op.key, builder)
             return self.fail(
                 item, result, builder, "permanent", "deleted in Thulium; on_thulium_delete = ignore"
             )
@@ -184,17 +204,32 @@ class Outcomes:
         elif op.kind == "delete":
             builder.unlinked.append(op.key)
             builder.resolved.append(op.key)
+            self.moved(op.key, builder)
             self.count_done(op)
         else:
             thulium_id = result.thulium_id if op.kind == "create" else op.thulium_id
             if thulium_id is None:
                 return self.again(item, result, builder, replace(op, lookup_first=True))
             customer_id = result.company_customer_id or op.company_customer_id
-            builder.links.append(Link(op.key, thulium_id, op.payload_hash, customer_id))
-            builder.resolved.append(op.key)
+            builder.links.append(Link(op.key, thulium_id, op.payload_hash, customer_id, op.company_key))
+            self.noted(op, builder)
+            if op.kind == "create" or op.adopted:
+                self.moved(op.key, builder)
             self.count_done(op)
         builder.settle(item)
         return []
+
+    def noted(self, op: Op, builder: CommitBuilder) -> None:
+        """A row written with a note keeps it open (its warning, or its wait); others are settled."""
+        if op.note is None:
+            builder.resolved.append(op.key)
+            return
+        builder.failures.append(self.dated(replace(op.note, payload_hash=op.payload_hash)))
+        self.count_notes([op.note])
+
+    def moved(self, key: str, builder: CommitBuilder) -> None:
+        if self.moves_dependants:
+            builder.moved.append(key)
 
     def count_done(self, op: Op) -> None:
         if op.kind == "create":

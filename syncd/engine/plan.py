@@ -6,7 +6,7 @@ Pure: it gets everything it needs as arguments, so every rule is tested with pla
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from syncd.engine.normalize import (
@@ -56,6 +56,10 @@ class Op:
     # The newest Thulium id known to exist when this create was sent (see ``Crm.settle``); None: not sent
     # by this run, so a lookup cannot read the newest records down to it.
     floor: int | None = None
+    # Customers: the company key the row names, and what to record once the row is written (sent without
+    # its company: a warning, or waiting for a company on its way) instead of resolving its failure.
+    company_key: str | None = None
+    note: FailureRecord | None = None
 
 
 @dataclass(slots=True)
@@ -68,7 +72,12 @@ class PagePlan:
     @property
     def resolved(self) -> list[str]:
         """Keys whose open failure, if any, is settled by this plan without a request."""
-        return [op.key for op in self.unchanged] + self.settled_deletes
+        return [op.key for op in self.unchanged if op.note is None] + self.settled_deletes
+
+    @property
+    def notes(self) -> list[FailureRecord]:
+        """What unchanged rows still owe a word about (sent without their company)."""
+        return [op.note for op in self.unchanged if op.note is not None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +87,9 @@ class PageContext:
     links: Mapping[str, Link]
     failed_hashes: Mapping[str, str | None] = field(default_factory=dict)
     company_links: Mapping[str, Link] = field(default_factory=dict)
-    companies_in_source: Collection[str] = ()
+    companies_in_source: Collection[str] = ()  # not deleted there
+    companies_deleted: Collection[str] = ()  # soft-deleted in the source
+    companies_blocked: Collection[str] = ()  # rejected, or refused by Thulium: not coming until they change
     lookup_first: Collection[str] = ()
 
 
@@ -124,44 +135,77 @@ def plan_upsert(row: SourceRow, spec: StreamSpec, ctx: PageContext, plan: PagePl
         plan.failures.append(FailureRecord(row.key, operation, "rejected", result.reason))
         return
     payload = dict(result.payload, identifier=spec.identifier(row.key))
-    blocked = attach_company(row, spec, ctx, payload)
-    if blocked is not None:
-        plan.failures.append(blocked)
-        return
-    digest = content_hash(payload)
     link = ctx.links.get(row.key)
+    company = attach_company(row, spec, ctx, payload)
+    if company.note is not None and company.note.kind == "waiting" and link is None:
+        plan.failures.append(company.note)  # only a create may wait for a company on its way
+        return
+    digest = content_hash(hashed_content(payload, company))
+    op = Op("create", row.key, payload, digest, company_key=company.key, note=company.note)
     if link is not None and link.payload_hash == digest:
-        plan.unchanged.append(
-            Op("update", row.key, payload, digest, link.thulium_id, link.company_customer_id)
-        )
+        plan.unchanged.append(linked_update(op, link))
     elif row.key in ctx.failed_hashes and ctx.failed_hashes[row.key] == digest:
         return  # failed permanently with exactly this content: wait for the source row to change
     elif link is not None:
-        plan.ops.append(Op("update", row.key, payload, digest, link.thulium_id, link.company_customer_id))
+        plan.ops.append(linked_update(op, link))
     else:
-        plan.ops.append(Op("create", row.key, payload, digest, lookup_first=row.key in ctx.lookup_first))
+        plan.ops.append(replace(op, lookup_first=row.key in ctx.lookup_first))
 
 
-def attach_company(
-    row: SourceRow, spec: StreamSpec, ctx: PageContext, payload: dict[str, Any]
-) -> FailureRecord | None:
-    """Set ``company_id`` from the company's link; a customer is never sent without its company."""
+def linked_update(op: Op, link: Link) -> Op:
+    return replace(
+        op, kind="update", thulium_id=link.thulium_id, company_customer_id=link.company_customer_id
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Company:
+    """The company a customer row names, and what keeps the customer from being sent with it."""
+
+    key: str | None = None
+    linked: bool = False
+    note: FailureRecord | None = None
+
+
+def attach_company(row: SourceRow, spec: StreamSpec, ctx: PageContext, payload: dict[str, Any]) -> Company:
+    """Set ``company_id`` from the company's link. A customer never waits for a company that will not come
+    (rejected, refused, deleted or absent): it is sent without one, with a warning, and gets the link when
+    the company arrives. Only a create waits for a company still on its way."""
     if spec.company_key is None:
-        return None
+        return Company()
     company_key = company_key_of(row, spec.company_key)
     if company_key is None:
-        return None
+        return Company()
     link = ctx.company_links.get(company_key)
     if link is not None:
         payload["company_id"] = link.thulium_id
-        return None
+        return Company(company_key, linked=True)
     operation = "update" if row.key in ctx.links else "create"
-    if company_key in ctx.companies_in_source:
+    why = company_unavailable(company_key, ctx)
+    if why is None:
         message = f"waiting for company {company_key} to be synced to Thulium"
-        return FailureRecord(row.key, operation, "waiting", message)
-    return FailureRecord(
-        row.key, operation, "rejected", f"company {company_key} does not exist in the source"
-    )
+        return Company(company_key, note=FailureRecord(row.key, operation, "waiting", message))
+    message = f"sent without its company: {why}; linked once the company is in Thulium"
+    return Company(company_key, note=FailureRecord(row.key, operation, "warning", message))
+
+
+def company_unavailable(company_key: str, ctx: PageContext) -> str | None:
+    """Why the company will not come by itself; ``None`` while it is on its way (or retrying)."""
+    if company_key in ctx.companies_blocked:
+        return f"company {company_key} failed to sync (see its failure in the companies stream)"
+    if company_key in ctx.companies_in_source:
+        return None
+    if company_key in ctx.companies_deleted:
+        return f"company {company_key} is deleted in the source"
+    return f"company {company_key} does not exist in the source"
+
+
+def hashed_content(payload: dict[str, Any], company: Company) -> dict[str, Any]:
+    """A customer sent without its company also hashes the company it names, so a move between two
+    companies that are both unavailable still counts as a change (and its link learns the new key)."""
+    if company.key is None or company.linked:
+        return payload
+    return {**payload, "~company": company.key}
 
 
 def company_key_of(row: SourceRow, column: str) -> str | None:

@@ -53,6 +53,8 @@ class Link:
     payload_hash: str | None
     # Companies only: the id of the company's own customer record in Thulium.
     company_customer_id: int | None = None
+    # Customers only: the company key the row named when it was written (sent with it or not).
+    company_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,9 @@ class FailureRecord:
 
     ``kind`` is "rejected" (invalid, never sent), "permanent" (Thulium said no; retried when
     the source row changes), "retryable" (transient, retried by later runs from
-    ``next_attempt_at``) or "waiting" (depends on something not synced yet, e.g. its company).
+    ``next_attempt_at``), "waiting" (depends on something not synced yet, e.g. its company) or
+    "warning" (synced, but not all of it: a customer sent without the company it names). A
+    warning is not a failure of its row; it stays open as long as what it says holds.
     """
 
     source_key: str
@@ -86,6 +90,11 @@ class Commit:
     # Keys about to be created: if the process dies before their outcome is committed, the next
     # run finds them pending and looks them up by identifier instead of creating them again.
     pending: Sequence[str] = ()
+    # Companies whose Thulium record changed (created, adopted, re-created or deleted): the customers
+    # naming them are read again by the next customers run, so they get or lose the link.
+    moved: Sequence[str] = ()
+    # Keys read again for that reason and planned now: nothing more to check for them.
+    rechecked: Sequence[str] = ()
 
 
 class Store(Protocol):
@@ -102,7 +111,8 @@ class Store(Protocol):
         ...
 
     def due_retries(self, stream: str, now: datetime) -> list[str]:
-        """Source keys with an open retryable/waiting failure whose next attempt is due."""
+        """Source keys to read again before the changed rows: an open retryable/waiting failure whose
+        next attempt is due, or a company that moved in Thulium since the row was last written."""
         ...
 
     def open_failure_hashes(self, stream: str, keys: Collection[str]) -> dict[str, str | None]:

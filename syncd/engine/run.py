@@ -76,7 +76,7 @@ class StreamRun:
     ) -> None:
         self.spec, self.options, self.clock = spec, options, clock
         self.source, self.store, self.crm = source, store, crm
-        self.outcomes = Outcomes(spec.name, options, clock)
+        self.outcomes = Outcomes(spec.name, options, clock, moves_dependants=spec.kind == "company")
         self.on_progress = on_progress or (lambda _counters: None)
         self.ready: deque[Call] = deque()
         self.buffers: dict[str, list[Item]] = {}
@@ -98,7 +98,7 @@ class StreamRun:
         self.known_max = self.store.newest_id(self.spec.name)
         if self.options.full or first_run:
             self.remote = RemoteIndex.build(self.crm.scan(self.spec.name))
-            self.note_ids(self.remote.by_id)
+            self.note_ids([0, *self.remote.by_id])  # every record there now is at most this new
             self.keep_oldest()
         with ThreadPoolExecutor(self.options.max_in_flight, thread_name_prefix="syncd-crm") as pool:
             self.pool = pool
@@ -179,6 +179,8 @@ class StreamRun:
         # The page's creates are marked pending with its plan, so sending them needs no transaction of
         # its own; one that dies unsent costs the next run a lookup, never a duplicate.
         commit.pending = [op.key for op in ops if call_kind(op) == "create"]
+        if lookup_first:  # the retry phase: a row read again because its company moved is planned now
+            commit.rechecked = keys
         self.marked.update(commit.pending)
         self.commit(commit)
         self.enqueue([Item(op, page_id) for op in ops])
@@ -189,12 +191,15 @@ class StreamRun:
         wanted = {k for row in rows if not row.deleted and (k := self.company_of(row, self.spec.company_key))}
         links = self.store.links("companies", wanted)
         missing = wanted - set(links)
-        in_source = (
-            {r.key for r in self.source.read_keys("companies", missing) if not r.deleted}
-            if missing
-            else set()
-        )
-        return {"company_links": links, "companies_in_source": in_source}
+        found = self.source.read_keys("companies", missing) if missing else []
+        in_source = {r.key for r in found if not r.deleted}
+        blocked = set(self.store.open_failure_hashes("companies", in_source)) if in_source else set()
+        return {
+            "company_links": links,
+            "companies_in_source": in_source,
+            "companies_deleted": {r.key for r in found if r.deleted},
+            "companies_blocked": blocked,
+        }
 
     @staticmethod
     def company_of(row: SourceRow, column: str) -> str | None:
@@ -448,7 +453,8 @@ class StreamRun:
             if oldest.thulium_id != link.thulium_id:
                 moved.append(Link(key, oldest.thulium_id, None, oldest.company_customer_id))
         if moved:
-            self.store.commit(self.spec.name, Commit(links=moved))
+            keys = [link.source_key for link in moved] if self.spec.kind == "company" else []
+            self.store.commit(self.spec.name, Commit(links=moved, moved=keys))
 
     def twins(self) -> list[Op]:
         """Second records under a linked row's identifier: a create of ours that landed after its

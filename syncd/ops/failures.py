@@ -35,7 +35,10 @@ from syncd.worker.leased_crm import guarded_by
 Sessions = Callable[[], Session]
 T = TypeVar("T")
 
-KINDS = ("rejected", "permanent", "retryable", "waiting")
+FAILURE_KINDS = ("rejected", "permanent", "retryable", "waiting")
+# A warning is not a failure of its row (a customer synced without its company): the commands act on
+# failures unless asked for warnings with --kind warning.
+KINDS = (*FAILURE_KINDS, "warning")
 STATUSES = ("open", "resolved", "all")
 FORMATS = ("csv", "json")
 RETRY_TRIGGER = "retry"
@@ -263,8 +266,7 @@ def _conditions(tenant: str, query: FailureQuery, now: datetime) -> list[ColumnE
         conditions.append(failure.resolved_at.is_not(None))
     if query.streams:
         conditions.append(failure.stream.in_(query.streams))
-    if query.kinds:
-        conditions.append(failure.kind.in_(query.kinds))
+    conditions.append(failure.kind.in_(query.kinds or FAILURE_KINDS))
     if query.keys:
         conditions.append(failure.source_key.in_(query.keys))
     if query.older_than is not None:

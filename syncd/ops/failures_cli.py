@@ -55,7 +55,11 @@ StreamOption = Annotated[
 ]
 KindOption = Annotated[
     list[str] | None,
-    typer.Option("--kind", help="rejected, permanent, retryable or waiting; repeatable."),
+    typer.Option(
+        "--kind",
+        help="rejected, permanent, retryable or waiting (the default: all four), or warning "
+        "(customers synced without their company); repeatable.",
+    ),
 ]
 StatusOption = Annotated[str, typer.Option("--status", help="open, resolved or all.")]
 OlderOption = Annotated[

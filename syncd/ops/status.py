@@ -248,7 +248,18 @@ def health_line(health: Verdict | None) -> str:
 
 
 def streams_table(streams: list[StreamStatus]) -> Table:
-    table = Table("stream", "cursor", "last run", "counts", "took", "linked", "pending", "failed", "retrying")
+    table = Table(
+        "stream",
+        "cursor",
+        "last run",
+        "counts",
+        "took",
+        "linked",
+        "pending",
+        "failed",
+        "retrying",
+        "warnings",
+    )
     for s in streams:
         run = s.last_run
         table.add_row(
@@ -261,6 +272,7 @@ def streams_table(streams: list[StreamStatus]) -> Table:
             str(s.counts.pending),
             str(s.counts.failed),
             str(s.counts.retryable),
+            str(s.counts.warnings),
         )
     return table
 

@@ -9,7 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from syncd.state.types import UTCDateTime, utcnow
@@ -40,6 +51,8 @@ class Link(Base):
     __table_args__ = (
         UniqueConstraint("tenant", "stream", "source_key", name="uq_links_tenant_stream_key"),
         Index("ix_links_thulium", "tenant", "stream", "thulium_id"),
+        Index("ix_links_company", "tenant", "stream", "company_key"),
+        Index("ix_links_recheck", "tenant", "stream", "recheck"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -52,6 +65,11 @@ class Link(Base):
     payload_hash: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(20), default="synced")
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Customers only: the company key the source row named when last written, whether Thulium has that
+    # company or not, so a company that arrives, moves or goes away can send its customers round again.
+    company_key: Mapped[str | None] = mapped_column(String(KEY))
+    # Set when the customer's company changed in Thulium; the next customers run reads the row again.
+    recheck: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Cursor(Base):

@@ -35,6 +35,8 @@ CHUNK = 500
 YIELD_PER = 1000
 
 PENDING_KINDS = ("retryable", "waiting")  # retried by a later run once next_attempt_at is due
+COMPANIES, CUSTOMERS = "companies", "customers"  # customers' links name companies by key
+WARNING = "warning"  # synced, with something to say (see FailureRecord): counted apart from failures
 BLOCKED_KINDS = ("permanent", "rejected")  # not sent again until the payload changes
 
 _LINKS: Table = models.Base.metadata.tables["links"]
@@ -74,8 +76,9 @@ class StreamCounts:
 
     linked: int  # links in state 'synced'
     pending: int  # links whose create may or may not have reached Thulium
-    failed: int  # open failures of any kind
+    failed: int  # open failures of any kind (warnings are not failures)
     retryable: int  # open failures a later run will retry by itself
+    warnings: int = 0  # rows synced with a warning (a customer sent without its company)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +142,8 @@ class StateStore:
         with self._sessions() as session:
             for chunk in _chunks(sorted(set(keys))):
                 query = self._links_query(stream).where(models.Link.source_key.in_(chunk))
-                for key, thulium_id, payload_hash, company_customer_id in session.execute(query):
-                    found[key] = _link(key, thulium_id, payload_hash, company_customer_id)
+                for row in session.execute(query):
+                    found[row[0]] = _link(*row)
         return found
 
     def source_keys_of(self, customer_ids: Collection[int]) -> dict[int, tuple[str, str]]:
@@ -167,8 +170,8 @@ class StateStore:
         query = self._links_query(stream).order_by(models.Link.source_key)
         with self._sessions() as session:
             rows = session.execute(query.execution_options(yield_per=YIELD_PER))
-            for key, thulium_id, payload_hash, company_customer_id in rows:
-                yield _link(key, thulium_id, payload_hash, company_customer_id)
+            for row in rows:
+                yield _link(*row)
 
     def pending_keys(self, stream: str, keys: Collection[str]) -> set[str]:
         link = models.Link
@@ -185,7 +188,7 @@ class StateStore:
         return found
 
     def due_retries(self, stream: str, now: datetime) -> list[str]:
-        failure = models.Failure
+        failure, link = models.Failure, models.Link
         query = (
             select(failure.source_key)
             .where(
@@ -197,8 +200,12 @@ class StateStore:
             )
             .order_by(failure.id)
         )
+        moved = select(link.source_key).where(
+            link.tenant == self.tenant, link.stream == stream, link.recheck.is_(True)
+        )
         with self._sessions() as session:
-            return list(session.scalars(query))
+            keys = list(session.scalars(query))
+            return keys + sorted(set(session.scalars(moved)) - set(keys))
 
     def open_failure_hashes(self, stream: str, keys: Collection[str]) -> dict[str, str | None]:
         failure = models.Failure
@@ -278,6 +285,7 @@ class StateStore:
             self._unlink(session, stream, commit.unlinked)
             self._mark_pending(session, dialect, stream, commit.pending, now)
             self._upsert_links(session, dialect, stream, commit.links, now)
+            self._recheck(session, stream, commit.moved, commit.rechecked)
             self._resolve(session, stream, commit.resolved, now)
             self._upsert_failures(session, dialect, stream, commit.failures, now)
             if cursor is not None:
@@ -363,11 +371,13 @@ class StateStore:
             else:
                 by_state = {state: n for state, n in session.execute(links.group_by(link.state))}
             by_kind = {kind: n for kind, n in session.execute(failures.group_by(failure.kind))}
+        warnings = by_kind.pop(WARNING, 0)
         return StreamCounts(
             linked=by_state.get("synced", 0),
             pending=by_state.get("pending", 0),
             failed=sum(by_kind.values()),
             retryable=sum(by_kind.get(kind, 0) for kind in PENDING_KINDS),
+            warnings=warnings,
         )
 
     # -- failures for ops ------------------------------------------------------------------
@@ -402,9 +412,10 @@ class StateStore:
         if self.epoch is not None:
             fence(session, self.tenant, self.epoch)
 
-    def _links_query(self, stream: str) -> Select[str, int | None, str | None, int | None]:
+    def _links_query(self, stream: str) -> Select[str, int | None, str | None, int | None, str | None]:
         link = models.Link
-        return select(link.source_key, link.thulium_id, link.payload_hash, link.company_customer_id).where(
+        columns = (link.source_key, link.thulium_id, link.payload_hash, link.company_customer_id)
+        return select(*columns, link.company_key).where(
             link.tenant == self.tenant,
             link.stream == stream,
             link.state == "synced",
@@ -427,6 +438,19 @@ class StateStore:
                     link.tenant == self.tenant, link.stream == stream, link.source_key.in_(chunk)
                 )
             )
+
+    def _recheck(self, session: Session, stream: str, moved: Sequence[str], rechecked: Sequence[str]) -> None:
+        """Customers name companies by key (``links.company_key``): a company that moved in Thulium sends
+        the customers naming it round again; a customer planned since needs nothing more."""
+        link = models.Link
+        for chunk in _chunks(sorted(set(rechecked))):
+            mine = (link.tenant == self.tenant, link.stream == stream, link.source_key.in_(chunk))
+            session.execute(update(link).where(*mine, link.recheck.is_(True)).values(recheck=False))
+        if stream != COMPANIES:
+            return
+        for chunk in _chunks(sorted(set(moved))):
+            naming = (link.tenant == self.tenant, link.stream == CUSTOMERS, link.company_key.in_(chunk))
+            session.execute(update(link).where(*naming).values(recheck=True))
 
     def _resolve(self, session: Session, stream: str, keys: Iterable[str], now: datetime) -> None:
         open_keys = self._open_keys(session, stream)
@@ -475,6 +499,8 @@ class StateStore:
                 "payload_hash": link.payload_hash,
                 "state": "synced",
                 "synced_at": now,
+                "company_key": link.company_key,
+                "recheck": False,
             }
             for link in latest.values()
         ]
@@ -540,7 +566,15 @@ _RESOLVE = (
     )
     .values(resolved_at=bindparam("b_now"))
 )
-_LINK_COLUMNS = ("thulium_id", "company_customer_id", "payload_hash", "state", "synced_at")
+_LINK_COLUMNS = (
+    "thulium_id",
+    "company_customer_id",
+    "payload_hash",
+    "state",
+    "synced_at",
+    "company_key",
+    "recheck",
+)
 _FAILURE_COLUMNS = (
     "operation",
     "kind",
@@ -580,10 +614,14 @@ def _failures_upsert(dialect: str) -> Insert:
 
 
 def _link(
-    key: str, thulium_id: int | None, payload_hash: str | None, company_customer_id: int | None
+    key: str,
+    thulium_id: int | None,
+    payload_hash: str | None,
+    company_customer_id: int | None,
+    company_key: str | None,
 ) -> Link:
     assert thulium_id is not None, "the links query only returns linked rows"
-    return Link(key, thulium_id, payload_hash, company_customer_id)
+    return Link(key, thulium_id, payload_hash, company_customer_id, company_key)
 
 
 def _chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:

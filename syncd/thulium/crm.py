@@ -125,9 +125,32 @@ class ThuliumCrm:
     def _delete_companies(self, company_ids: Sequence[int]) -> list[CrmResult]:
         results = []
         for company_id in company_ids:
+            self._detach_members(company_id)
             self._client.delete_company(company_id)
             results.append(CrmResult(ItemStatus(NO_CONTENT), thulium_id=company_id))
         return results
+
+    def _detach_members(self, company_id: int) -> None:
+        """DELETE companies/:id "removes the company and all its dependants": whether that takes its
+        employees' customer records with it is not said, so they are detached first and no customer can
+        disappear with its company. Until every one is detached, the company is not deleted."""
+        members = [
+            c.customer_id for c in self._client.iter_customers(company_id=company_id) if not c.company_flag
+        ]
+        for start in range(0, len(members), CUSTOMERS_MAX_BATCH):
+            chunk = members[start : start + CUSTOMERS_MAX_BATCH]
+            answers = self._client.batch_update_customers(
+                [{"customer_id": m, "company_id": ""} for m in chunk]
+            )
+            stuck = [m for m, item in answers.items() if item.http_status not in (NO_CONTENT, 404)]
+            if stuck:
+                raise ThuliumUnavailable(
+                    f"company {company_id} kept: {len(stuck)} of its customers could not be detached first",
+                    method="PUT",
+                    path="batch/customers",
+                    attempts=1,
+                    last_status=503,
+                )
 
     # ---- reads -------------------------------------------------------------------------------------------
 

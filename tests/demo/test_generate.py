@@ -55,9 +55,12 @@ def test_invalid_rows_are_the_reported_ones_in_the_asked_share(tmp_path: Path, f
     demo = generate_source(
         url(tmp_path, "f"), customers=1000, companies=100, invalid_fraction=fraction, seed=3
     )
-    assert len(demo.invalid_customers) == round(1000 * fraction)
+    company_keys = set(demo.company_keys)
+    dangling = {k for k, company in demo.detached_customers.items() if company not in company_keys}
+    assert len(demo.invalid_customers) + len(dangling) == round(1000 * fraction)
     assert len(demo.invalid_companies) == round(100 * fraction)
     kinds = Counter(demo.invalid_customers.values())
+    kinds[Invalid.UNKNOWN_COMPANY] = len(dangling)
     if fraction:
         assert set(kinds) == {
             Invalid.MISSING_SURNAME,
@@ -67,6 +70,8 @@ def test_invalid_rows_are_the_reported_ones_in_the_asked_share(tmp_path: Path, f
         }
         assert max(kinds.values()) - min(kinds.values()) <= 1
         assert set(demo.invalid_companies.values()) == {Invalid.MISSING_NAME, Invalid.DUPLICATE_NIP}
+        # Customers of a broken company are not broken themselves: they go to Thulium without it.
+        assert {c for c in demo.detached_customers.values() if c in demo.invalid_companies}
 
     data = dump(demo.url)
     companies = {str(r[0]): r for r in data["companies"]}
@@ -86,9 +91,9 @@ def test_invalid_rows_are_the_reported_ones_in_the_asked_share(tmp_path: Path, f
         assert blank(last_name) == (problem is Invalid.MISSING_SURNAME), row
         assert (phone_digits(phone) is None) == (problem is Invalid.BAD_PHONE), row
         assert (not email_ok(email)) == (problem is Invalid.BAD_EMAIL), row
-        dangling = company_id is not None and company_id not in valid_company_ids
-        assert dangling == (problem is Invalid.UNKNOWN_COMPANY), row
-        assert company_id is None or dangling or company_id in valid_company_ids
+        detached = company_id is not None and company_id not in valid_company_ids and problem is None
+        assert detached == (str(key) in demo.detached_customers), row
+        assert problem is not Invalid.UNKNOWN_COMPANY
 
 
 def test_realistic_variety(tmp_path: Path) -> None:

@@ -85,6 +85,7 @@ class FakeStore:
     failures: dict[tuple[str, str], FailureRecord] = field(default_factory=dict)
     cursors: dict[str, Position] = field(default_factory=dict)
     pending: dict[str, set[str]] = field(default_factory=dict)
+    recheck: set[str] = field(default_factory=set)  # customer keys whose company moved
     commits: int = 0
     fail_on_commit: int | None = None
 
@@ -102,11 +103,13 @@ class FakeStore:
         return self.pending.get(stream, set()) & set(keys)
 
     def due_retries(self, stream: str, now: datetime) -> list[str]:
-        return [
+        due = [
             key
             for (s, key), f in self.failures.items()
             if s == stream and f.kind in ("retryable", "waiting") and (f.next_attempt_at or now) <= now
         ]
+        moved = sorted(self.recheck - set(due)) if stream == "customers" else []
+        return due + moved
 
     def open_failure_hashes(self, stream: str, keys: Collection[str]) -> dict[str, str | None]:
         return {
@@ -136,6 +139,13 @@ class FakeStore:
         for link in commit.links:
             table[link.source_key] = link
             pending.discard(link.source_key)
+            if stream == "customers":
+                self.recheck.discard(link.source_key)
+        if stream == "customers":
+            self.recheck.difference_update(commit.rechecked)
+        if stream == "companies" and commit.moved:
+            customers = self.links_by_stream.get("customers", {})
+            self.recheck.update(k for k, link in customers.items() if link.company_key in commit.moved)
         for key in commit.resolved:
             self.failures.pop((stream, key), None)
         for failure in commit.failures:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from syncd.engine.normalize import content_hash
 from syncd.engine.plan import PageContext, StreamSpec, clearing_payload, plan_page
 from syncd.engine.ports import Link
@@ -62,14 +64,52 @@ def test_customer_gets_its_companys_thulium_id() -> None:
     assert op.payload is not None and op.payload["company_id"] == 31
 
 
-def test_customer_waits_for_an_unsynced_company_and_is_rejected_for_a_missing_one() -> None:
-    ctx = PageContext(links={}, companies_in_source={"7"})
-    plan = plan_page([row("1", company="7"), row("2", company="8")], SPEC, ctx)
-    assert plan.ops == []
+def test_only_a_create_waits_for_a_company_on_its_way() -> None:
+    """A company in the source with no failure is coming: a new customer waits for it, but a synced
+    customer's changes go out at once, without the company, and the row is read again next run."""
+    ctx = PageContext(links={"2": Link("2", 502, "old")}, companies_in_source={"7"})
+    plan = plan_page([row("1", company="7"), row("2", company="7", phone="600100200")], SPEC, ctx)
     assert [(f.source_key, f.kind, f.message) for f in plan.failures] == [
-        ("1", "waiting", "waiting for company 7 to be synced to Thulium"),
-        ("2", "rejected", "company 8 does not exist in the source"),
+        ("1", "waiting", "waiting for company 7 to be synced to Thulium")
     ]
+    [update] = plan.ops
+    assert (update.kind, update.key, update.company_key) == ("update", "2", "7")
+    assert update.payload is not None and "company_id" not in update.payload
+    assert update.note is not None and update.note.kind == "waiting"
+    assert clearing_payload(update.payload, SPEC)["company_id"] == ""  # detached from any old company
+
+
+@pytest.mark.parametrize(
+    ("ctx", "why"),
+    [
+        (PageContext(links={}), "company 8 does not exist in the source"),
+        (PageContext(links={}, companies_deleted={"8"}), "company 8 is deleted in the source"),
+        (
+            PageContext(links={}, companies_in_source={"8"}, companies_blocked={"8"}),
+            "company 8 failed to sync (see its failure in the companies stream)",
+        ),
+    ],
+    ids=["absent", "deleted", "rejected-or-refused"],
+)
+def test_a_customer_never_waits_for_a_company_that_will_not_come(ctx: PageContext, why: str) -> None:
+    [op] = plan_page([row("1", company="8")], SPEC, ctx).ops
+    assert (op.kind, op.company_key) == ("create", "8")
+    assert op.payload == {"surname": "Nowak", "identifier": "crm-1"}
+    assert op.note is not None and (op.note.kind, op.note.message) == (
+        "warning",
+        f"sent without its company: {why}; linked once the company is in Thulium",
+    )
+
+
+def test_moving_between_two_unavailable_companies_is_a_change() -> None:
+    """The payload is the same without either company; the hash still tells the rows apart, so the link
+    learns which company the row names now and a company that arrives later finds its customer."""
+    first = plan_page([row("1", company="8")], SPEC, PageContext(links={})).ops[0]
+    link = Link("1", 501, first.payload_hash, company_key="8")
+    [moved] = plan_page([row("1", company="9")], SPEC, PageContext(links={"1": link})).ops
+    assert (moved.kind, moved.company_key) == ("update", "9")
+    [same] = plan_page([row("1", company="8")], SPEC, PageContext(links={"1": link})).unchanged
+    assert same.note is not None and same.note.kind == "warning"
 
 
 def test_source_delete_deletes_linked_records_only() -> None:

@@ -109,7 +109,9 @@ def test_lost_responses_are_settled_by_lookup_not_by_blind_recreate() -> None:
     counters = run(world)
     world.assert_mirrored()
     assert counters["adopted"] == 4 and counters["failed"] == 0
-    assert sum(1 for c in world.crm.calls if c[1] == "find") == 4
+    settles = [count for _, operation, count in world.crm.calls if operation == "settle"]
+    assert sum(settles) == 4 and len(settles) == 1, "the batch's four unknown creates settled in one read"
+    assert not [c for c in world.crm.calls if c[1] == "find"]
 
 
 def test_permanent_failure_is_recorded_once_and_resent_only_after_the_row_changes() -> None:
@@ -233,7 +235,7 @@ def test_a_refused_create_with_nothing_under_its_identifier_is_recorded_with_thu
     assert counters["failed"] == 1 and world.crm.identifiers("companies") == []
     [failure] = world.store.failures.values()
     assert (failure.kind, failure.message) == ("permanent", "Company with given NIP already exists.")
-    assert [c[1] for c in world.crm.calls] == ["create", "find"], "looked up once, not re-sent"
+    assert [c[1] for c in world.crm.calls] == ["create", "settle"], "looked up once, not re-sent"
 
 
 def test_first_run_adopts_records_that_already_carry_our_identifier() -> None:

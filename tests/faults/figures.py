@@ -38,12 +38,14 @@ class Figures:
     unexpected: list[str] = field(default_factory=list)
     failures: set[str] = field(default_factory=set)  # "stream:key" of open failures
     expected_failures: set[str] = field(default_factory=set)
+    warnings: set[str] = field(default_factory=set)  # "stream:key" of open warnings (sent without company)
+    expected_warnings: set[str] = field(default_factory=set)
     seconds: float = 0.0
 
     @property
     def passed(self) -> bool:
         clean = not (self.lost or self.duplicated or self.stale or self.unexpected)
-        return clean and self.failures == self.expected_failures
+        return clean and self.failures == self.expected_failures and self.warnings == self.expected_warnings
 
     def row(self) -> str:
         failures = f"{len(self.failures)} ({len(self.expected_failures)})"
@@ -58,7 +60,9 @@ class Figures:
         return (
             f"{self.row()}\nexamples: lost {self.lost[:3]}, duplicated {self.duplicated[:3]}, "
             f"stale {self.stale[:3]}, unexpected {self.unexpected[:3]}; "
-            f"failures not expected {extra}, expected but not recorded {missing}"
+            f"failures not expected {extra}, expected but not recorded {missing}; warnings not expected "
+            f"{sorted(self.warnings - self.expected_warnings)[:5]}, expected but not recorded "
+            f"{sorted(self.expected_warnings - self.warnings)[:5]}"
         )
 
 
@@ -82,8 +86,9 @@ def measure(
     figures = Figures(scenario, seconds=time.monotonic() - started)
     for stream in streams.values():
         add(figures, stream)
-    figures.failures = open_failures(state_url, tenant.name)
+    figures.failures, figures.warnings = open_failures(state_url, tenant.name)
     figures.expected_failures = {f"{stream}:{key}" for stream, keys in invalid.items() for key in keys}
+    figures.expected_warnings = {f"{name}:{key}" for name, s in streams.items() for key in s.detached}
     if report:
         record(figures)
     return figures
@@ -117,18 +122,20 @@ def add(figures: Figures, stream: StreamFigures) -> None:
     figures.unexpected += stream.unexpected
 
 
-def open_failures(state_url: str, tenant: str) -> set[str]:
+def open_failures(state_url: str, tenant: str) -> tuple[set[str], set[str]]:
+    """("stream:key" of open failures, of open warnings)."""
     engine = make_engine(state_url)
     try:
         with session_factory(engine)() as session:
             rows = session.execute(
-                select(Failure.stream, Failure.source_key).where(
+                select(Failure.stream, Failure.source_key, Failure.kind).where(
                     Failure.tenant == tenant, Failure.resolved_at.is_(None)
                 )
             )
-            return {f"{stream}:{key}" for stream, key in rows}
+            found = [(f"{stream}:{key}", kind) for stream, key, kind in rows]
     finally:
         engine.dispose()
+    return {k for k, kind in found if kind != "warning"}, {k for k, kind in found if kind == "warning"}
 
 
 def assert_passed(figures: Figures) -> None:

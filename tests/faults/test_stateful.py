@@ -298,13 +298,15 @@ class World:
             result = normalize(row, spec.fields, spec.kind)
             company = company_key_of(row, spec.company_key) if spec.company_key else None
             link = company_links.get(company) if company is not None else None
-            if not isinstance(result, Normalized) or (company is not None and link is None):
+            if not isinstance(result, Normalized):
                 tolerated.add(identifier)
                 failing.add(key)
                 continue
             payload = dict(result.payload, identifier=identifier)
             if link is not None:
                 payload["company_id"] = link.thulium_id
+            elif company is not None:
+                failing.add(key)  # held without the company it names, and a warning says so
             want[identifier] = payload
         return want, tolerated, failing
 

@@ -79,13 +79,13 @@ class OpsTenant:
         assert result.exit_code == 0, f"exit {result.exit_code}: {result.output}"
         return result
 
-    def failures(self) -> dict[tuple[str, str], models.Failure]:
-        """Every failure row of the tenant by (stream, key)."""
+    def failures(self, *, warnings: bool = False) -> dict[tuple[str, str], models.Failure]:
+        """Every failure row of the tenant by (stream, key); with ``warnings``, the warnings instead."""
         engine = make_engine(self.state_url)
         try:
             with session_factory(engine)() as session:
                 rows = session.scalars(select(models.Failure).where(models.Failure.tenant == TENANT))
-                return {(f.stream, f.source_key): f for f in rows}
+                return {(f.stream, f.source_key): f for f in rows if (f.kind == "warning") == warnings}
         finally:
             engine.dispose()
 

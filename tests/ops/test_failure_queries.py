@@ -73,5 +73,7 @@ def test_the_commands_on_a_postgresql_state_db(
     tenant.ok("failures", "resolve", "-c", folder, "--older-than", "0s", "--yes")
     assert all(f.resolved_at is not None for f in tenant.failures().values())
     assert "no open failures match" in tenant.ok("failures", "list", "-c", folder).stdout
+    warned = tenant.ok("failures", "list", "-c", folder, "--kind", "warning").stdout
+    assert "sent without its company" in warned, "warnings stay, listed on their own"
     assert "health: ok" in tenant.ok("status", "-c", folder).stdout
     assert "created=" in tenant.ok("runs", "-c", folder, "--stream", "customers").stdout

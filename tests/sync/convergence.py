@@ -35,6 +35,7 @@ class StreamFigures:
     duplicated: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
+    detached: list[str] = field(default_factory=list)  # keys held without the company they name
 
     @property
     def exact(self) -> bool:
@@ -79,6 +80,7 @@ def converge_check(
             for record in remote:
                 by_identifier.setdefault(record.identifier, []).append(record)
             expected: dict[str, dict[str, Any]] = {}
+            detached: list[str] = []
             for row in source.read_changed(stream, None):
                 if row.deleted or row.key in invalid.get(stream, set()):
                     continue
@@ -87,11 +89,12 @@ def converge_check(
                     continue
                 payload = dict(result.payload, identifier=spec.identifier(row.key))
                 if spec.company_key is not None and (company := company_key_of(row, spec.company_key)):
-                    if company not in company_ids:
-                        continue  # its company is not expected in Thulium either
-                    payload["company_id"] = company_ids[company]
+                    if company in company_ids:
+                        payload["company_id"] = company_ids[company]
+                    else:
+                        detached.append(row.key)  # its company is not in Thulium: held without one
                 expected[spec.identifier(row.key)] = payload
-            found = StreamFigures(expected=len(expected), held=len(remote))
+            found = StreamFigures(expected=len(expected), held=len(remote), detached=sorted(detached))
             counts = Counter(r.identifier for r in remote)
             found.duplicated = sorted(i for i, n in counts.items() if n > 1 and i)
             found.unexpected = sorted(i for i in counts if i not in expected)
