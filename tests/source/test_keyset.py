@@ -115,3 +115,16 @@ def test_an_unknown_stream_names_the_known_ones(engine: Engine) -> None:
         assert "people" in str(exc)
     else:
         raise AssertionError("expected KeyError")
+
+
+def test_a_row_committed_late_with_the_cursors_second_and_a_lower_key_is_read(engine: Engine) -> None:
+    """Two writers stamp rows in the same second and commit in the other order."""
+    table = make_table(engine)
+    insert(engine, table, [{"id": 10, "updated_at": at(5)}, {"id": 30, "updated_at": at(5)}])
+    src = source(engine)
+    cursor = read_all(src)[-1].position
+    assert cursor.key == 30
+    insert(engine, table, [{"id": 20, "updated_at": at(5)}, {"id": 1, "updated_at": at(4)}])
+    assert keys(read_all(src, cursor)) == ["10", "20", "30"]
+    # The default lookback (120 s) also brings back the row a long transaction stamped earlier.
+    assert keys(read_all(source(engine, stream(lookback_seconds=120)), cursor)) == ["1", "10", "20", "30"]
