@@ -24,7 +24,7 @@ system-deps:
 run: system-deps $(STAMP)
 	$(BIN)/syncd up --sandbox-port $(SANDBOX_PORT)
 
-## test: lint, type-check and run the whole suite (PostgreSQL is started by the tests themselves)
+## test: lint, type-check and run the whole suite (PostgreSQL and MariaDB are started by the tests themselves)
 test: system-deps $(STAMP) lint typecheck pytest
 
 lint: $(STAMP)

@@ -29,13 +29,24 @@ class Source(Protocol):
     """Read-only access to one tenant's source database, per stream."""
 
     def read_changed(self, stream: str, after: Position | None) -> Iterator[SourceRow]:
-        """Rows with ``(updated_at, key) > after`` in that order, soft-deleted ones included.
+        """Rows from the cursor's own ``updated_at`` on, in ``(updated_at, key)`` order, soft-deleted
+        ones included.
 
         The upper bound is fixed when the call starts (rows committed later wait for the
-        next run), the stream's lookback window is re-read, and rows are streamed in pages.
+        next run) and is never later than the source's clock (rows stamped past it come from
+        ``read_ahead``); the stream's lookback window is re-read, and rows are streamed in pages.
         ``after=None`` reads the whole stream, which is what a full reconcile does. A value the
         driver cannot convert comes back as ``normalize.Unreadable`` (its row is rejected)
         instead of failing the read of every row behind it.
+        """
+        ...
+
+    def read_ahead(self, stream: str) -> Iterator[SourceRow]:
+        """Rows whose ``updated_at`` is past the clock bound ``read_changed`` stops at (the source
+        database's now plus the stream's ``clock_skew_seconds``), each with ``note`` saying so.
+
+        A row stamped in the future must still be synced, but must not become the cursor: every
+        ordinary change after it would then sit behind the cursor until the clock caught up.
         """
         ...
 

@@ -21,9 +21,14 @@ class Position:
 
 @dataclass(frozen=True, slots=True)
 class SourceRow:
-    """One row of a stream as read from the source, before any normalising."""
+    """One row of a stream as read from the source, before any normalising.
+
+    ``note`` is the source's warning about the row itself (e.g. an ``updated_at`` ahead of the
+    database's clock): timestamps may appear in it, the row's other values never do.
+    """
 
     key: str
     position: Position
     deleted: bool
     values: Mapping[str, Any] = field(default_factory=dict)
+    note: str | None = None

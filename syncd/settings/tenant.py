@@ -80,7 +80,8 @@ class StreamSection(Strict):
     updated_at: str
     deleted: str | None = None
     fields: dict[str, str]
-    lookback_seconds: Annotated[int, Field(ge=0)] = 0
+    lookback_seconds: Annotated[int, Field(ge=0)] = 120
+    clock_skew_seconds: Annotated[int, Field(ge=0)] = 60
 
     @model_validator(mode="after")
     def table_or_query(self) -> Self:

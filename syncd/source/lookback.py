@@ -57,17 +57,24 @@ def _shift_text(value: str, seconds: int) -> str:
         ) from exc
     if len(text) == 10:  # a bare date: YYYY-MM-DD
         return str(shift_back(moment.date(), seconds).isoformat())
-    shifted = moment - timedelta(seconds=seconds)
+    return text_like(text, moment - timedelta(seconds=seconds))
+
+
+def text_like(sample: str, moment: datetime) -> str:
+    """``moment`` written in the layout of ``sample`` (an ISO date/time): its separator, fraction
+    digits and zone suffix; an aware ``moment`` is written in its own offset, so convert it first."""
+    text = sample.strip()
+    if len(text) == 10:
+        return moment.date().isoformat()
     separator = text[10]
     fraction = _FRACTION.search(text)
     digits = len(fraction.group(1)) if fraction else 0
-    body = shifted.replace(tzinfo=None).isoformat(sep=separator, timespec="microseconds")
+    body = moment.replace(tzinfo=None).isoformat(sep=separator, timespec="microseconds")
     body = body[: len(body) - 6 + digits] if digits <= 6 else body + "0" * (digits - 6)
     if body.endswith("."):
         body = body[:-1]
-    if moment.tzinfo is None:
+    if datetime.fromisoformat(text).tzinfo is None:
         return body
     if text.endswith("Z"):
         return body + "Z"
-    offset = shifted.isoformat()[-6:]
-    return body + offset
+    return body + moment.isoformat()[-6:]

@@ -20,10 +20,10 @@ is rejected until it changes or the next full reconcile reads it again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Executable, RowMapping, Select, select
+from sqlalchemy import Executable, Select, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import KeyedColumnElement
 
@@ -35,11 +35,11 @@ from syncd.source.truthy import is_deleted
 
 log = logging.getLogger(__name__)
 
-Fetch = Callable[[Executable], Sequence[RowMapping]]
+Fetch = Callable[[Executable], Sequence[Mapping[Any, Any]]]
 Statement = Callable[[Sequence[KeyedColumnElement[Any]]], Select[Any]]  # the page's query, given columns
 
 
-def to_row(spec: StreamSource, data: RowMapping) -> SourceRow:
+def to_row(spec: StreamSource, data: Mapping[Any, Any]) -> SourceRow:
     key = data[spec.key.key]
     deleted = spec.deleted is not None and is_deleted(data[spec.deleted.key])
     return SourceRow(

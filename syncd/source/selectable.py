@@ -33,6 +33,7 @@ class StreamSource:
     deleted: KeyedColumnElement[Any] | None
     values: tuple[str, ...]
     lookback_seconds: int
+    clock_skew_seconds: int
 
     @property
     def columns(self) -> list[KeyedColumnElement[Any]]:
@@ -70,6 +71,7 @@ def build(name: str, section: StreamSection) -> StreamSource:
         deleted=source.c[section.deleted] if section.deleted else None,
         values=values,
         lookback_seconds=section.lookback_seconds,
+        clock_skew_seconds=section.clock_skew_seconds,
     )
 
 

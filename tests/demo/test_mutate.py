@@ -11,6 +11,7 @@ from syncd.demo import generate_source, mutate
 from syncd.demo import schema as s
 from syncd.settings.loader import parse_tenant_file
 from syncd.source import SqlSource, decode_position, encode_position
+from syncd.source.lookback import shift_back
 from tests.demo.checks import blank, email_ok, phone_digits
 
 
@@ -82,7 +83,11 @@ def test_the_reader_sees_exactly_the_changes_after_the_last_cursor(tmp_path: Pat
 
     m = mutate(url, seed=2, same_timestamp=6)
     second = list(source.read_changed("customers", cursor))
-    assert sorted(r.key for r in second) == sorted([*m.updated, *m.soft_deleted, *m.inserted])
+    changed = {*m.updated, *m.soft_deleted, *m.inserted}
+    # The lookback window (120 s by default) before the cursor is read again, unchanged rows too.
+    window = shift_back(cursor.updated_at, 120)
+    reread = {r.key for r in first if r.position.updated_at > window} - changed - set(m.hard_deleted)
+    assert sorted(r.key for r in second) == sorted(changed | reread)
     assert {r.key for r in second if r.deleted} == set(m.soft_deleted)
     assert set(m.same_timestamp) <= {r.key for r in second}
     assert {r.key for r in source.read_keys("customers", m.hard_deleted)} == set()

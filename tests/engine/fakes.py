@@ -35,6 +35,8 @@ class FakeSource:
     tables: dict[str, dict[str, SourceRow]] = field(default_factory=dict)
     tick: int = 0
     lookback: int = 0
+    # Keys whose updated_at is ahead of the source's clock: read_changed leaves them to read_ahead.
+    ahead: dict[str, set[str]] = field(default_factory=dict)
 
     def put(
         self, stream: str, key: str, deleted: bool = False, *, stamped: int | None = None, **values: Any
@@ -47,6 +49,23 @@ class FakeSource:
 
     def drop(self, stream: str, key: str) -> None:
         del self.tables[stream][key]
+        self.ahead.get(stream, set()).discard(key)
+
+    def mark_ahead(self, stream: str, key: str, ahead: bool = True) -> None:
+        """The row's ``updated_at`` is ahead of the source's clock (or, ``ahead=False``, no longer)."""
+        marked = self.ahead.setdefault(stream, set())
+        if ahead:
+            marked.add(key)
+        else:
+            marked.discard(key)
+
+    def read_ahead(self, stream: str) -> Iterator[SourceRow]:
+        table = self.tables.get(stream, {})
+        rows = sorted(
+            (table[k] for k in self.ahead.get(stream, set()) if k in table),
+            key=lambda r: (r.position.updated_at, r.key),
+        )
+        return (replace(r, note=f"updated_at {r.position.updated_at} is ahead of the clock") for r in rows)
 
     def read_changed(self, stream: str, after: Position | None) -> Iterator[SourceRow]:
         """Keyset reads of the current table up to the tick of the call, like SqlSource: a row changed
@@ -60,6 +79,7 @@ class FakeSource:
                 row
                 for row in self.tables.get(stream, {}).values()
                 if row.position.updated_at <= upper
+                and row.key not in self.ahead.get(stream, set())
                 and (after is None or self.in_window(row.position, after))
                 and (last is None or (row.position.updated_at, row.key) > last)
             ]

@@ -414,6 +414,9 @@ class ChangedWhileRead:
     def read_keys(self, stream: str, keys: Iterable[str]) -> list[SourceRow]:
         return self.inner.read_keys(stream, keys)
 
+    def read_ahead(self, stream: str) -> Iterator[SourceRow]:
+        return self.inner.read_ahead(stream)
+
 
 def test_a_row_changed_while_the_full_reconcile_reads_is_not_deleted_as_gone() -> None:
     """The full read did not see it (it moved past the read's upper bound), so the sweep deleted its

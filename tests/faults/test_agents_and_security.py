@@ -196,13 +196,15 @@ def take_out_of_view(control: SandboxControl, work: AgentWork) -> None:
 
 
 def assert_nothing_repaired(demo: DemoTenant, before: dict[str, Any], writes: int) -> None:
-    """What the incremental run did: read no row (none changed in the source), wrote nothing to Thulium,
+    """What the incremental run did: changed nothing (no row changed in the source), wrote nothing to Thulium,
     and left the links naming the records the agents deleted."""
     control = demo.sandbox.control
     assert control.counts()["writes"] == writes, "an incremental run sends nothing"
     assert control.state()["customers"] == before["customers"], "the agents' edits and deletes stand"
     runs = last_runs(demo)
-    assert (runs["companies"]["read"], runs["customers"]["read"]) == (0, 0), runs
+    # It reads the lookback window again (120 s by default), rows unchanged since: they cost no request.
+    for stream in ("companies", "customers"):
+        assert [runs[stream][n] for n in ("created", "updated", "deleted")] == [0, 0, 0], runs
     assert runs["campaign:00001"]["kept"] == runs["campaign:00001"]["wanted"], "its members as it knew them"
     assert dangling_links(demo.state_url, TENANT, control) == {"companies": 1, "customers": 3}
 
@@ -513,7 +515,8 @@ def test_sql_in_source_keys_and_values_is_stored_literally(
         f"re-read by its key, still without a surname\n{retried.stdout}{retried.stderr}"
     )
     [retry_run] = [run for run in runs_of(sql_tenant.state_url, TENANT) if run.stream == "customers"][-1:]
-    assert retry_run.counters["read"] == 1, "the source row found by its key"
+    # The row found by its key, besides the rows its incremental read takes again behind the cursor.
+    assert retry_run.counters["read"] >= 1, "the source row found by its key"
     status = sql_tenant.syncd("status")
     assert status.returncode == 0 and INVALID in status.stdout, status.stdout + status.stderr  # the cursor
 

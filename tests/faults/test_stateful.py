@@ -235,6 +235,9 @@ class FlakySource:
     def read_keys(self, stream: str, keys: Any) -> list[SourceRow]:
         return self.inner.read_keys(stream, keys)
 
+    def read_ahead(self, stream: str) -> Iterator[SourceRow]:
+        return self.inner.read_ahead(stream)
+
 
 RunError = (Crash, ConnectionError)  # what the injected faults raise; anything else fails the test
 

@@ -125,3 +125,11 @@ def test_config_directory_loads_every_tenant_but_the_example(
     for name in ("acme.toml", "globex.toml", "example.toml"):
         write(tmp_path, EXAMPLE.read_text(encoding="utf-8"), name)
     assert [t.name for t in load_tenants(tmp_path)] == ["acme", "globex"]
+
+
+def test_read_windows_default_to_two_minutes_back_and_one_minute_of_clock_skew(tmp_path: Path) -> None:
+    config = load_tenant(EXAMPLE, ProcessSettings(), env=ENV).config
+    assert config.customers is not None
+    assert (config.customers.lookback_seconds, config.customers.clock_skew_seconds) == (120, 60)
+    path = example_with(tmp_path, r"^(\[customers\]\n)", r"\1clock_skew_seconds = -1\nlookback_seconds = 0\n")
+    assert problems_of(path) == ["customers.clock_skew_seconds: expected greater than or equal to 0; got -1"]

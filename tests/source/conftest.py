@@ -1,4 +1,4 @@
-"""Source databases for the reader tests: a real SQLite file and a real PostgreSQL, fresh per test."""
+"""Source databases for the reader tests: real SQLite, PostgreSQL and MariaDB, fresh per test."""
 
 from __future__ import annotations
 
@@ -8,12 +8,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine
 
+SOURCES = [
+    "sqlite",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("mariadb", marks=pytest.mark.mariadb),
+]
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+
+@pytest.fixture(params=SOURCES)
 def source_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'source.sqlite'}"
-    return str(request.getfixturevalue("postgres_url"))
+    return str(request.getfixturevalue(f"{request.param}_url"))
 
 
 @pytest.fixture

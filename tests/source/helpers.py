@@ -61,6 +61,7 @@ def stream(
         updated_at=kw.pop("updated_at", "updated_at"),
         deleted=kw.pop("deleted", "deleted"),
         fields=dict({"name": "name"} if fields is None else fields),
+        lookback_seconds=kw.pop("lookback_seconds", 0),  # the plain keyset, unless a test looks back
         **kw,
     )
 
