@@ -91,6 +91,7 @@ class PageContext:
     companies_deleted: Collection[str] = ()  # soft-deleted in the source
     companies_blocked: Collection[str] = ()  # rejected, or refused by Thulium: not coming until they change
     lookup_first: Collection[str] = ()
+    full: bool = False  # a full reconcile: every rejected row is counted again
 
 
 def plan_page(rows: list[SourceRow], spec: StreamSpec, ctx: PageContext) -> PagePlan:
@@ -105,13 +106,30 @@ def plan_page(rows: list[SourceRow], spec: StreamSpec, ctx: PageContext) -> Page
             # A value the cleaning rules never expected (a type, a codec, an overflow) would raise for this
             # row on every run and, uncaught, abort the run before any row behind it: a poison row. It is
             # rejected like an invalid one and waits for its source row to change.
-            plan.failures.append(unplannable(row, ctx, exc))
+            reject(plan, row, spec, ctx, unplannable(row, ctx, exc))
     return plan
 
 
 def unplannable(row: SourceRow, ctx: PageContext, exc: Exception) -> FailureRecord:
     operation = "delete" if row.deleted else "update" if row.key in ctx.links else "create"
     return FailureRecord(row.key, operation, "rejected", f"cannot be planned: {describe_error(exc)}")
+
+
+def reject(
+    plan: PagePlan, row: SourceRow, spec: StreamSpec, ctx: PageContext, failure: FailureRecord
+) -> None:
+    """A rejected row read again unchanged (the lookback window re-reads recent rows every run) is said once,
+    not once per run; a full reconcile counts every rejected row again."""
+    digest = row_hash(row, spec)
+    if not ctx.full and ctx.failed_hashes.get(row.key) == digest:
+        return
+    plan.failures.append(replace(failure, payload_hash=digest))
+
+
+def row_hash(row: SourceRow, spec: StreamSpec) -> str:
+    """The mapped columns as read, for rows that have no payload to hash."""
+    columns = sorted({*spec.fields.values(), *([spec.company_key] if spec.company_key else [])})
+    return content_hash({"~row": [[column, repr(row.values.get(column))] for column in columns]})
 
 
 def plan_delete(key: str, spec: StreamSpec, ctx: PageContext, plan: PagePlan) -> None:
@@ -132,7 +150,7 @@ def plan_upsert(row: SourceRow, spec: StreamSpec, ctx: PageContext, plan: PagePl
     result = normalize(row, spec.fields, spec.kind)
     operation = "update" if row.key in ctx.links else "create"
     if not isinstance(result, Normalized):
-        plan.failures.append(FailureRecord(row.key, operation, "rejected", result.reason))
+        reject(plan, row, spec, ctx, FailureRecord(row.key, operation, "rejected", result.reason))
         return
     payload = dict(result.payload, identifier=spec.identifier(row.key))
     link = ctx.links.get(row.key)
@@ -141,7 +159,8 @@ def plan_upsert(row: SourceRow, spec: StreamSpec, ctx: PageContext, plan: PagePl
         plan.failures.append(company.note)  # only a create may wait for a company on its way
         return
     digest = content_hash(hashed_content(payload, company))
-    op = Op("create", row.key, payload, digest, company_key=company.key, note=company.note)
+    note = with_row_note(company.note, row, "update" if link is not None else "create")
+    op = Op("create", row.key, payload, digest, company_key=company.key, note=note)
     if link is not None and link.payload_hash == digest:
         plan.unchanged.append(linked_update(op, link))
     elif row.key in ctx.failed_hashes and ctx.failed_hashes[row.key] == digest:
@@ -187,6 +206,16 @@ def attach_company(row: SourceRow, spec: StreamSpec, ctx: PageContext, payload: 
         return Company(company_key, note=FailureRecord(row.key, operation, "waiting", message))
     message = f"sent without its company: {why}; linked once the company is in Thulium"
     return Company(company_key, note=FailureRecord(row.key, operation, "warning", message))
+
+
+def with_row_note(note: FailureRecord | None, row: SourceRow, operation: str) -> FailureRecord | None:
+    """What the source says of the row itself (an ``updated_at`` ahead of its clock) joins the company's
+    word: one open row per key, a wait outranking a warning."""
+    if row.note is None:
+        return note
+    if note is None:
+        return FailureRecord(row.key, operation, "warning", row.note)
+    return replace(note, message=f"{note.message}; {row.note}")
 
 
 def company_unavailable(company_key: str, ctx: PageContext) -> str | None:

@@ -54,7 +54,9 @@ CUSTOMERS = "customers"
 COMPANIES = "companies"
 STREAMS = (CUSTOMERS, COMPANIES)
 CUSTOMERS_MAX_BATCH = 1000  # undocumented by Thulium; the same bound as its list endpoints
-NEWEST_PAGES = 3  # newest records read to settle unknown creates before looking them up one by one
+# Pages of the newest records read to settle unknown creates before looking the rest up one by one: the
+# creates of the other batches in flight land after them, so their records may not be the very newest.
+NEWEST_PAGES = 2
 CREATED, NO_CONTENT = 201, 204
 # Everything a payload may carry, so a found or scanned record compares with what syncd would send.
 INCLUDES: dict[str, Any] = {
@@ -197,7 +199,7 @@ class ThuliumCrm:
         found: dict[str, list[RemoteRecord]] = {identifier: [] for identifier in identifiers}
         if floor is None:
             return found, False
-        size = min(CUSTOMERS_MAX_BATCH, max(100, 2 * len(identifiers)))
+        size = CUSTOMERS_MAX_BATCH
         seen: set[int] = set()
         for page in range(NEWEST_PAGES):
             records = self._newest_page(stream, size, page * size)

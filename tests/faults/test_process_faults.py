@@ -95,7 +95,8 @@ def report(scenario: str, demo: DemoTenant, started: float) -> None:
 
 def rerun(demo: DemoTenant) -> subprocess.CompletedProcess[str]:
     result = demo.sync(timeout=120)
-    assert result.returncode == 2, f"the demo's invalid rows make it partial\n{result.stdout}{result.stderr}"
+    # 2 when this run meets the demo's invalid rows first; 0 when the run before it had already said so
+    assert result.returncode in (0, 2), f"{result.stdout}{result.stderr}"
     return result
 
 
