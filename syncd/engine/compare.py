@@ -6,16 +6,21 @@ missing values, ints for company ids), so both sides are brought to one form fir
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 LIST_FIELDS = frozenset({"email", "phone_number"})
 NOT_COMPARED = frozenset({"identifier", "vip", "note"})  # not returned by GET, or write-only
 
 
-def differs(wire: Mapping[str, Any], remote: Mapping[str, Any]) -> bool:
-    """``wire`` is the clearing payload (mapped fields present, empty when absent)."""
-    return any(_field_differs(name, value, remote.get(name)) for name, value in wire.items())
+def differs(wire: Mapping[str, Any], remote: Mapping[str, Any], read: Collection[str] | None = None) -> bool:
+    """``wire`` is the clearing payload (mapped fields present, empty when absent); ``read``: the fields
+    Thulium's read carried (``None``: all). A field it does not return would always look emptied."""
+    return any(
+        _field_differs(name, value, remote.get(name))
+        for name, value in wire.items()
+        if read is None or name in read
+    )
 
 
 def _field_differs(name: str, want: Any, have: Any) -> bool:

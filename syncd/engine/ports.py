@@ -172,6 +172,9 @@ class RemoteRecord:
     identifier: str
     fields: Mapping[str, Any] = field(default_factory=dict)
     company_customer_id: int | None = None
+    # The payload keys Thulium's read carried at all (``None``: every one). A field the read leaves out
+    # (``pesel``, ``job``, ``note`` … are written but not returned) cannot be compared, so it is not.
+    read: frozenset[str] | None = None
 
 
 class Crm(Protocol):

@@ -522,7 +522,7 @@ class RemoteIndex:
                 return None
             return replace(op, kind="create", thulium_id=None, company_customer_id=None, repair=True)
         if options.on_thulium_edit == "source_wins" and differs(
-            clearing_payload(op.payload or {}, spec), record.fields
+            clearing_payload(op.payload or {}, spec), record.fields, record.read
         ):
             return replace(op, repair=True)
         return None

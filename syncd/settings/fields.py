@@ -6,20 +6,10 @@ typo in a mapping would go unnoticed; checking targets at load time catches it e
 
 from __future__ import annotations
 
-ADDRESS_PARTS = frozenset(
-    {
-        "street",
-        "building",
-        "flat",
-        "postcode",
-        "city",
-        "post_office",
-        "borough",
-        "county",
-        "voivodship",
-        "country",
-    }
-)
+# The parts POST/PUT customers take; reads also list post_office, borough, county and voivodship, which no
+# write sets, so a mapping of them could never be applied (and a full reconcile would "repair" it forever).
+ADDRESS_PARTS = frozenset({"street", "building", "flat", "postcode", "city", "country"})
+READ_ONLY_ADDRESS_PARTS = frozenset({"post_office", "borough", "county", "voivodship"})
 ADDRESS_FIELDS = frozenset({"address", "invoice_address", "mail_drop_address"})
 
 CUSTOMER_FIELDS = frozenset(
@@ -73,6 +63,11 @@ def target_problem(target: str, allowed: frozenset[str]) -> str | None:
             return (
                 f"unknown nested field '{target}' "
                 "(expected address.*, invoice_address.* or mail_drop_address.*)"
+            )
+        if part in READ_ONLY_ADDRESS_PARTS:
+            return (
+                f"Thulium lists address part '{part}' on reads but takes none on writes "
+                f"(it takes {', '.join(sorted(ADDRESS_PARTS))})"
             )
         if part not in ADDRESS_PARTS:
             return f"unknown address part '{part}' (expected one of {', '.join(sorted(ADDRESS_PARTS))})"

@@ -79,10 +79,23 @@ def remote_record(record: Customer | Company) -> RemoteRecord:
             identifier=record.identifier or "",
             fields=remote_fields(record),
             company_customer_id=record.customer_id,
+            read=carried(record),
         )
     return RemoteRecord(
-        thulium_id=record.customer_id, identifier=record.identifier or "", fields=remote_fields(record)
+        thulium_id=record.customer_id,
+        identifier=record.identifier or "",
+        fields=remote_fields(record),
+        read=carried(record),
     )
+
+
+def carried(record: Customer | Company) -> frozenset[str]:
+    """Payload keys the response had at all, even empty: reads carry ``emails``/``phone_numbers`` for the
+    payload's ``email``/``phone_number``; whatever else came (``pesel`` from an instance that returns it)
+    arrives as a model extra."""
+    keys = set(record.model_fields_set) | set(record.model_extra or {})
+    keys |= {payload for payload, (many, one) in LISTS.items() if many in keys or one in keys}
+    return frozenset(keys)
 
 
 def _text(value: Any) -> str | None:

@@ -102,7 +102,7 @@ def converge_check(
                 records = by_identifier.get(identifier)
                 if not records:
                     found.lost.append(identifier)
-                elif differs(clearing_payload(payload, spec), records[0].fields):
+                elif differs(clearing_payload(payload, spec), records[0].fields, records[0].read):
                     found.stale.append(identifier)
             if stream == "companies":
                 company_ids = {

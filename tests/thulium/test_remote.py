@@ -133,14 +133,17 @@ def test_company_in_payload_shape() -> None:
         "nip": "5260001111",
         "phone_number": ["58123"],
     }
-    assert remote_record(record) == RemoteRecord(
-        thulium_id=4, identifier="K-4", fields=remote_fields(record), company_customer_id=104
+    found = remote_record(record)
+    assert found == RemoteRecord(
+        thulium_id=4, identifier="K-4", fields=remote_fields(record), company_customer_id=104, read=found.read
     )
+    assert found.read is not None and {"email", "phone_number", "custom_fields"} <= found.read
+    assert "note" not in found.read, "a company read carries no note: it cannot be compared"
 
 
 def test_customer_record_ids() -> None:
     found = remote_record(customer(identifier="", company_id=3))
     assert found == RemoteRecord(
-        thulium_id=273, identifier="", fields={"surname": "Kowalski", "company_id": 3}
+        thulium_id=273, identifier="", fields={"surname": "Kowalski", "company_id": 3}, read=found.read
     )
     assert found.company_customer_id is None
