@@ -108,7 +108,7 @@ class LinkedCustomers:
         from syncd.service import sync_stream  # the service runs campaigns; this calls back into it
 
         now = datetime.now(UTC)
-        message = "a campaign add said 'Customer not found.': the link was stale; re-linking"
+        message = "a campaign add found the customer gone from Thulium: the link was stale; re-linking"
         failures = [FailureRecord(key, "update", "retryable", message, next_attempt_at=now) for key in keys]
         self.runtime.store.commit("customers", Commit(unlinked=sorted(keys), failures=failures))
         log.warning(

@@ -74,6 +74,10 @@ class CampaignCrm(Protocol):
         """One record as Thulium holds it now; None if the campaign has none for the customer."""
         ...
 
+    def customer_exists(self, customer_id: int) -> bool | None:
+        """Whether Thulium has this customer (``GET customers/:id``); None when the check itself failed."""
+        ...
+
 
 class Writeback(Protocol):
     def upsert(self, outbound_id: str, states: Sequence[KeyedState]) -> None: ...

@@ -5,7 +5,9 @@ to be changed is read again right before) so a record the dialer worked is known
 before anything is planned; removals go before additions so a key
 whose customer was re-created leaves its old record before the new one joins. Every
 campaign write is idempotent on Thulium's side (ALREADY_EXISTS, NOT_EXIST), so a batch
-whose outcome is unknown is simply sent again — never looked up, never duplicated.
+whose outcome is unknown is simply sent again — never looked up, never duplicated. An add
+refused in words we do not recognise is decided by asking whether its customer still exists
+(``Decision.VERIFY``): gone means a stale link to repair, present means Thulium's refusal stands.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from syncd.engine.campaign_ports import CampaignCrm, CustomerLinks, Failures, Me
 from syncd.engine.campaign_records import RecordState
 from syncd.engine.campaign_rows import RowRejected, parse_rule_rows
 from syncd.engine.ports import Clock, Commit, CrmResult, FailureRecord
-from syncd.engine.resolve import Decision, Operation, decide
+from syncd.engine.resolve import Decision, Operation, decide, verified
 
 T = TypeVar("T")
 PREVIEW_ROWS = 5
@@ -38,6 +40,7 @@ COUNTERS = (
     "skipped",
     "polled",
     "vanished",
+    "verified",
 )
 
 
@@ -63,7 +66,7 @@ class Settled:
     placed: list[Placed] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failures: list[FailureRecord] = field(default_factory=list)
-    stale: list[MemberOp] = field(default_factory=list)  # "Customer not found.": our link is stale
+    stale: list[MemberOp] = field(default_factory=list)  # the customer is gone: our link is stale
     vanished: list[str] = field(default_factory=list)  # the record is gone from the campaign
 
 
@@ -298,8 +301,9 @@ class CampaignRun:
         again: list[MemberOp],
     ) -> list[MemberOp]:
         settled = Settled()
-        for op, result in zip(ops, results, strict=True):
-            self.settle_one(operation, op, result, attempt, again, settled)
+        decisions = self.verify(ops, [decide(_operation(operation), result.status) for result in results])
+        for op, result, decision in zip(ops, results, decisions, strict=True):
+            self.settle_one(operation, op, result, decision, attempt, again, settled)
         self.members.commit(self.outbound_id, settled.placed, settled.removed)
         done = [p.key for p in settled.placed] + settled.removed
         self.failures.commit(self.stream, Commit(failures=settled.failures, resolved=done))
@@ -309,17 +313,32 @@ class CampaignRun:
             return settled.stale
         return [op for op in ops if op.key in set(settled.vanished)]
 
+    def verify(self, ops: Sequence[MemberOp], decisions: list[Decision]) -> list[Decision]:
+        """An add refused in words we do not know is decided by whether its customer still exists:
+        one ``GET customers/:id`` per such item, ``max_in_flight`` at a time."""
+        unsure = [
+            op.customer_id for op, decision in zip(ops, decisions, strict=True) if decision is Decision.VERIFY
+        ]
+        if not unsure:
+            return decisions
+        self.counters["verified"] += len(unsure)
+        with ThreadPoolExecutor(self.options.max_in_flight, thread_name_prefix="syncd-campaign") as pool:
+            exists = dict(zip(unsure, pool.map(self.crm.customer_exists, unsure), strict=True))
+        return [
+            verified(exists[op.customer_id]) if decision is Decision.VERIFY else decision
+            for op, decision in zip(ops, decisions, strict=True)
+        ]
+
     def settle_one(
         self,
         operation: str,
         op: MemberOp,
         result: CrmResult,
+        decision: Decision,
         attempt: int,
         again: list[MemberOp],
         settled: Settled,
     ) -> None:
-        kind: Operation = "update" if operation == "change_member" else operation  # type: ignore[assignment]
-        decision = decide(kind, result.status)
         if decision is Decision.OK:
             self.ok(operation, op, result, settled)
         elif decision is Decision.STALE_LINK:
@@ -356,6 +375,11 @@ class CampaignRun:
             payload_hash=op.fields_hash if permanent else None,
             next_attempt_at=None if permanent else self.clock.now() + self.options.park_for,
         )
+
+
+def _operation(operation: str) -> Operation:
+    """The decision table's name for a run's operation (a change is a single update)."""
+    return "update" if operation == "change_member" else operation  # type: ignore[return-value]
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterable[list[T]]:

@@ -21,6 +21,9 @@ class Decision(Enum):
     DEAD = "dead"  # permanent: record the failure for a human; retried when the source row changes
     GONE = "gone"  # the record was deleted in Thulium behind our back: apply on_thulium_delete
     STALE_LINK = "stale_link"  # our customer link points at a record that no longer exists: repair it
+    # A campaign add refused in words we do not know (another language, a reworded release): ask
+    # Thulium whether the customer still exists, then decide by ``verified``.
+    VERIFY = "verify"
     UNKNOWN = (
         "unknown"  # the response did not say: reconcile by looking the record up, never re-create blindly
     )
@@ -46,11 +49,19 @@ TABLE: dict[tuple[Operation, int | None, str | None], Decision] = {
     ("delete", 404, None): Decision.OK,
     ("add_member", 201, "ADDED"): Decision.OK,
     ("add_member", 400, "ALREADY_EXISTS"): Decision.OK,
-    ("add_member", 400, "FAILED"): Decision.DEAD,
+    ("add_member", 400, "FAILED"): Decision.VERIFY,
+    ("add_member", 404, None): Decision.VERIFY,
     ("remove_member", 200, "REMOVED"): Decision.OK,
     ("remove_member", 404, "NOT_EXIST"): Decision.OK,
 }
 RETRYABLE = frozenset({408, 409, 423, 425, 429})
+
+# What a VERIFY item means once Thulium said whether its customer exists (None: the check itself failed).
+VERIFIED: dict[bool | None, Decision] = {
+    True: Decision.DEAD,  # the customer is there: an ordinary refusal, Thulium's message stands
+    False: Decision.STALE_LINK,  # the customer is gone (404/410): the same repair as "Customer not found."
+    None: Decision.RETRY,  # could not tell: send the add again later, never give up on a guess
+}
 
 
 def decide(operation: Operation, item: ItemStatus) -> Decision:
@@ -67,6 +78,11 @@ def decide(operation: Operation, item: ItemStatus) -> Decision:
         if decision is not None:
             return decision
     return by_class(item.http_status)
+
+
+def verified(exists: bool | None) -> Decision:
+    """The decision for a VERIFY item, given whether its customer exists in Thulium."""
+    return VERIFIED[exists]
 
 
 def by_class(http_status: int) -> Decision:

@@ -78,6 +78,18 @@ class ThuliumCampaigns:
         except ThuliumNotFound:
             return None
 
+    def customer_exists(self, customer_id: int) -> bool | None:
+        """404/410 means gone; any other failure (after the client's own retries) cannot tell."""
+        try:
+            self._client.get_customer(customer_id)
+        except ThuliumNotFound:
+            return False
+        except ThuliumAuthError as exc:
+            raise RunAborted(str(exc)) from exc
+        except ThuliumError:
+            return None
+        return True
+
 
 def record_state(record: CampaignRecord) -> RecordState:
     return RecordState(

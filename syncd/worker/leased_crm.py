@@ -78,6 +78,9 @@ class LeasedCampaigns:
     def record(self, outbound_id: str, customer_id: int) -> RecordState | None:
         return self.campaigns.record(outbound_id, customer_id)
 
+    def customer_exists(self, customer_id: int) -> bool | None:
+        return self.campaigns.customer_exists(customer_id)
+
 
 class LeaseGuard:
     """What the composition root wraps a daemon run's Thulium writers with."""

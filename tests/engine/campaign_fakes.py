@@ -23,6 +23,9 @@ class FakeCampaign:
     item_failures: list[int | None] = field(default_factory=list)  # next items' http status (None: lost)
     calls: list[str] = field(default_factory=list)
     next_record_id: int = 1
+    not_found_message: str = CUSTOMER_NOT_FOUND  # how this instance words a missing customer
+    refusals: dict[int, str] = field(default_factory=dict)  # customers whose add is refused, and why
+    unsure_checks: int = 0  # the next customer checks that fail (GET customers/:id answered 5xx)
 
     def max_batch(self) -> int:
         return 2
@@ -36,7 +39,9 @@ class FakeCampaign:
         if scripted is not None:
             return scripted
         if customer_id not in self.customers:
-            return CrmResult(ItemStatus(400, "FAILED", CUSTOMER_NOT_FOUND))
+            return CrmResult(ItemStatus(400, "FAILED", self.not_found_message))
+        if customer_id in self.refusals:
+            return CrmResult(ItemStatus(400, "FAILED", self.refusals[customer_id]))
         if customer_id in self.held:
             record_id = self.held[customer_id]["record_id"]
             return CrmResult(ItemStatus(400, "ALREADY_EXISTS"), thulium_id=record_id)
@@ -80,6 +85,13 @@ class FakeCampaign:
     def record(self, outbound_id: str, customer_id: int) -> RecordState | None:
         self.calls.append("get")
         return self.state(customer_id) if customer_id in self.held else None
+
+    def customer_exists(self, customer_id: int) -> bool | None:
+        self.calls.append("exists")
+        if self.unsure_checks:
+            self.unsure_checks -= 1
+            return None
+        return customer_id in self.customers
 
     def state(self, customer_id: int) -> RecordState:
         r = self.held[customer_id]

@@ -84,6 +84,59 @@ def test_a_stale_link_is_repaired_and_the_add_retried_with_the_new_customer() ->
     world.links.relink_to["1"] = 555
     world.run()
     assert world.in_campaign() == {555} and world.members.rows["1"].customer_id == 555
+    assert "exists" not in world.campaign.calls, "the documented wording needs no check"
+
+
+def gone_and_reworded(world: World) -> None:
+    """Customer 101 is gone from Thulium, which says so in words we do not know; a repair finds 555."""
+    world.campaign.not_found_message = "The customer does not exist."
+    world.campaign.customers = {555}
+    world.links.relink_to["1"] = 555
+
+
+def test_a_reworded_not_found_costs_one_check_and_is_repaired_not_dead() -> None:
+    world = World(["1"])
+    gone_and_reworded(world)
+    counters = world.run()
+    assert world.in_campaign() == {555} and world.members.rows["1"].customer_id == 555
+    assert world.campaign.calls.count("exists") == 1 and counters["verified"] == 1
+    assert counters["failed"] == 0 and world.open_failures() == {}
+
+
+def test_a_refusal_of_an_existing_customer_is_permanent_with_thuliums_message() -> None:
+    world = World(["1", "2"])
+    world.campaign.refusals[101] = "Status not found."
+    counters = world.run()
+    assert world.in_campaign() == {102} and counters["failed"] == 1
+    assert world.campaign.calls.count("exists") == 1
+    failure = world.failures.failures[(STREAM, "1")]
+    assert (failure.kind, failure.message, failure.http_status) == ("permanent", "Status not found.", 400)
+    assert world.links.ids["1"] == 101, "an existing customer's link is not touched"
+    world.campaign.calls.clear()
+    world.clock.sleep(301)
+    assert world.run()["skipped"] == 1 and world.campaign.calls == ["list"]
+
+
+def test_a_failed_check_is_a_retry_and_the_next_check_decides() -> None:
+    world = World(["1"])
+    gone_and_reworded(world)
+    world.campaign.unsure_checks = 1  # GET customers/:id answers 503 once
+    counters = world.run()
+    assert world.in_campaign() == {555} and counters["retried"] == 1 and counters["failed"] == 0
+    assert world.campaign.calls.count("exists") == 2 and world.open_failures() == {}
+
+
+def test_checks_that_keep_failing_leave_a_retryable_failure_never_a_dead_one() -> None:
+    world = World(["1"])
+    gone_and_reworded(world)
+    world.campaign.unsure_checks = 99
+    counters = world.run(item_attempts=3)
+    assert world.in_campaign() == set() and counters["failed"] == 1
+    assert world.campaign.calls.count("exists") == 3 and world.open_failures() == {"1": "retryable"}
+    world.campaign.unsure_checks = 0
+    world.clock.sleep(301)
+    world.run()
+    assert world.in_campaign() == {555} and world.open_failures() == {}
 
 
 def test_leavers_are_removed_and_a_call_in_progress_is_retried_by_a_later_run() -> None:

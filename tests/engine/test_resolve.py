@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from syncd.engine.resolve import Decision, ItemStatus, Operation, decide
+from syncd.engine.resolve import Decision, ItemStatus, Operation, decide, verified
 
 CASES: list[tuple[Operation, ItemStatus, Decision]] = [
     ("create", ItemStatus(201), Decision.OK),
@@ -25,7 +25,13 @@ CASES: list[tuple[Operation, ItemStatus, Decision]] = [
     ("add_member", ItemStatus(201, "ADDED"), Decision.OK),
     ("add_member", ItemStatus(400, "ALREADY_EXISTS"), Decision.OK),
     ("add_member", ItemStatus(400, "FAILED", "Customer not found."), Decision.STALE_LINK),
-    ("add_member", ItemStatus(400, "FAILED", "Something else."), Decision.DEAD),
+    # Words we do not know (a reworded release, Accept-Language): ask whether the customer exists first.
+    ("add_member", ItemStatus(400, "FAILED", "The customer does not exist."), Decision.VERIFY),
+    ("add_member", ItemStatus(400, "FAILED", "Status not found."), Decision.VERIFY),
+    ("add_member", ItemStatus(404, "FAILED", "Nie znaleziono klienta."), Decision.VERIFY),
+    ("add_member", ItemStatus(404), Decision.VERIFY),
+    ("add_member", ItemStatus(503, "FAILED", "Service temporarily unavailable."), Decision.RETRY),
+    ("add_member", ItemStatus(403, "FAILED", "Forbidden."), Decision.DEAD),
     ("add_member", ItemStatus(503), Decision.RETRY),
     ("remove_member", ItemStatus(200, "REMOVED"), Decision.OK),
     ("remove_member", ItemStatus(404, "NOT_EXIST"), Decision.OK),
@@ -40,3 +46,13 @@ CASES: list[tuple[Operation, ItemStatus, Decision]] = [
 @pytest.mark.parametrize(("operation", "item", "decision"), CASES)
 def test_decision_table(operation: Operation, item: ItemStatus, decision: Decision) -> None:
     assert decide(operation, item) is decision
+
+
+@pytest.mark.parametrize(
+    ("exists", "decision"),
+    [(True, Decision.DEAD), (False, Decision.STALE_LINK), (None, Decision.RETRY)],
+)
+def test_a_verified_add_is_decided_by_whether_its_customer_exists(
+    exists: bool | None, decision: Decision
+) -> None:
+    assert verified(exists) is decision

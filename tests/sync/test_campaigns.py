@@ -6,11 +6,16 @@ import random
 from collections import Counter
 from collections.abc import Iterable
 
+import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, delete, insert, select, text, update
 
+from syncd.campaign_sync import check_campaigns
 from syncd.sandbox.client_control import SandboxControl
+from syncd.sandbox.readings import REWORDED_NOT_FOUND
+from syncd.service import TenantOutcome, sync_campaigns
 from syncd.state.db import make_engine, session_factory
-from syncd.state.models import CampaignMember, Link, Run
+from syncd.state.models import CampaignMember, Failure, Link, Run
+from syncd.wiring import tenant_runtime
 from tests.sync.conftest import DemoTenant
 
 OUTBOUND = "00002"
@@ -207,19 +212,94 @@ def test_converges_without_duplicates_under_the_fault_mix(demo_tenant: DemoTenan
     assert writeback_rows(demo_tenant) == sandbox_rows(demo_tenant)
 
 
-def test_a_stale_customer_link_is_repaired_and_the_record_added(demo_tenant: DemoTenant) -> None:
+NOT_FOUND_WORDINGS = pytest.mark.parametrize(
+    "not_found_message", ["Customer not found.", REWORDED_NOT_FOUND], ids=["documented", "reworded"]
+)
+GET_CUSTOMER = ("GET", "customers/:id")  # how a campaign add refused in unknown words is verified
+
+
+def open_failures(demo: DemoTenant, stream: str) -> dict[str, Failure]:
+    engine = make_engine(demo.state_url)
+    with session_factory(engine)() as session:
+        query = select(Failure).where(Failure.stream == stream, Failure.resolved_at.is_(None))
+        found = {f.source_key: f for f in session.scalars(query)}
+    engine.dispose()
+    return found
+
+
+@NOT_FOUND_WORDINGS
+def test_a_stale_customer_link_is_repaired_and_the_record_added(
+    demo_tenant: DemoTenant, not_found_message: str
+) -> None:
+    control = demo_tenant.sandbox.control
+    control.set_readings(customer_not_found_message=not_found_message)
     valid = list(demo_tenant.demo.valid_customer_keys)
     use_rule(demo_tenant, valid[:20])
     assert demo_tenant.sync().returncode == 2
     keys_of = {key: thulium_id for thulium_id, key in linked_ids(demo_tenant).items()}
     newcomer = valid[20]
-    demo_tenant.sandbox.control.agent_delete_customer(keys_of[newcomer])  # behind syncd's back
+    control.agent_delete_customer(keys_of[newcomer])  # behind syncd's back
     change_targets(demo_tenant, [], [newcomer], priority=50)
+    control.reset_counts()
     result = demo_tenant.sync("--stream", "campaigns")
     assert result.returncode == 0, result.stderr
     assert_exactly(demo_tenant, set(valid[:21]))
     relinked = {key: thulium_id for thulium_id, key in linked_ids(demo_tenant).items()}[newcomer]
     assert relinked != keys_of[newcomer]
+    checks = 0 if not_found_message == "Customer not found." else 1  # unknown words cost one check
+    assert control.count(*GET_CUSTOMER) == checks
+    assert open_failures(demo_tenant, f"campaign:{OUTBOUND}") == {}, "nothing is dead-lettered"
+    left = open_failures(demo_tenant, "customers").get(newcomer)
+    assert left is None or left.kind == "warning", (left.kind, left.message)  # the repair left nothing
+
+
+REFUSED_STATUS = 99  # the campaign had it when syncd checked at start; an admin removed it since
+STATUS_RULE = RULE.replace(
+    'priority AS "order"', f"CASE WHEN priority = 1 THEN {REFUSED_STATUS} END AS status_id"
+)
+
+
+@NOT_FOUND_WORDINGS
+def test_a_refused_add_of_an_existing_customer_stays_a_permanent_failure_after_one_check(
+    demo_tenant: DemoTenant, not_found_message: str
+) -> None:
+    control = demo_tenant.sandbox.control
+    control.set_readings(customer_not_found_message=not_found_message)
+    valid = list(demo_tenant.demo.valid_customer_keys)
+    use_rule(demo_tenant, valid[:5], STATUS_RULE)
+    assert demo_tenant.sync("--stream", "companies", "--stream", "customers").returncode == 2
+    refused = valid[0]
+    engine = make_engine(demo_tenant.source_url)
+    with engine.begin() as connection:
+        connection.execute(update(TARGETS).where(TARGETS.c.customer_id == refused).values(priority=1))
+    engine.dispose()
+    linked_before = linked_ids(demo_tenant)
+    control.reset_counts()
+
+    assert sync_campaigns_seeing_a_removed_status(demo_tenant) == 2
+    assert_exactly(demo_tenant, set(valid[1:5]))
+    assert control.count(*GET_CUSTOMER) == 1, "exactly one verification request"
+    failure = open_failures(demo_tenant, f"campaign:{OUTBOUND}")[refused]
+    assert (failure.kind, failure.message, failure.http_status) == ("permanent", "Status not found.", 400)
+    assert linked_ids(demo_tenant) == linked_before, "an existing customer's link is left alone"
+
+    control.reset_counts()
+    sync_campaigns_seeing_a_removed_status(demo_tenant)  # the rule unchanged: not sent, not checked again
+    assert control.count(*GET_CUSTOMER) == 0
+    assert control.count("POST", "batch/crm_outbounds/:id/records") == 0
+    assert refused in open_failures(demo_tenant, f"campaign:{OUTBOUND}")
+
+
+def sync_campaigns_seeing_a_removed_status(demo: DemoTenant) -> int:
+    """The campaign rule run in-process as ``sync_tenant`` runs it, with the statuses its start check
+    would have seen before the campaign lost status ``REFUSED_STATUS``: a status syncd believes in but
+    Thulium refuses is how a real add fails for a customer that does exist."""
+    tenant = demo.tenant()
+    with tenant_runtime(tenant) as runtime:
+        statuses = check_campaigns(runtime.client, tenant.config.campaigns, str(tenant.path))
+        believed = {OUTBOUND: {**statuses[OUTBOUND], REFUSED_STATUS: "TO_CALL"}}
+        outcomes = sync_campaigns(runtime, believed, full=False, dry_run=False, trigger="cli", job_id=None)
+    return TenantOutcome(tenant.name, outcomes).exit_code
 
 
 def test_a_record_deleted_in_thulium_is_added_again_by_the_full_run(demo_tenant: DemoTenant) -> None:
