@@ -73,7 +73,7 @@ def converge_check(
     figures: dict[str, StreamFigures] = {}
     company_ids: dict[str, int] = {}
     try:
-        for stream in ("companies", "customers"):
+        for stream in [name for name in ("companies", "customers") if getattr(tenant.config, name)]:
             spec = stream_spec(tenant, stream)
             remote = list(crm.scan(stream))
             by_identifier: dict[str, list[Any]] = {}
@@ -81,7 +81,7 @@ def converge_check(
                 by_identifier.setdefault(record.identifier, []).append(record)
             expected: dict[str, dict[str, Any]] = {}
             detached: list[str] = []
-            for row in source.read_changed(stream, None):
+            for row in [*source.read_changed(stream, None), *source.read_ahead(stream)]:
                 if row.deleted or row.key in invalid.get(stream, set()):
                     continue
                 result = normalize(row, spec.fields, spec.kind)
