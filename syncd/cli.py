@@ -116,9 +116,23 @@ def sandbox(
     jitter_ms: Annotated[int, typer.Option(help="Random extra latency, up to this.")] = 0,
     seed: Annotated[int, typer.Option(help="Random seed for jitter and fault injection.")] = 0,
     user: Annotated[str, typer.Option(help="API user the sandbox accepts.")] = "api_user",
+    profile: Annotated[
+        str,
+        typer.Option(
+            help="How to read what the vendor document leaves open: default (the kind readings) or "
+            "adversarial (every unkind one: no rollback on a 5xx, an 8 KB URL limit, cascading company "
+            "deletes, ...)."
+        ),
+    ] = "default",
 ) -> None:
     """Run the Thulium API simulator (password from SYNCD_SANDBOX_PASSWORD, default sandbox-secret)."""
     from syncd.sandbox import run_sandbox
+    from syncd.sandbox.readings import profile as readings_profile
+
+    try:
+        readings = readings_profile(profile)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--profile") from None
 
     password = os.environ.get("SYNCD_SANDBOX_PASSWORD", "sandbox-secret")
     run_sandbox(
@@ -131,6 +145,7 @@ def sandbox(
         user=user,
         password=password,
         print_port=True,
+        readings=readings,
     )
 
 

@@ -115,11 +115,15 @@ def up(
     web_port: Annotated[int, typer.Option(help="Port of the web process (/health).")] = 8000,
     interval: Annotated[int, typer.Option(help="The demo tenant's sync interval in seconds.")] = 10,
     customers: Annotated[int, typer.Option(help="Demo source size.")] = 2000,
+    sandbox_profile: Annotated[
+        str, typer.Option(help="The sandbox's readings of the vendor document: default or adversarial.")
+    ] = "default",
 ) -> None:
     """Start everything on this machine: [sandbox and demo,] embedded Redis, worker, beat and web."""
     from syncd.ops.up import Stack
 
-    code = Stack(ProcessSettings(), demo, sandbox_port, web_port, interval, customers).run()
+    stack = Stack(ProcessSettings(), demo, sandbox_port, web_port, interval, customers, sandbox_profile)
+    code = stack.run()
     raise typer.Exit(code)
 
 

@@ -37,6 +37,7 @@ class Stack:
     web_port: int
     interval: int
     customers: int
+    sandbox_profile: str = "default"
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     stopping: bool = False
 
@@ -81,7 +82,15 @@ class Stack:
 
         password = env.setdefault("SYNCD_SANDBOX_PASSWORD", "sandbox-secret")
         env["THULIUM_PASSWORD"] = password
-        self.spawn("sandbox", [syncd_command(), "sandbox", "--port", str(self.sandbox_port)], env)
+        argv = [
+            syncd_command(),
+            "sandbox",
+            "--port",
+            str(self.sandbox_port),
+            "--profile",
+            self.sandbox_profile,
+        ]
+        self.spawn("sandbox", argv, env)
         demo_dir = self.var_dir / "demo"
         shutil.rmtree(demo_dir, ignore_errors=True)
         tenants = demo_dir / "tenants"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import httpx
 import pytest
 
@@ -177,3 +179,10 @@ def test_namesake_agents_give_two_report_rows_told_apart_only_by_login(
     assert sandbox.control.activity() == first
     sandbox.control.reset()
     assert _jans(api) == ["jan.kowalski"]
+
+
+def test_a_sandbox_started_adversarial_reads_every_switch_unkindly_and_keeps_it_over_resets() -> None:
+    with SandboxProcess(profile="adversarial", readings={"max_url_bytes": 4096}) as started:
+        assert started.control.readings() == replace(ADVERSARIAL, max_url_bytes=4096)
+        started.control.reset()
+        assert started.control.readings().company_delete == "cascade"
