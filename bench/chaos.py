@@ -15,7 +15,7 @@ time version. One round:
    a round passes with 0 lost, duplicated, stale and unexpected, and the open failures being exactly the
    source's invalid rows. "converged after" is the time from faults off to that check.
 
-    .venv/bin/python bench/chaos.py [--rounds 20] [--customers 5000] [--seed 1]
+    .venv/bin/python bench/chaos.py [--rounds 20] [--customers 5000] [--seed 1] [--profile adversarial]
 
 Prints a markdown table, one row per round and the totals; exits 1 if any round failed.
 """
@@ -255,10 +255,18 @@ def main() -> int:
     parser.add_argument("--customers", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--kill-probability", type=float, default=0.3, help="share of rounds with a SIGKILL")
+    parser.add_argument(
+        "--profile",
+        default="default",
+        help="the sandbox's readings of the vendor document: default, adversarial",
+    )
     args = parser.parse_args()
     began = time.monotonic()
     rounds: list[Round] = []
-    with tempfile.TemporaryDirectory(prefix="syncd-chaos-") as tmp, SandboxProcess(seed=args.seed) as sandbox:
+    with (
+        tempfile.TemporaryDirectory(prefix="syncd-chaos-") as tmp,
+        SandboxProcess(seed=args.seed, profile=args.profile) as sandbox,
+    ):
         chaos = Chaos(Path(tmp), sandbox, args)
         first = chaos.sync()
         if first not in (0, 2):

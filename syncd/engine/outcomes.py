@@ -112,6 +112,7 @@ class Outcomes:
     def settle_plan(self, plan: PagePlan) -> CommitBuilder:
         builder = CommitBuilder().resolve(plan.resolved)
         builder.failures.extend(self.dated(f) for f in [*plan.failures, *plan.notes])
+        builder.links.extend(plan.relinked)
         return builder
 
     def dated(self, failure: FailureRecord) -> FailureRecord:

@@ -68,6 +68,9 @@ class PagePlan:
     unchanged: list[Op] = field(default_factory=list)  # linked with the same hash: nothing to send
     failures: list[FailureRecord] = field(default_factory=list)
     settled_deletes: list[str] = field(default_factory=list)  # deleted in the source and not in Thulium
+    # Unchanged rows whose link does not know the company the row names yet (links written before syncd
+    # remembered it): written down without a request, so a company that moves later finds them.
+    relinked: list[Link] = field(default_factory=list)
 
     @property
     def resolved(self) -> list[str]:
@@ -163,6 +166,8 @@ def plan_upsert(row: SourceRow, spec: StreamSpec, ctx: PageContext, plan: PagePl
     op = Op("create", row.key, payload, digest, company_key=company.key, note=note)
     if link is not None and link.payload_hash == digest:
         plan.unchanged.append(linked_update(op, link))
+        if link.company_key != company.key:
+            plan.relinked.append(replace(link, company_key=company.key))
     elif row.key in ctx.failed_hashes and ctx.failed_hashes[row.key] == digest:
         return  # failed permanently with exactly this content: wait for the source row to change
     elif link is not None:

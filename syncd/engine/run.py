@@ -123,7 +123,9 @@ class StreamRun:
         rows = self.source.read_keys(self.spec.name, keys)
         vanished = set(keys) - {row.key for row in rows}
         if vanished and not self.options.dry_run:
-            self.store.commit(self.spec.name, CommitBuilder().resolve(vanished).build())
+            builder = CommitBuilder().resolve(vanished)
+            builder.rechecked.extend(vanished)
+            self.store.commit(self.spec.name, builder.build())
         return iter(rows)
 
     def phase(
@@ -183,8 +185,9 @@ class StreamRun:
         # The page's creates are marked pending with its plan, so sending them needs no transaction of
         # its own; one that dies unsent costs the next run a lookup, never a duplicate.
         commit.pending = [op.key for op in ops if call_kind(op) == "create"]
-        if lookup_first:  # the retry phase: a row read again because its company moved is planned now
-            commit.rechecked = keys
+        if lookup_first:  # the retry phase: a row read again because its company moved is planned now;
+            sent = {op.key for op in ops}  # a written link clears its own flag, so only once it is written
+            commit.rechecked = [key for key in keys if key not in sent]
         self.marked.update(commit.pending)
         self.commit(commit)
         self.enqueue([Item(op, page_id) for op in ops])

@@ -38,6 +38,7 @@ from syncd.thulium.errors import (
     OutcomeUnknown,
     ThuliumAuthError,
     ThuliumError,
+    ThuliumGatewayError,
     ThuliumNotFound,
     ThuliumPermanentError,
     ThuliumRequestTooLarge,
@@ -93,7 +94,9 @@ class ThuliumCrm:
     def delete(self, stream: str, thulium_ids: Sequence[int]) -> list[CrmResult]:
         ids = _unique_ids(thulium_ids)
         if _stream(stream) == CUSTOMERS:
-            return _in_calls(thulium_ids, ids, CUSTOMERS_MAX_BATCH, self._delete_customers, batch=True)
+            return _in_calls(
+                thulium_ids, ids, CUSTOMERS_MAX_BATCH, self._delete_customers, batch=True, halve=False
+            )
         return _in_calls(thulium_ids, ids, 1, self._delete_companies, batch=False)
 
     def _create_customers(self, payloads: Sequence[Payload]) -> list[CrmResult]:
@@ -136,9 +139,8 @@ class ThuliumCrm:
         """DELETE companies/:id "removes the company and all its dependants": whether that takes its
         employees' customer records with it is not said, so they are detached first and no customer can
         disappear with its company. Until every one is detached, the company is not deleted."""
-        members = [
-            c.customer_id for c in self._client.iter_customers(company_id=company_id) if not c.company_flag
-        ]
+        listed = self._client.iter_customers(company_id=company_id)
+        members = [c.customer_id for c in listed if not c.company_flag and c.company_id == company_id]
         for start in range(0, len(members), CUSTOMERS_MAX_BATCH):
             chunk = members[start : start + CUSTOMERS_MAX_BATCH]
             answers = self._client.batch_update_customers(
@@ -163,7 +165,7 @@ class ThuliumCrm:
         """
         try:
             return self._find(stream, identifier)
-        except ThuliumAuthError as exc:
+        except (ThuliumAuthError, ThuliumGatewayError) as exc:
             raise RunAborted(str(exc)) from exc
 
     def _find(self, stream: str, identifier: str) -> list[RemoteRecord]:
@@ -188,7 +190,7 @@ class ThuliumCrm:
             for identifier in identifiers:
                 if not found[identifier] and not complete:
                     found[identifier] = self._find(stream, identifier)
-        except ThuliumAuthError as exc:
+        except (ThuliumAuthError, ThuliumGatewayError) as exc:
             raise RunAborted(str(exc)) from exc
         return found
 
@@ -202,23 +204,25 @@ class ThuliumCrm:
         size = CUSTOMERS_MAX_BATCH
         seen: set[int] = set()
         for page in range(NEWEST_PAGES):
-            records = self._newest_page(stream, size, page * size)
+            records, whole = self._newest_page(stream, size, page * size)
             for record in records:
                 if record.identifier in found and record.thulium_id not in seen:
                     found[record.identifier].append(record)
                 seen.add(record.thulium_id)
-            if len(records) < size or any(r.thulium_id <= floor for r in records):
+            if whole or any(r.thulium_id <= floor for r in records):
                 return found, True
             if all(found.values()):
                 return found, True  # one create per identifier: every one of them has landed
         return found, False
 
-    def _newest_page(self, stream: str, size: int, offset: int) -> list[RemoteRecord]:
+    def _newest_page(self, stream: str, size: int, offset: int) -> tuple[list[RemoteRecord], bool]:
+        """(records of the stream, whether the page was the last one). A short page is judged before the
+        company records are left out: they count in the customers' id sequence and in its pages."""
         if _stream(stream) == CUSTOMERS:
             page = self._client.list_customers(limit=size, offset=offset, order="-customer_id", **INCLUDES)
-            return [remote_record(c) for c in page if not c.company_flag]
+            return [remote_record(c) for c in page if not c.company_flag], len(page) < size
         companies = self._client.list_companies(limit=size, offset=offset, order="-company_id", **INCLUDES)
-        return [remote_record(c) for c in companies]
+        return [remote_record(c) for c in companies], len(companies) < size
 
     def scan(self, stream: str) -> Iterator[RemoteRecord]:
         """Company records are left out of customers: they belong to the companies stream."""
@@ -258,6 +262,7 @@ def _in_calls(
     send: Callable[[Sequence[T]], list[CrmResult]],
     *,
     batch: bool,
+    halve: bool = True,
 ) -> list[CrmResult]:
     """Send ``items`` in calls of ``size``, spreading a call's failure over its items.
 
@@ -269,7 +274,7 @@ def _in_calls(
     for start in range(0, len(items), size):
         unit = items[start : start + size]
         try:
-            results.extend(_sent_or_halved(unit, send))
+            results.extend(_sent_or_halved(unit, send) if halve else send(unit))
         except ThuliumError as exc:
             spread = spread_failure(exc, batch=batch)
             if spread is not None:

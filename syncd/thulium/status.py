@@ -175,8 +175,6 @@ def check_response(ctx: RequestContext, response: httpx.Response) -> None:
             f"permission in the Thulium panel (Administration > Users > API users){_rid(request_id)}",
             **common,
         )
-    if code in (404, 410):
-        raise ThuliumNotFound(f"{ctx.endpoint} → {code}: {_join(details)}{_rid(request_id)}", **common)
     if (code == 504 and not ctx.idempotent) or (code >= 500 and not ctx.replayable):
         raise OutcomeUnknown(
             f"{ctx.method} {ctx.path}: answered {code} after the request reached Thulium, which promises "
@@ -212,6 +210,8 @@ def check_response(ctx: RequestContext, response: httpx.Response) -> None:
             path=ctx.path,
             status_code=code,
         )
+    if code in (404, 410):
+        raise ThuliumNotFound(f"{ctx.endpoint} → {code}: {_join(details)}{_rid(request_id)}", **common)
     if 400 <= code < 500:
         raise ThuliumRejected(f"{ctx.endpoint} → {code}: {_join(details)}{_rid(request_id)}", **common)
     raise ThuliumProtocolError(

@@ -258,10 +258,6 @@ class FakeCrm:
         for record in self.scan(stream):
             if record.identifier in wanted and (floor is None or record.thulium_id > floor):
                 found[record.identifier].append(record)
-        if floor is not None:
-            older = [r for r in self.scan(stream) if r.identifier in wanted and r.thulium_id <= floor]
-            for record in older:  # a real adapter finds these by identifier when its read stops early
-                found[record.identifier].append(record)
         return found
 
     def scan(self, stream: str) -> Iterator[RemoteRecord]:

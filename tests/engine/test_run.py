@@ -438,3 +438,29 @@ def test_a_row_changed_while_the_full_reconcile_reads_is_not_deleted_as_gone() -
     assert sorted(world.crm.by_identifier("customers")) == sorted(str(i) for i in range(60))
     assert world.store.links_by_stream["customers"]["50"].thulium_id == record
     assert world.crm.by_identifier("customers")["50"]["surname"] == "Changed meanwhile"
+
+
+def test_a_customer_of_a_broken_company_goes_without_it_and_gets_it_once_the_company_is_repaired() -> None:
+    """Incremental runs only: the customer row never changes, yet it gets its company; a run that dies while
+    sending that update leaves the customer to be read again, not forgotten."""
+    world = World()
+    world.source.put("companies", "c1", name=None)  # rejected: no name
+    world.source.put("customers", "1", last="Nowak", company="c1")
+    run(world, COMPANIES)
+    counters = run(world)
+    assert (counters["created"], counters["warnings"]) == (1, 1)
+    assert "company_id" not in world.crm.by_identifier("customers")["1"]
+    assert world.store.failure_kinds("customers") == {"1": "warning"}
+
+    world.source.put("companies", "c1", name="ACME")  # repaired
+    run(world, COMPANIES)
+    world.crm.crash_after = len(world.crm.calls)  # the customers run dies as it sends the update
+    with pytest.raises(Crash):
+        run(world)
+    world.crm.crash_after = None
+    counters = run(world)
+    company_id = world.store.links_by_stream["companies"]["c1"].thulium_id
+    assert counters["updated"] == 1
+    assert world.crm.by_identifier("customers")["1"]["company_id"] == company_id
+    assert world.store.failure_kinds("customers") == {}
+    assert run(world)["updated"] == 0, "and then it is settled"

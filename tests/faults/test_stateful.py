@@ -51,6 +51,7 @@ from syncd.engine.records import Position, SourceRow
 from syncd.engine.resolve import ItemStatus
 from syncd.engine.run import RunOptions, StreamRun
 from syncd.sandbox import SandboxProcess
+from syncd.sandbox.readings import PROFILES
 from syncd.service import sync_tenant
 from syncd.settings import ProcessSettings, load_tenant
 from syncd.source import SqlSource
@@ -584,11 +585,13 @@ class SandboxMachine(RuleBasedStateMachine):
     convergence figures of ``tests/faults/figures.py`` must be exact."""
 
     sandbox: SandboxProcess  # set by the test before the machine runs
+    profile: str = "default"  # how the sandbox reads what the vendor document leaves open
 
     def __init__(self) -> None:
         super().__init__()
         self.folder = Path(tempfile.mkdtemp(prefix="syncd-stateful-"))
         self.sandbox.control.reset()
+        self.sandbox.control.use_profile(self.profile)
         self.source_url = f"sqlite:///{self.folder / 'source.sqlite'}"
         self.state_url = f"sqlite:///{self.folder / 'state.sqlite'}"
         self.demo = generate_source(self.source_url, customers=40, companies=6, invalid_fraction=0.1, seed=2)
@@ -699,20 +702,25 @@ class SandboxMachine(RuleBasedStateMachine):
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def test_sandbox_machine(sandbox_process: SandboxProcess) -> None:
-    SandboxMachine.sandbox = sandbox_process
-    run_state_machine_as_test(
-        SandboxMachine,
-        settings=settings(
-            max_examples=8,
-            stateful_step_count=6,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-            phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking over HTTP takes minutes
-        ),
-    )
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_sandbox_machine(sandbox_process: SandboxProcess, profile: str) -> None:
+    """The chaos rounds in small, under the kind and the unkind readings of the vendor document."""
+    SandboxMachine.sandbox, SandboxMachine.profile = sandbox_process, profile
+    try:
+        run_state_machine_as_test(
+            SandboxMachine,
+            settings=settings(
+                max_examples=8,
+                stateful_step_count=6,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+                phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking over HTTP takes minutes
+            ),
+        )
+    finally:
+        sandbox_process.control.reset()  # the session's sandbox goes back to its startup readings
 
 
 # -- what the machine found, as plain regression tests --------------------------------------------------

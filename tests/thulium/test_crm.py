@@ -302,3 +302,27 @@ def test_auth_error_propagates(make_client: Callable[..., ThuliumClient]) -> Non
         crm.find("customers", "K-1")
     with pytest.raises(ThuliumAuthError):
         list(crm.scan("companies"))
+
+
+def _log_of(control: Control, method: str, path: str) -> list[dict[str, Any]]:
+    return [e for e in control.log() if e["method"] == method and e["path"] == path]
+
+
+def test_settling_reads_the_newest_records_and_finds_what_a_lost_create_made(
+    crm: ThuliumCrm, client: ThuliumClient, control: Control
+) -> None:
+    """A create whose answer was lost, then 1,200 newer records, a company's own record among the newest:
+    the first page of 1,000 is full although it holds one company (records of one id sequence), so the read
+    goes on to the second page and finds it; what never landed is found absent without a lookup each."""
+    [floor_record] = client.batch_create_customers([{"surname": "Before", "identifier": "before"}])
+    floor = floor_record.customer_id
+    assert floor is not None
+    client.batch_create_customers([{"surname": "Ours", "identifier": "ours"}])
+    for start in (0, 1000):
+        batch = [{"surname": f"N{i}", "identifier": f"n{i}"} for i in range(start, start + 600)]
+        client.batch_create_customers(batch)
+    client.create_company({"name": "ACME", "identifier": "acme"})
+    found = crm.settle("customers", ["ours", "never"], floor)
+    assert [r.identifier for r in found["ours"]] == ["ours"] and found["never"] == []
+    reads = _log_of(control, "GET", "customers")
+    assert len(reads) == 2 and all("order=-customer_id" in e["query"] for e in reads), "two pages, no lookups"
