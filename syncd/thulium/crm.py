@@ -58,6 +58,7 @@ CUSTOMERS_MAX_BATCH = 1000  # undocumented by Thulium; the same bound as its lis
 # Pages of the newest records read to settle unknown creates before looking the rest up one by one: the
 # creates of the other batches in flight land after them, so their records may not be the very newest.
 NEWEST_PAGES = 2
+NEWEST_OVERLAP = 100
 CREATED, NO_CONTENT = 201, 204
 # Everything a payload may carry, so a found or scanned record compares with what syncd would send.
 INCLUDES: dict[str, Any] = {
@@ -204,7 +205,9 @@ class ThuliumCrm:
         size = CUSTOMERS_MAX_BATCH
         seen: set[int] = set()
         for page in range(NEWEST_PAGES):
-            records, whole = self._newest_page(stream, size, page * size)
+            # Pages overlap: a record deleted between two reads (a purge in flight) shifts the list up, and
+            # without the overlap the record after it would be skipped and taken as never created.
+            records, whole = self._newest_page(stream, size, max(0, page * size - NEWEST_OVERLAP))
             for record in records:
                 if record.identifier in found and record.thulium_id not in seen:
                     found[record.identifier].append(record)

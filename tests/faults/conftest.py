@@ -6,10 +6,12 @@ passes only on the kind readings leans on something Thulium never promised.
 A few scenarios inject nothing a reading changes — process kills, Redis restarts, 429s (refused before
 anything is applied), literal SQL in keys, webhook credentials — and their runs would be the same under
 either profile; they run once, under the adversarial one, to keep the suite's time for the scenarios where
-a reading does change what Thulium does.
+a reading does change what Thulium does. ``SYNCD_FAULTS_EVERY_PROFILE=1`` runs every one under both.
 """
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -30,8 +32,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "sandbox" not in metafunc.fixturenames:
         return
     module = metafunc.module.__name__.rsplit(".", 1)[-1]
-    blind = module in READING_BLIND and (
-        READING_BLIND[module] is None or metafunc.function.__name__ in (READING_BLIND[module] or ())
+    every = os.environ.get("SYNCD_FAULTS_EVERY_PROFILE") == "1"
+    blind = (
+        not every
+        and module in READING_BLIND
+        and (READING_BLIND[module] is None or metafunc.function.__name__ in (READING_BLIND[module] or ()))
     )
     metafunc.parametrize("sandbox_profile", ["adversarial"] if blind else sorted(PROFILES))
 
