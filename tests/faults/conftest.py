@@ -12,11 +12,13 @@ a reading does change what Thulium does. ``SYNCD_FAULTS_EVERY_PROFILE=1`` runs e
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
 from syncd.sandbox.launcher import SandboxProcess
 from syncd.sandbox.readings import PROFILES
+from tests.faults.figures import PROFILE_ENV
 
 READING_BLIND = {
     "test_daemon_faults": None,  # every scenario: kills, pauses and restarts, no Thulium fault
@@ -42,8 +44,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture
-def sandbox(sandbox_process: SandboxProcess, sandbox_profile: str) -> SandboxProcess:
+def sandbox(sandbox_process: SandboxProcess, sandbox_profile: str) -> Iterator[SandboxProcess]:
     """The session's sandbox, reset, reading the document the way this run of the scenario says."""
     sandbox_process.control.reset()
     sandbox_process.control.use_profile(sandbox_profile)
-    return sandbox_process
+    os.environ[PROFILE_ENV] = sandbox_profile  # the figures table names the profile of each row
+    yield sandbox_process
+    os.environ.pop(PROFILE_ENV, None)

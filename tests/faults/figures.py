@@ -95,9 +95,15 @@ def measure(
 
 
 FIGURES_FILE = "SYNCD_TEST_FIGURES_FILE"  # set by the controlling pytest process, inherited by xdist workers
+PROFILE_ENV = (
+    "SYNCD_TEST_SANDBOX_PROFILE"  # set by the faults' sandbox fixture: which readings a row ran under
+)
 
 
 def record(figures: Figures) -> None:
+    profile = os.environ.get(PROFILE_ENV)
+    if profile and profile != "default":
+        figures.scenario = f"{figures.scenario} [{profile}]"
     REPORT.append(figures)
     path = os.environ.get(FIGURES_FILE)
     if path:
