@@ -32,7 +32,8 @@ db_app = typer.Typer(help="State DB schema (Alembic migrations).", no_args_is_he
 app.add_typer(db_app, name="db")
 
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Tenant file; its [state] url is used.", dir_okay=False)
+    Path | None,
+    typer.Option("--config", "-c", help="Tenant file; the url of its state section is used.", dir_okay=False),
 ]
 UrlOption = Annotated[
     str | None, typer.Option("--url", help="State DB URL (overrides --config and SYNCD_STATE_URL).")

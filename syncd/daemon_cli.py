@@ -119,7 +119,7 @@ def up(
         str, typer.Option(help="The sandbox's readings of the vendor document: default or adversarial.")
     ] = "default",
 ) -> None:
-    """Start everything on this machine: [sandbox and demo,] embedded Redis, worker, beat and web."""
+    """Start everything on this machine: (the sandbox and a demo,) an embedded Redis, worker, beat and web."""
     from syncd.ops.up import Stack
 
     stack = Stack(ProcessSettings(), demo, sandbox_port, web_port, interval, customers, sandbox_profile)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,21 @@ def test_help_pages(args: tuple[str, ...]) -> None:
     result = syncd(*args)
     assert result.returncode == 0, result.stderr
     assert "Usage: syncd" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("up", "--help"), "(the sandbox and a demo,)"),
+        (("db", "upgrade", "--help"), "the url of its state section"),
+        (("sandbox", "--help"), "adversarial"),
+    ],
+)
+def test_help_texts_keep_every_word(args: tuple[str, ...], words: str) -> None:
+    """Square brackets in a docstring are rich markup to typer: "[state]" vanished from the help."""
+    result = syncd(*args, env={**os.environ, "COLUMNS": "200", "TERM": "dumb"})
+    assert result.returncode == 0, result.stderr
+    assert words in " ".join(result.stdout.split())
 
 
 def test_db_upgrade_creates_the_schema(state_url: str) -> None:

@@ -163,9 +163,7 @@ def _secret(
     if password_env is not None:
         value = env.get(password_env, "")
         if not value:
-            problems.append(
-                ConfigProblem(f"{prefix}.{name}_env", f"environment variable {password_env} is not set")
-            )
+            problems.append(ConfigProblem(f"{prefix}.{name}_env", unset(password_env, env)))
         return value
     assert password_file is not None
     return _read_secret_file(password_file, settings, f"{prefix}.{name}_file", problems)
@@ -184,8 +182,16 @@ def _url(
     assert url_env is not None
     value = env.get(url_env, "")
     if not value:
-        problems.append(ConfigProblem(key, f"environment variable {url_env} is not set"))
+        problems.append(ConfigProblem(key, unset(url_env, env)))
     return value
+
+
+def unset(variable: str, env: Mapping[str, str]) -> str:
+    """An empty variable is a different mistake from a missing one (an `export X=` in a script, a secret
+    store that handed over nothing): say which it is."""
+    if variable in env:
+        return f"environment variable {variable} is set but empty"
+    return f"environment variable {variable} is not set"
 
 
 def _read_secret_file(name: str, settings: ProcessSettings, key: str, problems: list[ConfigProblem]) -> str:

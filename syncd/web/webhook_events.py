@@ -145,13 +145,40 @@ def _fields(content_type: str, body: bytes) -> dict[str, str]:
 
 
 def _json_fields(body: bytes) -> dict[str, str]:
+    if nesting_depth(body) > MAX_NESTING:
+        raise BadEvent(f"body nests deeper than {MAX_NESTING} levels")
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise BadEvent("body is not valid JSON") from None
     if not isinstance(data, dict):
         raise BadEvent("body is not a JSON object")
     return {str(key): _text(value) for key, value in data.items()}
+
+
+MAX_NESTING = 32  # Thulium's events are flat; a body nested thousands deep would exhaust the parser's stack
+
+
+def nesting_depth(body: bytes) -> int:
+    """How deep ``[`` and ``{`` nest outside strings, measured before parsing (the parser recurses)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
 
 
 def _text(value: Any) -> str:

@@ -73,6 +73,12 @@ def test_missing_password_variable(tmp_path: Path) -> None:
     ]
 
 
+def test_empty_password_variable_is_called_empty_not_missing(tmp_path: Path) -> None:
+    assert problems_of(EXAMPLE, env={"THULIUM_PASSWORD": ""}) == [
+        "thulium.password_env: environment variable THULIUM_PASSWORD is set but empty"
+    ]
+
+
 def test_unknown_thulium_field_and_reserved_field(tmp_path: Path) -> None:
     path = example_with(
         tmp_path, r'^surname = "last_name"', 'surname = "last_name"\nsurnam = "x"\nidentifier = "id"'

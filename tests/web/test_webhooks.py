@@ -500,6 +500,12 @@ def test_a_body_over_the_limit_is_refused_unread(deployment: Deployment) -> None
         (b"action=A&action=B", "application/x-www-form-urlencoded", "a form field is given twice"),
         (b"action", "application/x-www-form-urlencoded", "body is not valid form data"),
         (b'{"action": "DROP TABLE;"}', "application/json", "action is not an event name"),
+        (b'{"action": ' + b"[" * 1000 + b"]" * 1000 + b"}", "application/json", "body nests deeper than 32"),
+        (
+            b'{"action": "no event", "x": "' + b"[" * 100 + b'"}',
+            "application/json",
+            "action is not an event name",
+        ),
         (
             b'{"action": "OUTBOUND_RECORD_SAVED", "id": "00001", "phone_number": "600100200"}',
             "application/json",
