@@ -181,6 +181,7 @@ def sync(
     from syncd.report import print_outcome, progress_reporter
     from syncd.service import sync_tenant
     from syncd.settings import load_tenant
+    from syncd.source.engine import SourceMissing
     from syncd.state import migrate
     from syncd.wiring import tenant_runtime
     from syncd.worker.lease import TenantBusy
@@ -206,6 +207,8 @@ def sync(
                 )
     except TenantBusy as exc:
         raise fail(f"{exc}; the daemon is syncing it now (try again later, or `syncd resync`)") from None
+    except SourceMissing as exc:
+        raise fail(f"{tenant.path}: {exc}") from None
     print_outcome(outcome, console)
     raise typer.Exit(outcome.exit_code)
 

@@ -21,6 +21,7 @@ from syncd.settings import ProcessSettings, Tenant
 from syncd.settings.activity import ACTIVITY_STREAMS
 from syncd.settings.tenant import StreamSection, TenantFile, ThuliumSection
 from syncd.source import SqlSource
+from syncd.source.engine import source_engine as open_source
 from syncd.source.writeback import WritebackTable
 from syncd.state.db import make_engine, session_factory
 from syncd.state.members import MemberStore
@@ -101,7 +102,7 @@ def tenant_runtime(
 ) -> Iterator[TenantRuntime]:
     """Build a tenant's adapters; a daemon run passes its fencing ``epoch`` and a lease ``guard``."""
     config = tenant.config
-    source_engine = make_engine(tenant.source_url.get_secret_value())
+    source_engine = open_source(tenant.source_url.get_secret_value())
     state_engine = make_engine(state_url or tenant.state_url)
     gate = pacing_gate(config.thulium, settings)
     client = ThuliumClient(

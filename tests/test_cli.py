@@ -77,3 +77,23 @@ def test_bad_tenant_file_exits_1_with_file_and_key(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"{tenant}: thulium.bogus: unknown key" in result.stderr
     assert f"{tenant}: source: missing: this key is required" in result.stderr
+
+
+def test_sync_with_a_missing_sqlite_source_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    """A mistyped source path was created as an empty database (and its folder), then a traceback."""
+    from syncd.demo import write_demo_config
+
+    source = tmp_path / "typo" / "source.sqlite"
+    path = write_demo_config(
+        tmp_path / "acme.toml",
+        f"sqlite:///{source}",
+        "http://127.0.0.1:9/api",
+        state_url=f"sqlite:///{tmp_path / 'state.sqlite'}",
+        campaigns=(),
+    )
+    env = {**os.environ, "THULIUM_PASSWORD": "x", "SYNCD_VAR_DIR": str(tmp_path / "var")}
+    result = syncd("sync", "--config", str(path), env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{path}: source.url: the SQLite file {source} does not exist" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) <= 2
+    assert not source.parent.exists(), "nothing is created by reading"
