@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table, create_engine, insert, text
 
 from syncd.sandbox import SandboxProcess
@@ -23,11 +22,6 @@ from syncd.state import migrate
 from syncd.wiring import tenant_runtime
 from tests.sync.convergence import assert_exact, converge_check, patient_client
 
-SOURCES = [
-    "sqlite",
-    pytest.param("postgres", marks=pytest.mark.postgres),
-    pytest.param("mariadb", marks=pytest.mark.mariadb),
-]
 WORDS = ("abc", "ABD", "Łódź", "lodz", "żaba", "Zebra", "ąbc", "Ab", "ósemka", "Ola", "ćma", "Czapla")
 ROWS = 2400  # more than two keyset pages of 1,000, all stamped in two seconds
 NOW = {
@@ -35,13 +29,6 @@ NOW = {
     "postgresql": "LOCALTIMESTAMP",
     "mysql": "NOW()",
 }
-
-
-@pytest.fixture(params=SOURCES)
-def source_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'source.sqlite'}"
-    return str(request.getfixturevalue(f"{request.param}_url"))
 
 
 def make_source(url: str, start: datetime) -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from syncd.demo import generate_source, mutate, write_demo_config
 from syncd.sandbox import SandboxProcess
 from syncd.service import sync_tenant
@@ -18,19 +16,6 @@ from syncd.settings import ProcessSettings, Tenant, load_tenant
 from syncd.state import migrate
 from syncd.wiring import tenant_runtime
 from tests.sync.convergence import assert_exact, converge_check, patient_client
-
-SOURCES = [
-    "sqlite",
-    pytest.param("postgres", marks=pytest.mark.postgres),
-    pytest.param("mariadb", marks=pytest.mark.mariadb),
-]
-
-
-@pytest.fixture(params=SOURCES)
-def source_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'source.sqlite'}"
-    return str(request.getfixturevalue(f"{request.param}_url"))
 
 
 def sync(tenant: Tenant, *, full: bool = False) -> int:
