@@ -29,6 +29,7 @@ from syncd.settings import ProcessSettings
 from syncd.state import migrate
 from syncd.state.db import make_engine, session_factory
 from syncd.state.repository import StateStore
+from syncd.state.runs import Crashed, close_crashed, open_runs
 from syncd.thulium import ThuliumClient, ThuliumNotFound, ThuliumUnavailable
 from syncd.thulium.retry import RetryPolicy
 from syncd.web.app import create_app
@@ -217,6 +218,9 @@ def test_the_web_process_serves_worker_counters_and_state_gauges(tmp_path: Path)
     store = StateStore(session_factory(engine), "acme")
     run = store.start_run("customers", "cli", "incremental")
     store.finish_run(run, "partial", {"read": 1})
+    store.start_run("companies", "cli", "incremental")  # its process dies; someone notices
+    (lost,) = open_runs(session_factory(engine), "acme")
+    close_crashed(session_factory(engine), "acme", [Crashed(lost, "its process is gone")], "a test")
     cursor = Position(datetime(2024, 1, 1, tzinfo=UTC), "42")
     store.commit(
         "customers", Commit(cursor=cursor, failures=[FailureRecord("k1", "create", "rejected", "x")])
@@ -256,6 +260,8 @@ def test_the_web_process_serves_worker_counters_and_state_gauges(tmp_path: Path)
     assert age is not None and 0 <= age < 60
     assert value("syncd_open_failures", tenant="acme", stream="customers", kind="rejected") == 1
     assert value("syncd_state_up", tenant="acme") == 1
+    assert value("syncd_runs", tenant="acme", stream="customers", status="partial") == 1
+    assert value("syncd_runs", tenant="acme", stream="companies", status="crashed") == 1
     assert value("syncd_state_up", tenant="typo") == 0  # a broken tenant file is visible, not silent
     assert value("syncd_cursor_lag_seconds", tenant="acme", stream="companies") is None  # never moved
     assert "process_cpu_seconds_total" not in body  # the web process's own registry is not mixed in

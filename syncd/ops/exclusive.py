@@ -2,7 +2,8 @@
 
 Without it, a hand-run sync and a scheduled run could write one tenant at once. With no
 daemon on this machine (no broker configured, no embedded Redis running) there is nobody
-to exclude, and the sync runs unfenced as before.
+to exclude, and the sync runs unfenced as before. Either way, runs left ``running`` by a
+process that died are closed as ``crashed`` first (``syncd.state.runs``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from contextlib import contextmanager
 
 from syncd.settings import ProcessSettings, Tenant
 from syncd.state.db import make_engine, session_factory
+from syncd.state.runs import UNKNOWN_LOCK, reap
 from syncd.worker.broker import live_broker_url
 from syncd.worker.lease import Lease, tenant_lease
 from syncd.worker.resources import connect_redis
@@ -29,6 +31,8 @@ def exclusive_run(
     """Raises ``TenantBusy`` when a daemon run holds the tenant; a dry run writes nothing, needs none."""
     broker = live_broker_url(settings) if enabled else None
     if broker is None:
+        if enabled:
+            close_dead_unleased(tenant.name, state_url)
         yield None
         return
     engine = make_engine(state_url)
@@ -42,4 +46,13 @@ def exclusive_run(
             yield lease
     finally:
         client.close()
+        engine.dispose()
+
+
+def close_dead_unleased(tenant: str, state_url: str) -> None:
+    """With no lock to take, the runs of syncs killed on this machine are found by their process ids."""
+    engine = make_engine(state_url)
+    try:
+        reap(session_factory(engine), tenant, lambda: UNKNOWN_LOCK, "the next run")
+    finally:
         engine.dispose()

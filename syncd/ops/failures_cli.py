@@ -270,13 +270,14 @@ def runs(
     limit: Annotated[int, typer.Option(help="Show at most this many, newest first.")] = 20,
 ) -> None:
     """Run history per tenant and stream: when, mode, trigger, status, duration, what changed, job id."""
-    from syncd.ops.runs import RunQuery, find_runs, merge_newest
+    from syncd.ops.runs import RunQuery, close_crashed_runs, find_runs, merge_newest
 
     try:
         query = RunQuery(tuple(check_streams(stream)), tuple(status or ()), limit)
     except ValueError as exc:
         raise fail(str(exc)) from None
-    with tenant_scopes(config, tenant) as (_, scopes):
+    with tenant_scopes(config, tenant) as (settings, scopes):
+        close_crashed_runs(settings, [(s.sessions, s.name) for s in scopes], "syncd runs")
         rows = merge_newest([find_runs(s.sessions, s.name, query) for s in scopes], limit)
     console = make_console()
     if not rows:

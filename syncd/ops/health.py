@@ -5,7 +5,10 @@ them, so every rule is tested with small literal inputs and the same facts alway
 same verdict. Rules, most severe first:
 
 failing (syncing does not work):
-  F1  the newest run of a stream ended ``aborted`` or ``fenced``;
+  F1  the newest run of a stream ended ``aborted``, ``fenced`` or ``crashed`` (its process died
+      mid-run: ``syncd.state.runs`` closes such a run once its lease is gone). An attempt that
+      aborted before its first run counts too: it is recorded as an ``aborted`` run of each
+      stream it was to run, so a tenant whose only sync never got going is not ``ok``;
   F2  a job was dead-lettered (poison) after the newest job that went through;
   F3  the newest finished job failed (``failed``/``aborted``/``dead``/``fenced``) and no stream
       has had a successful run within ``STALE_FACTOR`` x the schedule interval.
@@ -33,7 +36,7 @@ from datetime import datetime, timedelta
 OK, DEGRADED, FAILING = "ok", "degraded", "failing"
 STALE_FACTOR = 3  # missed intervals before "no successful run" is more than scheduling jitter
 RETRY_ROUNDS = 2  # a retryable row still open after this many retry rounds is stuck
-BROKEN_RUNS = ("aborted", "fenced")
+BROKEN_RUNS = ("aborted", "fenced", "crashed")
 FAILED_JOBS = ("failed", "aborted", "dead", "fenced")
 SUCCEEDED_JOBS = ("ok", "partial")
 UNFINISHED_JOBS = ("queued", "running", "skipped")  # a skip says nothing about the tenant's health

@@ -6,20 +6,24 @@ counted, plus ``requests`` (Thulium API calls). Only counts and ids are shown, n
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from syncd.settings import ProcessSettings
 from syncd.state import models
+from syncd.state.runs import reap
 
 Sessions = Callable[[], Session]
 
-# What StreamRun / CampaignRun / service.finish record; "running" until the run finishes.
-RUN_STATUSES = ("running", "ok", "partial", "aborted", "fenced")
+# What StreamRun / CampaignRun / service.finish record; "running" until the run finishes, "crashed" when
+# its process died before it could (closed by whoever noticed first: syncd.state.runs).
+RUN_STATUSES = ("running", "ok", "partial", "aborted", "fenced", "crashed")
 SUCCEEDED = ("ok", "partial")  # the run went through; partial only means some rows failed
 SUMMARY_COUNTERS = ("created", "updated", "deleted", "added", "changed", "removed", "rejected", "failed")
 
@@ -116,3 +120,21 @@ def _row(r: models.Run) -> RunRow:
         error=r.error,
         job_id=r.job_id,
     )
+
+
+def close_crashed_runs(
+    settings: ProcessSettings, tenants: Sequence[tuple[Sessions, str]], noticed_by: str
+) -> None:
+    """Before listing: runs whose process died are closed as ``crashed`` (``syncd.state.runs``)."""
+    from syncd.worker.broker import live_broker_url
+    from syncd.worker.lease import lock_seen
+    from syncd.worker.resources import connect_redis
+
+    broker = live_broker_url(settings)
+    client = None if broker is None else connect_redis(broker)
+    try:
+        for sessions, tenant in tenants:
+            reap(sessions, tenant, partial(lock_seen, client, tenant), noticed_by)
+    finally:
+        if client is not None:
+            client.close()

@@ -39,10 +39,11 @@ from syncd.state import migrate, models
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobInfo, JobStore
 from syncd.state.repository import RunInfo, StateStore, StreamCounts
+from syncd.state.runs import reap
 from syncd.state.types import utcnow
 from syncd.wiring import state_streams
 from syncd.worker.broker import live_broker_url
-from syncd.worker.lease import lock_holder
+from syncd.worker.lease import lock_holder, lock_seen
 from syncd.worker.resources import connect_redis
 
 RECENT_JOBS = 8
@@ -111,6 +112,7 @@ def tenant_status(
     engine = make_engine(ref.state_url)
     try:
         sessions = session_factory(engine)
+        reap(sessions, ref.name, lambda: lock_seen(client, ref.name), "syncd status")
         store = StateStore(sessions, ref.name)
         status.streams = [stream_status(store, stream) for stream in state_streams(ref.config)]
         jobs = JobStore(sessions, ref.name).recent(HEALTH_JOBS)

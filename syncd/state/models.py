@@ -85,8 +85,14 @@ class Cursor(Base):
 
 
 class Run(Base):
+    """One run of one stream. ``running`` until its process finishes it, or until another process
+    sees that the process died (its lease is gone) and closes it as ``crashed`` (``state/runs.py``)."""
+
     __tablename__ = "runs"
-    __table_args__ = (Index("ix_runs_tenant_stream_started", "tenant", "stream", "started_at"),)
+    __table_args__ = (
+        Index("ix_runs_tenant_stream_started", "tenant", "stream", "started_at"),
+        Index("ix_runs_tenant_status", "tenant", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tenant: Mapped[str] = mapped_column(String(TENANT))
@@ -100,6 +106,12 @@ class Run(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # The daemon job this run belongs to; null for runs started outside the daemon.
     job_id: Mapped[str | None] = mapped_column(String(JOB_ID), index=True)
+    # The process running it: the tenant lease's token (host:pid:job:suffix) and fencing epoch, or for a
+    # run outside any lease (no daemon on the machine) a token of the same shape and no epoch.
+    holder: Mapped[str | None] = mapped_column(String(HOLDER))
+    epoch: Mapped[int | None] = mapped_column(Integer)
+    # When its process last showed it alive: start, each commit, each lease renewal.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Failure(Base):

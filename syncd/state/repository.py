@@ -27,6 +27,7 @@ from syncd.metrics import record_failures
 from syncd.source.position import decode_position, encode_position
 from syncd.state import models
 from syncd.state.leases import fence
+from syncd.state.runs import process_token
 from syncd.state.types import utcnow
 from syncd.state.upsert import upsert
 
@@ -68,6 +69,7 @@ class RunInfo:
     counters: dict[str, Any]
     error: str | None
     job_id: str | None = None
+    last_seen_at: datetime | None = None  # when its process last showed it alive
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,8 @@ class StateStore:
         # Per stream, the keys with an open failure (loaded on first use): almost every commit
         # resolves keys, and almost none of them have anything to resolve.
         self._open: dict[str, set[str]] = {}
+        self._running: dict[str, int] = {}  # stream -> the run this store started and has not finished
+        self._token: str | None = None  # who holds this store's runs (see _holder)
 
     # -- reads the engine plans with -------------------------------------------------------
 
@@ -290,26 +294,39 @@ class StateStore:
             self._upsert_failures(session, dialect, stream, commit.failures, now)
             if cursor is not None:
                 self._upsert_cursor(session, dialect, stream, cursor, now)
+            self._seen(session, stream, now)
 
     # -- run log ---------------------------------------------------------------------------
 
     def start_run(self, stream: str, trigger: str, mode: str, job_id: str | None = None) -> int:
+        """A ``running`` row naming its holder: another process can tell when it died (``state/runs``)."""
+        now = self._clock()
         with self._sessions() as session, session.begin():
             self._fence(session)
-            run = models.Run(
-                tenant=self.tenant,
-                stream=stream,
-                trigger=trigger,
-                mode=mode,
-                status="running",
-                started_at=self._clock(),
-                counters={},
-                job_id=job_id,
-            )
+            run = self._new_run(session, stream, trigger, mode, job_id, now)
             session.add(run)
             session.flush()
             run_id = run.id
+        self._running[stream] = run_id
         return run_id
+
+    def record_aborted_attempt(
+        self, streams: Sequence[str], trigger: str, mode: str, error: str, job_id: str | None = None
+    ) -> list[int]:
+        """An attempt that failed before its first run: one ``aborted`` run per stream it was to run.
+
+        Without it a sync that never got going would leave no trace, and health would judge the
+        tenant by older runs (or by none: "ok").
+        """
+        now = self._clock()
+        with self._sessions() as session, session.begin():
+            self._fence(session)
+            runs = [self._new_run(session, stream, trigger, mode, job_id, now) for stream in streams]
+            for run in runs:
+                run.status, run.finished_at, run.error = "aborted", now, error
+            session.add_all(runs)
+            session.flush()
+            return [run.id for run in runs]
 
     def finish_run(
         self,
@@ -318,7 +335,8 @@ class StateStore:
         counters: Mapping[str, Any],
         error: str | None = None,
     ) -> None:
-        # Not fenced: a run stopped by LeaseLost must still be able to record that it was fenced.
+        # Not fenced: a run stopped by LeaseLost must still be able to record that it was fenced. A run
+        # another process closed as crashed while this one was paused gets its real ending back.
         values = dict(counters)
         with self._sessions() as session, session.begin():
             run = session.get(models.Run, run_id)
@@ -327,7 +345,8 @@ class StateStore:
             run.status = status
             run.counters = values
             run.error = error
-            run.finished_at = self._clock()
+            run.finished_at = run.last_seen_at = self._clock()
+        self._running = {s: r for s, r in self._running.items() if r != run_id}
 
     def last_runs(self, stream: str | None = None, limit: int = 20) -> list[RunInfo]:
         """Newest first; ``syncd status`` shows the latest per stream."""
@@ -349,6 +368,7 @@ class StateStore:
                     counters=dict(r.counters or {}),
                     error=r.error,
                     job_id=r.job_id,
+                    last_seen_at=r.last_seen_at,
                 )
                 for r in session.scalars(query)
             ]
@@ -411,6 +431,39 @@ class StateStore:
     def _fence(self, session: Session) -> None:
         if self.epoch is not None:
             fence(session, self.tenant, self.epoch)
+
+    def _new_run(
+        self, session: Session, stream: str, trigger: str, mode: str, job_id: str | None, now: datetime
+    ) -> models.Run:
+        return models.Run(
+            tenant=self.tenant,
+            stream=stream,
+            trigger=trigger,
+            mode=mode,
+            status="running",
+            started_at=now,
+            counters={},
+            job_id=job_id,
+            holder=self._holder(session),
+            epoch=self.epoch,
+            last_seen_at=now,
+        )
+
+    def _holder(self, session: Session) -> str:
+        """The lease's token (the lease row names it for the epoch), else this process's own token."""
+        if self._token is None and self.epoch is not None:
+            lease = models.Lease
+            query = select(lease.holder).where(lease.tenant == self.tenant, lease.epoch == self.epoch)
+            self._token = session.scalar(query)
+        if self._token is None:
+            self._token = process_token("unleased")
+        return self._token
+
+    def _seen(self, session: Session, stream: str, now: datetime) -> None:
+        """Each commit is a sign of life of the stream's run, in the same transaction."""
+        run_id = self._running.get(stream)
+        if run_id is not None:
+            session.execute(update(models.Run).where(models.Run.id == run_id).values(last_seen_at=now))
 
     def _links_query(self, stream: str) -> Select[str, int | None, str | None, int | None, str | None]:
         link = models.Link

@@ -64,7 +64,8 @@ async def serve_metrics(request: web.Request) -> web.Response:
 
 
 class StateGauges:
-    """Per tenant and stream, from the state DB: cursor lag, open failures, age of the last synced run."""
+    """Per tenant and stream, from the state DB: cursor lag, open failures, age of the last synced run,
+    runs by status."""
 
     def __init__(self, settings: ProcessSettings, engines: StateEngines) -> None:
         self.settings, self.engines = settings, engines
@@ -84,6 +85,11 @@ class StateGauges:
         failures = GaugeMetricFamily(
             "syncd_open_failures", "Failures open in the state DB.", labels=["tenant", "stream", "kind"]
         )
+        runs = GaugeMetricFamily(
+            "syncd_runs",
+            "Runs in the state DB by how they ended (crashed: its process died mid-run; running: not yet).",
+            labels=["tenant", "stream", "status"],
+        )
         up = GaugeMetricFamily(
             "syncd_state_up",
             "1 when the tenant's file and state DB could be read for this scrape.",
@@ -95,12 +101,13 @@ class StateGauges:
                 continue
             try:
                 self.read_tenant(ref, now, lag, synced, failures)
+                self.read_runs(ref, runs)
             except Exception as exc:  # one tenant's broken state DB must not blank the others' series
                 log.warning("metrics: tenant=%s state DB not readable: %s", ref.name, type(exc).__name__)
                 up.add_metric([ref.name], 0)
             else:
                 up.add_metric([ref.name], 1)
-        yield from (lag, synced, failures, up)
+        yield from (lag, synced, failures, runs, up)
 
     def tenants(self) -> Iterator[tuple[str, TenantRef | None]]:
         try:
@@ -112,6 +119,18 @@ class StateGauges:
                 yield file.stem, tenant_ref(file, self.settings)
             except ConfigError:
                 yield file.stem, None
+
+    def read_runs(self, ref: TenantRef, runs: GaugeMetricFamily) -> None:
+        """Counted from the state DB, so a run closed as crashed by any process shows here."""
+        run = models.Run
+        query = (
+            select(run.stream, run.status, func.count())
+            .where(run.tenant == ref.name)
+            .group_by(run.stream, run.status)
+        )
+        with session_factory(self.engines.get(ref.state_url))() as session:
+            for stream, status, count in session.execute(query):
+                runs.add_metric([ref.name, stream, status], count)
 
     def read_tenant(
         self,

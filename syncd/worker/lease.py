@@ -11,22 +11,21 @@ writes once the lease may have expired locally.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import redis
 from redis.exceptions import LockError, LockNotOwnedError, RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from syncd.engine.errors import LeaseLost
 from syncd.metrics import LOCK_BUSY, LOCK_WAIT
 from syncd.state.leases import take_epoch
+from syncd.state.runs import UNKNOWN_LOCK, LockSeen, process_token, reap, touch_runs
 
 log = logging.getLogger("syncd.lease")
 
@@ -52,7 +51,17 @@ def lock_holder(client: redis.Redis, tenant: str) -> str | None:
 
 def make_token(job_id: str) -> str:
     """Host, pid and job make the holder readable in ``syncd status``; the suffix makes it unique."""
-    return f"{socket.gethostname()}:{os.getpid()}:{job_id}:{uuid.uuid4().hex[:8]}"
+    return process_token(job_id)
+
+
+def lock_seen(client: redis.Redis | None, tenant: str) -> LockSeen:
+    """The lock as the crash judge needs it: unknown when there is no broker or it does not answer."""
+    if client is None:
+        return UNKNOWN_LOCK
+    try:
+        return LockSeen(True, lock_holder(client, tenant))
+    except RedisError:
+        return UNKNOWN_LOCK
 
 
 @dataclass
@@ -102,6 +111,35 @@ class Heartbeat(threading.Thread):
         self.join(timeout=5)
 
 
+class Sighting(threading.Thread):
+    """Every third of the TTL while the lease lives, marks the holder's running runs as seen now.
+
+    Its own thread, not the heartbeat's: a state DB write can wait seconds on a busy database,
+    and the lock must be renewed on time regardless.
+    """
+
+    def __init__(self, sessions: Callable[[], Session], lease: Lease) -> None:
+        super().__init__(name=f"syncd-seen-{lease.tenant}", daemon=True)
+        self.sessions, self.lease = sessions, lease
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.lease.ttl / 3) and not self.lease.lost.is_set():
+            try:
+                touch_runs(self.sessions, self.lease.tenant, self.lease.token)
+            except SQLAlchemyError as exc:  # the run's own commits will say so; this is only a sign of life
+                log.debug("tenant=%s runs not marked seen: %s", self.lease.tenant, type(exc).__name__)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=5)
+
+
+def close_dead_runs(sessions: Callable[[], Session], tenant: str, token: str) -> None:
+    """Right after taking the lease: every other leased run still ``running`` has lost its lease."""
+    reap(sessions, tenant, lambda: LockSeen(True, token), "the next run")
+
+
 @contextmanager
 def tenant_lease(
     client: redis.Redis,
@@ -125,11 +163,14 @@ def tenant_lease(
         LOCK_WAIT.labels(tenant).observe(time.monotonic() - asked)
         # the SET happened a round trip before `acquired`: keep a margin rather than trust the clock edge
         lease = Lease(tenant, token, epoch, ttl, acquired + ttl * 0.9)
-        heartbeat = Heartbeat(lock, lease)
+        heartbeat, sighting = Heartbeat(lock, lease), Sighting(sessions, lease)
         heartbeat.start()
+        close_dead_runs(sessions, tenant, token)
+        sighting.start()
         try:
             yield lease
         finally:
+            sighting.stop()
             heartbeat.stop()
     finally:
         release(lock, tenant)

@@ -11,13 +11,18 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+
+import redis
 
 from syncd.settings import ProcessSettings, Tenant
 from syncd.settings.discovery import discover_tenants
 from syncd.state.jobs import JobStore
 from syncd.state.repository import StateStore
+from syncd.state.runs import reap
 from syncd.state.types import utcnow
 from syncd.wiring import activity_streams, crm_streams, state_streams
+from syncd.worker.lease import lock_seen
 from syncd.worker.resources import state_sessions
 from syncd.worker.startup import ensure_schema
 
@@ -32,8 +37,12 @@ class Due:
     trigger: str  # why: schedule | retry
 
 
-def tick(settings: ProcessSettings, enqueue: Enqueue) -> list[str]:
-    """Queue a job for every due tenant; returns the job ids queued."""
+def tick(settings: ProcessSettings, enqueue: Enqueue, locks: redis.Redis | None = None) -> list[str]:
+    """Queue a job for every due tenant; returns the job ids queued.
+
+    Each tick also closes the runs whose process died as ``crashed`` (``locks``: the Redis holding
+    the tenant locks; without it only runs whose lease was taken over are seen to be dead).
+    """
     tenants, problems = discover_tenants(settings.config_dir, settings)
     for problem in problems:
         log.error("tenant file skipped: %s", problem)
@@ -41,6 +50,9 @@ def tick(settings: ProcessSettings, enqueue: Enqueue) -> list[str]:
     for tenant in tenants:
         try:
             ensure_schema(tenant.state_url, settings)
+            reap(
+                state_sessions(tenant.state_url), tenant.name, partial(lock_seen, locks, tenant.name), "beat"
+            )
             job_id = plan_tenant(tenant, enqueue, utcnow())
         except Exception:  # one tenant's broken state DB must not stop the others' schedule
             log.exception("tenant=%s could not be scheduled", tenant.name)

@@ -16,7 +16,8 @@ def enqueue_run(tenant: str, job_id: str) -> None:
 
 @app.task(name=TICK_TASK)
 def tick_task() -> list[str]:
-    return tick(ProcessSettings(), enqueue_run)
+    settings = ProcessSettings()
+    return tick(settings, enqueue_run, redis_client(settings))
 
 
 @app.task(name=RUN_TASK)
