@@ -176,6 +176,7 @@ def sync(
     """Sync one tenant now, in-process (no broker). Exit 0: all synced, 2: some rows failed, 1: aborted."""
     from rich.console import Console
 
+    from syncd.ops.attempts import attempted_runtime
     from syncd.ops.exclusive import exclusive_run
     from syncd.ops.resync import check_streams
     from syncd.report import print_outcome, progress_reporter
@@ -183,7 +184,6 @@ def sync(
     from syncd.settings import load_tenant
     from syncd.source.engine import SourceMissing
     from syncd.state import migrate
-    from syncd.wiring import tenant_runtime
     from syncd.worker.lease import TenantBusy
     from syncd.worker.leased_crm import guarded_by
 
@@ -199,7 +199,9 @@ def sync(
         with exclusive_run(ProcessSettings(), tenant, state_url, enabled=not dry_run, wait=wait) as lease:
             epoch, guard = (None, None) if lease is None else (lease.epoch, guarded_by(lease))
             with (
-                tenant_runtime(tenant, state_url, epoch=epoch, guard=guard) as runtime,
+                attempted_runtime(
+                    tenant, state_url, epoch=epoch, guard=guard, streams=stream, full=full, dry_run=dry_run
+                ) as runtime,
                 progress_reporter(console) as progress,
             ):
                 outcome = sync_tenant(

@@ -18,6 +18,7 @@ from syncd.engine.errors import LeaseLost, RunAborted, StoreUnavailable
 from syncd.engine.run import StreamRun
 from syncd.logs import register_basic_auth
 from syncd.metrics import API_METRICS, record_run
+from syncd.ops.attempts import record_aborted_attempt
 from syncd.settings.activity import ACTIVITY_STREAMS
 from syncd.thulium import ThuliumError
 from syncd.wiring import SystemClock, TenantRuntime, configured_streams, run_options, stream_spec
@@ -76,6 +77,10 @@ def sync_tenant(
             statuses = check_campaigns(runtime.client, tenant.config.campaigns, str(tenant.path))
         except (CampaignSetupError, ThuliumError) as exc:
             log.error("tenant=%s campaigns: %s", tenant.name, exc)
+            if not dry_run:  # no stream ran: the attempt is recorded as aborted runs (ops/attempts.py)
+                record_aborted_attempt(
+                    runtime.store, tenant, streams, exc, full=full, trigger=trigger, job_id=job_id
+                )
             return TenantOutcome(
                 tenant.name, [StreamOutcome("campaigns", "aborted", {}, 0, 0.0, error=str(exc))]
             )

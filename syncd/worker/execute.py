@@ -13,12 +13,12 @@ from datetime import timedelta
 import redis
 
 from syncd.metrics import JOBS
+from syncd.ops.attempts import attempted_runtime
 from syncd.service import TenantOutcome, sync_tenant
 from syncd.settings import ConfigError, ProcessSettings, Tenant
 from syncd.settings.discovery import find_tenant
 from syncd.state.jobs import JobInfo, JobStore
 from syncd.state.types import utcnow
-from syncd.wiring import tenant_runtime
 from syncd.worker.lease import Lease, TenantBusy, tenant_lease
 from syncd.worker.leased_crm import guarded_by
 from syncd.worker.resources import state_sessions
@@ -62,14 +62,17 @@ def run_locked(
 
 
 def sync_leased(tenant: Tenant, job: JobInfo, lease: Lease) -> TenantOutcome:
-    with tenant_runtime(tenant, epoch=lease.epoch, guard=guarded_by(lease)) as runtime:
-        return sync_tenant(
-            runtime,
-            streams=list(job.streams) if job.streams else None,
-            full=job.kind == "full",
-            trigger=job.trigger,
-            job_id=job.id,
-        )
+    streams, full = (list(job.streams) if job.streams else None), job.kind == "full"
+    with attempted_runtime(
+        tenant,
+        epoch=lease.epoch,
+        guard=guarded_by(lease),
+        streams=streams,
+        full=full,
+        trigger=job.trigger,
+        job_id=job.id,
+    ) as runtime:
+        return sync_tenant(runtime, streams=streams, full=full, trigger=job.trigger, job_id=job.id)
 
 
 def job_status(outcome: TenantOutcome) -> tuple[str, str | None]:

@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from syncd.engine.errors import LeaseLost
 from syncd.engine.ports import Commit, Link
 from syncd.engine.records import Position
-from syncd.state import migrate
+from syncd.state import migrate, models
 from syncd.state.db import make_engine, session_factory
 from syncd.state.repository import StateStore
-from syncd.worker.lease import TenantBusy, lock_holder, lock_key, tenant_lease
+from syncd.state.runs import reap
+from syncd.worker.lease import TenantBusy, lock_holder, lock_key, lock_seen, tenant_lease
+from tests.faults.processes import wait_until
 
 Sessions = sessionmaker[Session]
 JAN, FEB = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
@@ -73,3 +75,50 @@ def test_a_holder_whose_lock_lapsed_is_fenced_in_the_state_db_and_before_writes(
     assert set(reader.links("customers", ["1", "2", "3"])) == {"1", "3"}
     cursor = reader.cursor("customers")
     assert cursor is not None and cursor.key == "1"
+
+
+def run_of(sessions: Sessions, run_id: int) -> models.Run:
+    with sessions() as session:
+        run = session.get(models.Run, run_id)
+        assert run is not None
+        return run
+
+
+def test_a_live_leased_run_is_seen_on_each_renewal_and_never_judged_dead(
+    redis_client: redis.Redis, sessions: Sessions
+) -> None:
+    with tenant_lease(redis_client, sessions, "acme", "job1", ttl=0.6) as lease:
+        run_id = StateStore(sessions, "acme", epoch=lease.epoch).start_run("customers", "schedule", "full")
+        started = run_of(sessions, run_id)
+        assert started.holder == lease.token
+        # the renewals mark it seen, with no commit in between
+        wait_until("a renewal to mark the run seen", lambda: seen_after(sessions, run_id, started))
+        assert reap(sessions, "acme", lambda: lock_seen(redis_client, "acme"), "syncd status") == []
+        assert run_of(sessions, run_id).status == "running"
+
+
+def seen_after(sessions: Sessions, run_id: int, started: models.Run) -> bool:
+    seen = run_of(sessions, run_id).last_seen_at
+    return seen is not None and started.last_seen_at is not None and seen > started.last_seen_at
+
+
+def test_a_run_whose_lock_lapsed_is_crashed_for_status_and_closed_by_the_next_lease(
+    redis_client: redis.Redis, sessions: Sessions
+) -> None:
+    with tenant_lease(redis_client, sessions, "acme", "dead", ttl=5) as dead:
+        run_id = StateStore(sessions, "acme", epoch=dead.epoch).start_run("customers", "schedule", "full")
+        redis_client.delete(lock_key("acme"))  # as if its process had died: the TTL ran out
+        closed = reap(sessions, "acme", lambda: lock_seen(redis_client, "acme"), "syncd status")
+        assert [c.reason for c in closed] == ["its lease expired: nobody holds the tenant lock"]
+    row = run_of(sessions, run_id)
+    assert row.status == "crashed" and "closed by syncd status" in (row.error or "")
+    assert row.finished_at == row.last_seen_at
+
+
+def test_the_next_lease_closes_a_dead_holder_s_run(redis_client: redis.Redis, sessions: Sessions) -> None:
+    with tenant_lease(redis_client, sessions, "acme", "dead", ttl=5) as dead:
+        run_id = StateStore(sessions, "acme", epoch=dead.epoch).start_run("customers", "schedule", "full")
+        redis_client.delete(lock_key("acme"))
+        with tenant_lease(redis_client, sessions, "acme", "next", ttl=5):
+            row = run_of(sessions, run_id)
+            assert row.status == "crashed" and "closed by the next run" in (row.error or "")
