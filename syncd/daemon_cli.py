@@ -83,7 +83,7 @@ def resync(
         list[str] | None, typer.Option("--stream", help="Only this stream; repeatable.")
     ] = None,
 ) -> None:
-    """Queue a run on the live daemon and print its run id (watch it with `syncd status`)."""
+    """Queue a job on the live daemon and print its id; the job's runs (one per stream) follow in `syncd runs`."""
     from syncd.ops.resync import enqueue_resync
 
     settings = ProcessSettings()
@@ -92,11 +92,11 @@ def resync(
     except (ConfigError, ValueError) as exc:
         raise fail(str(exc)) from None
     scope = ", ".join(job.streams) if job.streams else "all streams"
-    typer.echo(f"queued run {job.id} for tenant {job.tenant}: {job.kind} ({scope})")
+    typer.echo(f"queued job {job.id} (runs follow) for tenant {job.tenant}: {job.kind} ({scope})")
 
 
 def status(config: PathOption = None) -> None:
-    """Per tenant and stream: cursor, last run, pending and failed rows, lock holder, recent runs."""
+    """Per tenant and stream: cursor, last run, pending and failed rows, lock holder, recent jobs."""
     from rich.console import Console
 
     from syncd.ops.status import gather_status, render_status

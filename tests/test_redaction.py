@@ -286,7 +286,7 @@ def test_debug_logs_and_broker_payloads_hold_no_secret_and_no_contact_data(
     resync = daemon.syncd("resync", "--config", str(tenant), "--full")
     assert resync.returncode == 0, resync.stderr
     captured += [resync.stdout, resync.stderr]
-    job_id = re.search(r"queued run (\w+)", resync.stdout)
+    job_id = re.search(r"queued job (\w+) \(runs follow\)", resync.stdout)
     assert job_id, resync.stdout
     daemon.wait_for("the resync on the broker", lambda: broker.llen(QUEUE) > 0, timeout=10)
     dumps = [dump_broker(broker)]

@@ -265,11 +265,14 @@ def runs(
     stream: StreamOption = None,
     status: Annotated[
         list[str] | None,
-        typer.Option("--status", help="running, ok, partial, aborted or fenced; repeatable."),
+        typer.Option("--status", help="running, ok, partial, aborted, fenced or crashed; repeatable."),
     ] = None,
     limit: Annotated[int, typer.Option(help="Show at most this many, newest first.")] = 20,
 ) -> None:
-    """Run history per tenant and stream: when, mode, trigger, status, duration, what changed, job id."""
+    """Run history per tenant and stream: when, mode, trigger, status, duration, what changed, job id.
+
+    A run whose process died is closed as crashed first (once its lease is gone), so none stays running.
+    """
     from syncd.ops.runs import RunQuery, close_crashed_runs, find_runs, merge_newest
 
     try:
@@ -301,7 +304,8 @@ def retry_run(
     try:
         if broker is not None:
             job = queue_retry(settings, scope.ref, streams, broker)
-            console.print(f"queued run {job.id} for tenant {scope.name}: incremental ({', '.join(streams)})")
+            scope_text = f"incremental ({', '.join(streams)})"
+            console.print(f"queued job {job.id} (runs follow) for tenant {scope.name}: {scope_text}")
             return 0
         outcome = run_retry_here(settings, scope.ref, streams)
     except (ConfigError, ValueError) as exc:
@@ -510,12 +514,21 @@ def runs_table(rows: list[RunRow]) -> Table:
             row.mode,
             row.trigger,
             row.status,
-            "running" if row.seconds is None else f"{row.seconds:.1f}s",
+            took(row),
             counters_summary(row.counters) or "-",
             str(row.requests),
             row.job_id or "-",
         )
     return table
+
+
+def took(row: RunRow) -> str:
+    """A running run says when its process last showed it alive; a crashed one ran until then."""
+    if row.seconds is not None:
+        return f"{row.seconds:.1f}s"
+    if row.last_seen_at is None:
+        return "running"
+    return f"running, seen {ago(row.last_seen_at, datetime.now(UTC))}"
 
 
 def breakdown(rows: Sequence[FailureRow]) -> str:

@@ -57,6 +57,7 @@ class RunRow:
     counters: dict[str, Any]
     error: str | None
     job_id: str | None
+    last_seen_at: datetime | None = None  # when its process last showed it alive
 
     @property
     def seconds(self) -> float | None:
@@ -119,6 +120,7 @@ def _row(r: models.Run) -> RunRow:
         counters=dict(r.counters or {}),
         error=r.error,
         job_id=r.job_id,
+        last_seen_at=r.last_seen_at,
     )
 
 

@@ -39,7 +39,7 @@ from syncd.state import migrate, models
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobInfo, JobStore
 from syncd.state.repository import RunInfo, StateStore, StreamCounts
-from syncd.state.runs import reap
+from syncd.state.runs import CRASHED, reap
 from syncd.state.types import utcnow
 from syncd.wiring import state_streams
 from syncd.worker.broker import live_broker_url
@@ -267,7 +267,7 @@ def streams_table(streams: list[StreamStatus]) -> Table:
         table.add_row(
             s.stream,
             escape(s.cursor or "-"),  # it ends with a source key: text, never markup
-            f"#{run.id} {run.status} {age(run.started_at)}" if run else "never",
+            last_run(run) if run else "never",
             run_counts(run) if run else "-",
             duration(run.started_at, run.finished_at) if run else "-",
             str(s.counts.linked),
@@ -281,7 +281,7 @@ def streams_table(streams: list[StreamStatus]) -> Table:
 
 def jobs_table(jobs: list[JobInfo]) -> Table:
     table = Table(
-        "run id", "trigger", "kind", "status", "attempts", "queued", "took", "note", title="recent runs"
+        "job", "trigger", "kind", "status", "attempts", "queued", "took", "note", title="recent jobs"
     )
     for job in jobs:
         table.add_row(
@@ -295,6 +295,14 @@ def jobs_table(jobs: list[JobInfo]) -> Table:
             escape((job.error or "")[:80]),
         )
     return table
+
+
+def last_run(run: RunInfo) -> str:
+    """Running and crashed runs also say when their process was last seen."""
+    text = f"#{run.id} {run.status} {age(run.started_at)}"
+    if run.status in ("running", CRASHED) and run.last_seen_at is not None:
+        text += f" (seen {age(run.last_seen_at)})"
+    return text + (f" job {run.job_id}" if run.job_id else "")
 
 
 def run_counts(run: RunInfo) -> str:

@@ -216,7 +216,7 @@ def resync(daemon: Daemon, tenant: DaemonTenant, *args: str) -> str:
     """``syncd resync`` on the live daemon; returns the queued job's id."""
     result = daemon.syncd("resync", "--config", str(tenant.path), *args)
     assert result.returncode == 0, result.stderr
-    match = re.search(r"queued run (\w+) for tenant", result.stdout)
+    match = re.search(r"queued job (\w+) \(runs follow\) for tenant", result.stdout)
     assert match, result.stdout
     return match.group(1)
 

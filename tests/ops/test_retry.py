@@ -69,7 +69,7 @@ def test_with_a_live_daemon_retry_queues_an_incremental_run(ops_tenant: OpsTenan
     result = ops_tenant.ok(
         "failures", "retry", "-c", str(ops_tenant.folder), "--stream", "customers", "--kind", "rejected"
     )
-    job_id = result.stdout.split("queued run ", 1)[1].split()[0]
+    job_id = result.stdout.split("queued job ", 1)[1].split()[0]
     engine = make_engine(ops_tenant.state_url)
     try:
         job = JobStore(session_factory(engine), TENANT).get(job_id)
