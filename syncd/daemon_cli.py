@@ -83,7 +83,7 @@ def resync(
         list[str] | None, typer.Option("--stream", help="Only this stream; repeatable.")
     ] = None,
 ) -> None:
-    """Queue a job on the live daemon and print its id; the job's runs (one per stream) follow in `syncd runs`."""
+    """Queue a job on the live daemon and print its id; its runs (one per stream) follow in `syncd runs`."""
     from syncd.ops.resync import enqueue_resync
 
     settings = ProcessSettings()
