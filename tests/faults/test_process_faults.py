@@ -113,6 +113,9 @@ def test_1_sigkill_after_a_batch_is_sent_before_its_answer(demo: DemoTenant, tmp
     assert limbo and limbo == held_identifiers(control), "Thulium holds records the state DB has as pending"
     control.clear_faults()
     rerun(demo)
+    killed = next(run for run in runs_of(demo.state_url, "acme") if run.stream == "customers")
+    assert killed.status == "crashed", "the next sync closed the dead one's run (no daemon: by its pid)"
+    assert "(it held no lease)" in (killed.error or "") and "closed by the next run" in (killed.error or "")
     report("1 SIGKILL `syncd sync`: batch sent, unanswered", demo, started)
 
 
