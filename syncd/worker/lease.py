@@ -6,6 +6,10 @@ enough: a holder paused past its TTL (GC, SIGSTOP, a frozen VM) wakes up believi
 holds it. So each acquisition also takes a new fencing epoch in the state DB; the state
 store refuses commits from an older epoch, and ``Lease.ensure`` refuses to send Thulium
 writes once the lease may have expired locally.
+
+The lease is also how a dead run is told from a live one (``syncd.state.runs``): while it lives,
+a second thread marks the holder's runs as seen every third of the TTL; once it is gone, a run
+still ``running`` under its token is closed as ``crashed``. Taking a lease closes those at once.
 """
 
 from __future__ import annotations

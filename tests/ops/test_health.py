@@ -58,7 +58,7 @@ def test_rejected_rows_alone_leave_a_tenant_ok() -> None:
     assert verdict(facts(replace(healthy_stream(), last_status="partial"))).level == OK
 
 
-@pytest.mark.parametrize("status", ["aborted", "fenced"])
+@pytest.mark.parametrize("status", ["aborted", "fenced", "crashed"])
 def test_a_stream_whose_last_run_broke_is_failing(status: str) -> None:
     broken = StreamFacts(
         "customers",

@@ -140,3 +140,13 @@ def test_the_fast_head_check_names_the_newest_migration() -> None:
     """`syncd sync` compares the state DB with HEAD_REVISION without loading Alembic: a new migration
     script must move the constant too, or every run would upgrade (and the daemon never call a DB current)."""
     assert migrate.head_revision() == migrate.HEAD_REVISION
+
+
+def test_the_run_liveness_revision_downgrades_alone(state_url: str) -> None:
+    liveness = {"holder", "epoch", "last_seen_at"}
+    migrate.upgrade(state_url)
+    assert liveness <= run_columns(state_url)
+    migrate.downgrade(state_url, "0005")
+    assert not liveness & run_columns(state_url) and "job_id" in run_columns(state_url)
+    migrate.upgrade(state_url)
+    assert liveness <= run_columns(state_url)
