@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from syncd.engine.campaign_run import CAMPAIGN_PREFIX
+from syncd.ops.attempts import attempted_runtime
 from syncd.ops.exclusive import exclusive_run
 from syncd.service import TenantOutcome, sync_tenant
 from syncd.settings import ProcessSettings, load_tenant
@@ -29,7 +30,7 @@ from syncd.settings.discovery import TenantRef
 from syncd.state import models
 from syncd.state.jobs import JobInfo
 from syncd.state.repository import BLOCKED_KINDS, PENDING_KINDS
-from syncd.wiring import RUNNABLE_STREAMS, tenant_runtime
+from syncd.wiring import RUNNABLE_STREAMS
 from syncd.worker.leased_crm import guarded_by
 
 Sessions = Callable[[], Session]
@@ -250,8 +251,11 @@ def run_retry_here(settings: ProcessSettings, ref: TenantRef, streams: Sequence[
     tenant = load_tenant(ref.path, settings)
     with exclusive_run(settings, tenant, tenant.state_url) as lease:
         epoch, guard = (None, None) if lease is None else (lease.epoch, guarded_by(lease))
-        with tenant_runtime(tenant, epoch=epoch, guard=guard) as runtime:
-            return sync_tenant(runtime, streams=list(streams) or None, trigger=RETRY_TRIGGER)
+        wanted = list(streams) or None
+        with attempted_runtime(
+            tenant, epoch=epoch, guard=guard, streams=wanted, trigger=RETRY_TRIGGER
+        ) as runtime:
+            return sync_tenant(runtime, streams=wanted, trigger=RETRY_TRIGGER)
 
 
 # -- internals -------------------------------------------------------------------------------------
