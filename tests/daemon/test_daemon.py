@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import signal
 import time
 from pathlib import Path
@@ -61,8 +62,12 @@ def test_resync_full_on_a_running_daemon_shows_in_status(daemon: Daemon, sandbox
     assert {run.mode for run in acme.runs() if run.job_id == job_id} == {"full"}
     status = daemon.syncd("status")
     assert status.returncode == 0, status.stderr
-    line = next(line for line in status.stdout.splitlines() if job_id in line)
+    line = next(line for line in status.stdout.splitlines() if line.startswith(f"│ {job_id} "))
     assert "resync" in line and "full" in line, status.stdout
+    customers = next(line for line in status.stdout.splitlines() if line.startswith("│ customers "))
+    shown = re.search(r"#(\d+) \w+ .* job (\w+)", customers)  # the stream's last run and its job, both ids
+    assert shown, status.stdout
+    assert {run.id: run.job_id for run in acme.runs()}[int(shown.group(1))] == shown.group(2)
     assert "customers" in status.stdout and "companies" in status.stdout
 
 
