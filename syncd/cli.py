@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from syncd.settings import ConfigError, ProcessSettings, parse_tenant_file
+from syncd.settings import ConfigError, ProcessSettings, Tenant, parse_tenant_file
 from syncd.settings.loader import state_url_of
 
 log = logging.getLogger("syncd.cli")
@@ -22,9 +22,17 @@ app = typer.Typer(
 
 
 @app.callback()
-def setup() -> None:
+def setup(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Log at DEBUG and show the traceback of any error.")
+    ] = False,
+) -> None:
+    from syncd.explain import DEBUG_ENV
     from syncd.logs import configure_logging
 
+    if debug:
+        os.environ[DEBUG_ENV] = "1"  # child processes (`syncd up`) inherit it
+        os.environ["SYNCD_LOG_LEVEL"] = "DEBUG"
     configure_logging(ProcessSettings().log_level)
 
 
@@ -193,6 +201,7 @@ def sync(
     except (ConfigError, ValueError) as exc:
         raise fail(str(exc)) from None
     state_url = dry_run_state_url(tenant.state_url) if dry_run else tenant.state_url
+    stop_on_problems(tenant, state_url)
     migrate.upgrade_if_needed(state_url)
     console = Console()
     try:
@@ -211,6 +220,17 @@ def sync(
         raise fail(f"{tenant.path}: {exc}") from None
     print_outcome(outcome, console)
     raise typer.Exit(outcome.exit_code)
+
+
+def stop_on_problems(tenant: Tenant, state_url: str) -> None:
+    """The local part of ``syncd check`` before the first write: a mistake is said once, in its words."""
+    from syncd.preflight import local_problems
+
+    problems = local_problems(tenant, state_url)
+    if problems:
+        lines = [problem.render(tenant.path) for problem in problems]
+        count = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
+        raise fail("\n".join([*lines, f"{tenant.name}: not synced, nothing written ({count})"]))
 
 
 def dry_run_state_url(url: str) -> str:
@@ -248,4 +268,13 @@ register_daemon_commands()
 
 
 def main() -> None:
-    app()
+    """The ``syncd`` command: an error that escapes a command is said in a few lines, not a traceback."""
+    from syncd.explain import debugging, explain
+
+    try:
+        app()
+    except Exception as exc:
+        if debugging():
+            raise
+        typer.echo(explain(exc), err=True)
+        raise SystemExit(1) from None
