@@ -367,3 +367,17 @@ def test_a_row_the_reader_cannot_place_in_keyset_order_stops_the_read(tmp_path: 
         assert "with text '…'" in str(raised.value), "the row's value stays out of the message"
     finally:
         engine.dispose()
+
+
+def test_a_mapped_column_that_went_away_ends_the_read_in_words_and_rejects_no_row(
+    source_engine: Engine,
+) -> None:
+    """The column is missing from every row alike, so no row is to blame: salvage must not split the
+    page down to single rows (that rejected every row, or recursed without end on an empty page)."""
+    gone = PEOPLE.model_copy(update={"fields": {"surname": "name", "email": "e_mail"}})
+    source = SqlSource(source_engine, {"people": gone}, page_size=10)
+    with pytest.raises(SourceUnavailable, match="reading the source database failed") as raised:
+        list(source.read_changed("people", None))
+    assert "e_mail" in str(raised.value)
+    with pytest.raises(SourceUnavailable):
+        source.read_keys("people", ["1", "2"])
