@@ -79,7 +79,7 @@ def sync_tenant(
         try:  # at start: a rule naming a missing campaign or status must stop the run before any write
             statuses = check_campaigns(runtime.client, tenant.config.campaigns, str(tenant.path))
         except (CampaignSetupError, ThuliumError) as exc:
-            log.error("tenant=%s campaigns: %s", tenant.name, exc)
+            log.error("campaigns not started", extra={"tenant": tenant.name, "error": str(exc)})
             aborted = StreamOutcome("campaigns", "aborted", {}, 0, 0.0, error=str(exc), cause=exc)
             return TenantOutcome(tenant.name, [aborted], stopping_problems(tenant, aborted))
     for stream in wanted:

@@ -45,7 +45,8 @@ def execute_job(settings: ProcessSettings, client: redis.Redis, tenant_name: str
     jobs = JobStore(state_sessions(tenant.state_url), tenant.name)
     job = jobs.get(job_id)
     if job is None or job.status in FINISHED:
-        log.warning("tenant=%s job=%s already %s; delivery ignored", tenant.name, job_id, job and job.status)
+        line = {"tenant": tenant.name, "job_id": job_id, "status": job and job.status}
+        log.warning("job already finished; delivery ignored", extra=line)
         return job.status if job else "unknown"
     job = jobs.begin_attempt(job_id, holder=socket.gethostname())
     if job.attempts > settings.max_deliveries:
