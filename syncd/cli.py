@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -77,18 +79,35 @@ def db_upgrade(
 
     if config or url:
         state_url = resolve_state_url(config, url)
-        migrate.upgrade(state_url, revision)
-        typer.echo(f"state DB at revision {migrate.current_revision(state_url)}")
+        with state_db_errors(state_url):
+            migrate.upgrade(state_url, revision)
+            typer.echo(f"state DB at revision {migrate.current_revision(state_url)}")
         return
     for state_url in state_urls(ProcessSettings()):
-        migrate.upgrade(state_url, revision)
-        typer.echo(f"{mask(state_url)}: state DB at revision {migrate.current_revision(state_url)}")
+        with state_db_errors(state_url):
+            migrate.upgrade(state_url, revision)
+            typer.echo(f"{mask(state_url)}: state DB at revision {migrate.current_revision(state_url)}")
 
 
 def mask(url: str) -> str:
-    from sqlalchemy import make_url
+    from syncd.source.probe import mask_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return mask_url(url)
+
+
+@contextmanager
+def state_db_errors(url: str) -> Iterator[None]:
+    """A ``db`` command's database is the state DB: say so, with its URL masked, in one line."""
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from syncd.source.probe import first_line
+
+    try:
+        yield
+    except ArgumentError:
+        raise fail(f"{mask(url)!r} is not a SQLAlchemy URL (e.g. postgresql+psycopg://...)") from None
+    except SQLAlchemyError as exc:
+        raise fail(f"cannot reach the state DB {mask(url)}: {first_line(exc)}") from None
 
 
 @db_app.command("downgrade")
@@ -101,8 +120,9 @@ def db_downgrade(
     from syncd.state import migrate
 
     state_url = resolve_state_url(config, url)
-    migrate.downgrade(state_url, revision)
-    typer.echo(f"state DB at revision {migrate.current_revision(state_url)}")
+    with state_db_errors(state_url):
+        migrate.downgrade(state_url, revision)
+        typer.echo(f"state DB at revision {migrate.current_revision(state_url)}")
 
 
 @db_app.command("current")
@@ -111,7 +131,8 @@ def db_current(config: ConfigOption = None, url: UrlOption = None) -> None:
     from syncd.state import migrate
 
     state_url = resolve_state_url(config, url)
-    typer.echo(f"current: {migrate.current_revision(state_url)}  head: {migrate.head_revision()}")
+    with state_db_errors(state_url):
+        typer.echo(f"current: {migrate.current_revision(state_url)}  head: {migrate.head_revision()}")
 
 
 @app.command("sandbox")

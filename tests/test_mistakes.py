@@ -198,20 +198,37 @@ def customers_held(sandbox: SandboxProcess) -> int:
     return len(sandbox.control.state()["customers"])
 
 
-def test_an_error_no_command_foresaw_is_one_line_and_debug_shows_its_traceback() -> None:
-    url = f"postgresql+psycopg://syncd:{STATE_PASSWORD}@127.0.0.1:{closed_port()}/state"
+def test_an_error_no_command_foresaw_is_one_line_and_debug_shows_its_traceback(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("SYNCD_DEBUG", "SYNCD_LOG_LEVEL")}
+    state = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    (tmp_path / "acme.toml").write_text(
+        demo_config("sqlite:///src.sqlite", "http://127.0.0.1:1/api", state_url=state)
+    )
+    target = tmp_path / "no-such-folder" / "failures.csv"
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        argv = [SYNCD, *args, "db", "current", "--url", url]
+    def export(*flags: str) -> subprocess.CompletedProcess[str]:
+        argv = [SYNCD, *flags, "failures", "export", "--config", str(tmp_path), "--output", str(target)]
         return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
 
-    plain, debug = run(), run("--debug")
+    plain, debug = export(), export("--debug")
     assert plain.returncode == 1 and debug.returncode == 1
-    assert "Traceback" not in plain.stderr and len(message_lines(plain.stderr)) <= 2, plain.stderr
-    assert "a database refused" in plain.stderr and "syncd check" in plain.stderr
+    said = message_lines(plain.stderr)
+    assert said[-1] == f"{target}: No such file or directory" and len(said) <= 2, plain.stderr
     assert "Traceback" in debug.stderr, "--debug keeps the traceback for a bug report"
-    assert STATE_PASSWORD not in plain.stderr
+
+
+def test_a_state_db_command_names_the_state_db_it_cannot_reach() -> None:
+    url = f"postgresql+psycopg://syncd:{STATE_PASSWORD}@127.0.0.1:{closed_port()}/state"
+    for command in (["db", "current"], ["db", "upgrade"]):
+        result = subprocess.run(
+            [SYNCD, *command, "--url", url], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert result.returncode == 1
+        said = message_lines(result.stderr)
+        assert len(said) == 1 and said[0].startswith(
+            "cannot reach the state DB postgresql+psycopg://syncd:***@"
+        )
+        assert STATE_PASSWORD not in result.stderr and "Traceback" not in result.stderr
 
 
 # ---- the daemon ---------------------------------------------------------------------------------------
