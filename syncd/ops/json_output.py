@@ -279,11 +279,12 @@ def check_tenant_document(result: TenantCheck) -> Document:
 
 
 def section_document(section: Section, path: Path) -> Document:
+    """The summary is what a clean probe checked; next to problems it would claim what is not so."""
     ident = SECTION_IDS.get(section.name, section.name)
     return {
         "section": ident,
         "ok": not section.problems,
-        "summary": section.summary or None,
+        "summary": None if section.problems else section.summary or None,
         "problems": [problem_document(p, ident, path) for p in section.problems],
     }
 
