@@ -70,11 +70,11 @@ def passed(results: Iterable[str]) -> str:
 
 
 def details_allowed(authorization: str | None, settings: ProcessSettings) -> bool:
-    """Only valid ops credentials see the details; with no ops password set, nobody does over HTTP."""
-    password = settings.health_password
-    if password is None:
+    """Only valid ops credentials see the details; with no ops password set (or an empty one), nobody does."""
+    password = settings.health_password.get_secret_value() if settings.health_password else ""
+    if not password:  # an empty variable would otherwise open the details to "user:" guesses
         return False
-    return authorized(authorization, settings.health_user, password.get_secret_value())
+    return authorized(authorization, settings.health_user, password)
 
 
 class StateEngines:

@@ -302,3 +302,5 @@ def test_with_no_ops_password_set_nobody_gets_the_details(leaky: ProcessSettings
     unset = leaky.model_copy(update={"health_password": None})
     assert get_health(unset, OPS)[1] == PUBLIC
     assert get_health(unset, basic("syncd", ""))[1] == PUBLIC
+    empty = leaky.model_copy(update={"health_password": SecretStr(""), "health_user": "syncd"})
+    assert get_health(empty, basic("syncd", ""))[1] == PUBLIC
