@@ -21,7 +21,7 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # imported by every command's module: keep the CLI's start-up light
     from syncd.engine.records import Position
@@ -32,7 +32,6 @@ if TYPE_CHECKING:  # imported by every command's module: keep the CLI's start-up
     from syncd.ops.status import StreamStatus, TenantStatus
     from syncd.settings.errors import ConfigProblem
     from syncd.state.jobs import JobInfo
-    from syncd.state.repository import RunInfo
 
 VERSION = 1
 SCHEMA_DIR = Path(__file__).parent / "schemas"
@@ -99,7 +98,7 @@ def stream_document(stream: StreamStatus) -> Document:
     return {
         "stream": stream.stream,
         "cursor": cursor_document(stream.position),
-        "last_run": None if stream.last_run is None else run_info_document(stream.last_run),
+        "last_run": None if stream.last_run is None else run_document(stream.last_run),
         "counts": {
             "linked": counts.linked,
             "pending": counts.pending,
@@ -127,21 +126,6 @@ def source_value(value: object) -> str | None:
     return str(value)
 
 
-def run_info_document(run: RunInfo) -> Document:
-    return run_fields(
-        run.id,
-        run.stream,
-        run.mode,
-        run.trigger,
-        run.status,
-        run.started_at,
-        run.finished_at,
-        run.counters,
-        run.error,
-        run.job_id,
-    )
-
-
 def job_document(job: JobInfo) -> Document:
     return {
         "id": job.id,
@@ -162,50 +146,49 @@ def job_document(job: JobInfo) -> Document:
 
 
 def runs_document(rows: Sequence[RunRow], now: datetime) -> Document:
-    return {**header(now), "runs": [{"tenant": row.tenant, **run_row_fields(row)} for row in rows]}
+    return {**header(now), "runs": [{"tenant": row.tenant, **run_document(row)} for row in rows]}
 
 
-def run_row_fields(row: RunRow) -> Document:
-    return run_fields(
-        row.id,
-        row.stream,
-        row.mode,
-        row.trigger,
-        row.status,
-        row.started_at,
-        row.finished_at,
-        row.counters,
-        row.error,
-        row.job_id,
-    )
+class RunLike(Protocol):
+    """What ``RunInfo`` (status) and ``RunRow`` (runs) both have: one run shape for both commands."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def stream(self) -> str: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def trigger(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def finished_at(self) -> datetime | None: ...
+    @property
+    def counters(self) -> dict[str, Any]: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def job_id(self) -> str | None: ...
 
 
-def run_fields(
-    id: int,
-    stream: str,
-    mode: str,
-    trigger: str,
-    status: str,
-    started_at: datetime,
-    finished_at: datetime | None,
-    counters: dict[str, Any],
-    error: str | None,
-    job_id: str | None,
-) -> Document:
-    """One run, the same keys in ``status`` (a stream's last run) and ``runs``."""
+def run_document(run: RunLike) -> Document:
+    """One run, the same keys in ``status`` (a stream's last run) and ``runs`` (which adds the tenant)."""
     return {
-        "id": id,
-        "stream": stream,
-        "mode": mode,
-        "trigger": trigger,
-        "status": status,
-        "started_at": utc(started_at),
-        "finished_at": utc(finished_at),
-        "seconds": seconds(started_at, finished_at),
-        "counters": {name: value for name, value in counters.items() if name != "requests"},
-        "requests": int(counters.get("requests", 0) or 0),
-        "error": error,
-        "job_id": job_id,
+        "id": run.id,
+        "stream": run.stream,
+        "mode": run.mode,
+        "trigger": run.trigger,
+        "status": run.status,
+        "started_at": utc(run.started_at),
+        "finished_at": utc(run.finished_at),
+        "seconds": seconds(run.started_at, run.finished_at),
+        "counters": {name: value for name, value in run.counters.items() if name != "requests"},
+        "requests": int(run.counters.get("requests", 0) or 0),
+        "error": run.error,
+        "job_id": run.job_id,
     }
 
 
