@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from syncd.daemon_cli import fail, settings_for
+from syncd.daemon_cli import JsonOption, fail, settings_for
 from syncd.engine.campaign_run import CAMPAIGN_PREFIX
 from syncd.settings import ConfigError
 from syncd.settings.activity import ACTIVITY_STREAMS
@@ -102,6 +102,7 @@ def list_failures(
     older_than: OlderOption = None,
     newer_than: NewerOption = None,
     limit: Annotated[int, typer.Option(help="Show at most this many, newest first.")] = LIST_LIMIT,
+    json_output: JsonOption = False,
 ) -> None:
     """Failures, newest first: tenant, stream, key, kind, HTTP status, attempts and Thulium's message."""
     from syncd.ops.failures import count_failures, find_failures
@@ -113,6 +114,11 @@ def list_failures(
         total = sum(count_failures(s.sessions, s.name, query, now) for s in scopes)
     rows.sort(key=lambda row: row.last_failed_at, reverse=True)
     rows = rows[:limit]
+    if json_output:
+        from syncd.ops.json_output import dumps, failures_document
+
+        typer.echo(dumps(failures_document(rows, total, status, limit, now)))
+        return
     console = make_console()
     if not rows:
         console.print(f"no {status} failures match" if status != "all" else "no failures match")
@@ -268,6 +274,7 @@ def runs(
         typer.Option("--status", help="running, ok, partial, aborted or fenced; repeatable."),
     ] = None,
     limit: Annotated[int, typer.Option(help="Show at most this many, newest first.")] = 20,
+    json_output: JsonOption = False,
 ) -> None:
     """Run history per tenant and stream: when, mode, trigger, status, duration, what changed, job id."""
     from syncd.ops.runs import RunQuery, find_runs, merge_newest
@@ -278,6 +285,11 @@ def runs(
         raise fail(str(exc)) from None
     with tenant_scopes(config, tenant) as (_, scopes):
         rows = merge_newest([find_runs(s.sessions, s.name, query) for s in scopes], limit)
+    if json_output:
+        from syncd.ops.json_output import dumps, runs_document
+
+        typer.echo(dumps(runs_document(rows, datetime.now(UTC))))
+        return
     console = make_console()
     if not rows:
         console.print("no runs match")
