@@ -217,18 +217,23 @@ def test_an_error_no_command_foresaw_is_one_line_and_debug_shows_its_traceback(t
     assert "Traceback" in debug.stderr, "--debug keeps the traceback for a bug report"
 
 
-def test_a_state_db_command_names_the_state_db_it_cannot_reach() -> None:
+def test_a_state_db_command_names_the_state_db_it_cannot_reach(tmp_path: Path) -> None:
     url = f"postgresql+psycopg://syncd:{STATE_PASSWORD}@127.0.0.1:{closed_port()}/state"
-    for command in (["db", "current"], ["db", "upgrade"]):
-        result = subprocess.run(
-            [SYNCD, *command, "--url", url], capture_output=True, text=True, timeout=60, check=False
-        )
-        assert result.returncode == 1
+    tenant = tmp_path / "acme.toml"
+    tenant.write_text(demo_config("sqlite:///src.sqlite", "http://127.0.0.1:1/api", state_url=url))
+    said_by_db = "cannot reach the state DB postgresql+psycopg://syncd:***@"
+    commands = {
+        ("db", "current", "--url", url): said_by_db,
+        ("db", "upgrade", "--url", url): said_by_db,
+        ("runs", "--config", str(tenant)): f"tenant acme: {said_by_db}",
+        ("failures", "list", "--config", str(tenant)): f"tenant acme: {said_by_db}",
+    }
+    for command, start in commands.items():
+        result = subprocess.run([SYNCD, *command], capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 1, (command, result.stdout, result.stderr)
         said = message_lines(result.stderr)
-        assert len(said) == 1 and said[0].startswith(
-            "cannot reach the state DB postgresql+psycopg://syncd:***@"
-        )
-        assert STATE_PASSWORD not in result.stderr and "Traceback" not in result.stderr
+        assert len(said) == 1 and said[0].startswith(start), (command, result.stderr)
+        assert STATE_PASSWORD not in result.stderr + result.stdout and "Traceback" not in result.stderr
 
 
 # ---- the daemon ---------------------------------------------------------------------------------------

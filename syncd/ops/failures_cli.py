@@ -354,13 +354,17 @@ def tenant_scopes(config: Path | None, tenant: str | None) -> Iterator[tuple[Pro
     settings = settings_for(config)
     engines: dict[str, Engine] = {}
     try:
-        scopes = []
+        scopes, unreachable = [], 0
         for ref in tenant_refs(settings, tenant):
-            if not has_state(ref):
+            state = state_of(ref)
+            unreachable += state == UNREACHABLE
+            if state != READY:
                 continue
             if ref.state_url not in engines:
                 engines[ref.state_url] = make_engine(ref.state_url)
             scopes.append(Scope(ref, session_factory(engines[ref.state_url])))
+        if unreachable and not scopes:
+            raise typer.Exit(1)  # nothing could be read, and why was said: not an empty answer
         yield settings, scopes
     finally:
         for engine in engines.values():
@@ -389,17 +393,23 @@ def tenant_refs(settings: ProcessSettings, name: str | None) -> list[TenantRef]:
     return refs
 
 
-def has_state(ref: TenantRef) -> bool:
+READY, EMPTY, UNREACHABLE = "ready", "empty", "unreachable"
+
+
+def state_of(ref: TenantRef) -> str:
     """A tenant that never ran has no failures; an unreachable state DB is said, then skipped."""
+    from syncd.source.probe import first_line, mask_url
     from syncd.state import migrate
 
     try:
         if migrate.is_current(ref.state_url):
-            return True
-        typer.echo(f"tenant {ref.name}: no state yet (the tenant has never run)", err=True)
+            return READY
     except Exception as exc:
-        typer.echo(f"tenant {ref.name}: state DB unreachable ({type(exc).__name__}: {exc})", err=True)
-    return False
+        shown = mask_url(ref.state_url)
+        typer.echo(f"tenant {ref.name}: cannot reach the state DB {shown}: {first_line(exc)}", err=True)
+        return UNREACHABLE
+    typer.echo(f"tenant {ref.name}: no state yet (the tenant has never run)", err=True)
+    return EMPTY
 
 
 # -- options ---------------------------------------------------------------------------------------

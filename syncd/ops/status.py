@@ -36,6 +36,7 @@ from syncd.ops.health import (
 from syncd.ops.runs import counters_summary, last_successes
 from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import TenantRef, tenant_files, tenant_ref
+from syncd.source.probe import first_line
 from syncd.state import migrate, models
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobInfo, JobStore
@@ -128,7 +129,7 @@ def tenant_status(
 
 
 def unreadable(status: TenantStatus, exc: Exception) -> TenantStatus:
-    status.error = f"state DB: {type(exc).__name__}: {exc}"
+    status.error = f"state DB: {type(exc).__name__}: {first_line(exc)}"
     status.health = unavailable(f"state DB unreadable ({type(exc).__name__})")
     return status
 

@@ -14,17 +14,16 @@ thread with a deadline: a hung database must not hang the event loop.
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, make_url, text
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy import Engine, text
 
 from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import discover_tenants
+from syncd.source.probe import mask_url, scrub
 from syncd.state.db import make_engine
 from syncd.web.basic_auth import authorized
 from syncd.worker.broker import broker_url, ping, redis_client_url
@@ -35,7 +34,6 @@ DEGRADED = "degraded"
 BROKER_TIMEOUT_S = 2.0
 CHECK_TIMEOUT_S = 5.0
 MAX_ERROR_CHARS = 300
-URL_CREDENTIALS = re.compile(r"(\b[a-zA-Z][\w+.-]*://[^:/@\s]*:)[^@\s]*@")
 
 
 @dataclass
@@ -105,17 +103,6 @@ async def check_health(settings: ProcessSettings, engines: StateEngines) -> Heal
     )
     state = {mask_url(url): result for url, result in zip(state_urls, states, strict=True)}
     return Health(broker=broker, state=state, tenants=tenants)
-
-
-def mask_url(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return scrub(url)
-
-
-def scrub(message: str) -> str:
-    return URL_CREDENTIALS.sub(r"\1***@", message)
 
 
 async def _run(check: Callable[..., str], *args: Any) -> str:
