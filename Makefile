@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SANDBOX_PORT ?= 8765
+WEB_PORT ?= 8000
 
 .PHONY: run test lint typecheck pytest system-deps venv clean
 
@@ -22,7 +23,7 @@ system-deps:
 
 ## run: the whole daemon on this machine — sandbox, demo source, embedded Redis, worker, beat, web
 run: system-deps $(STAMP)
-	$(BIN)/syncd up --sandbox-port $(SANDBOX_PORT)
+	$(BIN)/syncd up --sandbox-port $(SANDBOX_PORT) --web-port $(WEB_PORT)
 
 ## test: lint, type-check and run the whole suite (PostgreSQL and MariaDB are started by the tests themselves)
 test: system-deps $(STAMP) lint typecheck pytest

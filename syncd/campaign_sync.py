@@ -111,9 +111,8 @@ class LinkedCustomers:
         message = "a campaign add found the customer gone from Thulium: the link was stale; re-linking"
         failures = [FailureRecord(key, "update", "retryable", message, next_attempt_at=now) for key in keys]
         self.runtime.store.commit("customers", Commit(unlinked=sorted(keys), failures=failures))
-        log.warning(
-            "tenant=%s relinking %d customers found stale by a campaign", self.runtime.tenant.name, len(keys)
-        )
+        line = {"tenant": self.runtime.tenant.name, "customers": len(keys)}
+        log.warning("relinking customers a campaign found stale", extra=line)
         sync_stream(
             self.runtime,
             "customers",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from syncd.settings import ConfigError, ProcessSettings, parse_tenant_file
+from syncd.settings import ConfigError, ProcessSettings, Tenant, parse_tenant_file
 from syncd.settings.loader import state_url_of
 
 log = logging.getLogger("syncd.cli")
@@ -22,9 +24,17 @@ app = typer.Typer(
 
 
 @app.callback()
-def setup() -> None:
+def setup(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Log at DEBUG and show the traceback of any error.")
+    ] = False,
+) -> None:
+    from syncd.explain import DEBUG_ENV
     from syncd.logs import configure_logging
 
+    if debug:
+        os.environ[DEBUG_ENV] = "1"  # child processes (`syncd up`) inherit it
+        os.environ["SYNCD_LOG_LEVEL"] = "DEBUG"
     configure_logging(ProcessSettings().log_level)
 
 
@@ -69,18 +79,35 @@ def db_upgrade(
 
     if config or url:
         state_url = resolve_state_url(config, url)
-        migrate.upgrade(state_url, revision)
-        typer.echo(f"state DB at revision {migrate.current_revision(state_url)}")
+        with state_db_errors(state_url):
+            migrate.upgrade(state_url, revision)
+            typer.echo(f"state DB at revision {migrate.current_revision(state_url)}")
         return
     for state_url in state_urls(ProcessSettings()):
-        migrate.upgrade(state_url, revision)
-        typer.echo(f"{mask(state_url)}: state DB at revision {migrate.current_revision(state_url)}")
+        with state_db_errors(state_url):
+            migrate.upgrade(state_url, revision)
+            typer.echo(f"{mask(state_url)}: state DB at revision {migrate.current_revision(state_url)}")
 
 
 def mask(url: str) -> str:
-    from sqlalchemy import make_url
+    from syncd.source.probe import mask_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return mask_url(url)
+
+
+@contextmanager
+def state_db_errors(url: str) -> Iterator[None]:
+    """A ``db`` command's database is the state DB: say so, with its URL masked, in one line."""
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from syncd.source.probe import first_line
+
+    try:
+        yield
+    except ArgumentError:
+        raise fail(f"{mask(url)!r} is not a SQLAlchemy URL (e.g. postgresql+psycopg://...)") from None
+    except SQLAlchemyError as exc:
+        raise fail(f"cannot reach the state DB {mask(url)}: {first_line(exc)}") from None
 
 
 @db_app.command("downgrade")
@@ -93,8 +120,9 @@ def db_downgrade(
     from syncd.state import migrate
 
     state_url = resolve_state_url(config, url)
-    migrate.downgrade(state_url, revision)
-    typer.echo(f"state DB at revision {migrate.current_revision(state_url)}")
+    with state_db_errors(state_url):
+        migrate.downgrade(state_url, revision)
+        typer.echo(f"state DB at revision {migrate.current_revision(state_url)}")
 
 
 @db_app.command("current")
@@ -103,7 +131,8 @@ def db_current(config: ConfigOption = None, url: UrlOption = None) -> None:
     from syncd.state import migrate
 
     state_url = resolve_state_url(config, url)
-    typer.echo(f"current: {migrate.current_revision(state_url)}  head: {migrate.head_revision()}")
+    with state_db_errors(state_url):
+        typer.echo(f"current: {migrate.current_revision(state_url)}  head: {migrate.head_revision()}")
 
 
 @app.command("sandbox")
@@ -193,6 +222,7 @@ def sync(
     except (ConfigError, ValueError) as exc:
         raise fail(str(exc)) from None
     state_url = dry_run_state_url(tenant.state_url) if dry_run else tenant.state_url
+    stop_on_problems(tenant, state_url)
     migrate.upgrade_if_needed(state_url)
     console = Console()
     try:
@@ -213,6 +243,17 @@ def sync(
         raise fail(f"{tenant.path}: {exc}") from None
     print_outcome(outcome, console)
     raise typer.Exit(outcome.exit_code)
+
+
+def stop_on_problems(tenant: Tenant, state_url: str) -> None:
+    """The local part of ``syncd check`` before the first write: a mistake is said once, in its words."""
+    from syncd.preflight import local_problems
+
+    problems = local_problems(tenant, state_url)
+    if problems:
+        lines = [problem.render(tenant.path) for problem in problems]
+        count = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
+        raise fail("\n".join([*lines, f"{tenant.name}: not synced, nothing written ({count})"]))
 
 
 def dry_run_state_url(url: str) -> str:
@@ -250,4 +291,13 @@ register_daemon_commands()
 
 
 def main() -> None:
-    app()
+    """The ``syncd`` command: an error that escapes a command is said in a few lines, not a traceback."""
+    from syncd.explain import debugging, explain
+
+    try:
+        app()
+    except Exception as exc:
+        if debugging():
+            raise
+        typer.echo(explain(exc), err=True)
+        raise SystemExit(1) from None

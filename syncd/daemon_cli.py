@@ -95,7 +95,13 @@ def resync(
     typer.echo(f"queued job {job.id} (runs follow) for tenant {job.tenant}: {job.kind} ({scope})")
 
 
-def status(config: PathOption = None) -> None:
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="One JSON document on stdout (schema: syncd/ops/schemas/), for scripts."),
+]
+
+
+def status(config: PathOption = None, json_output: JsonOption = False) -> None:
     """Per tenant and stream: cursor, last run, pending and failed rows, lock holder, recent jobs."""
     from rich.console import Console
 
@@ -106,6 +112,12 @@ def status(config: PathOption = None) -> None:
         tenants = gather_status(settings)
     except ConfigError as exc:
         raise fail(str(exc)) from None
+    if json_output:
+        from syncd.ops.json_output import dumps, status_document
+        from syncd.state.types import utcnow
+
+        typer.echo(dumps(status_document(tenants, utcnow())))
+        return
     render_status(tenants, Console(width=None if sys.stdout.isatty() else 200))
 
 

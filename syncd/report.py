@@ -54,6 +54,11 @@ def summary_table(outcome: TenantOutcome) -> Table:
 
 
 def print_outcome(outcome: TenantOutcome, console: Console) -> None:
+    """A tenant-wide problem (bad credentials, Thulium unreachable) is said once, by its key, instead
+    of a table of aborted streams each repeating it."""
+    if outcome.problems:
+        print("\n".join([*outcome.problems, f"{outcome.tenant}: sync stopped"]), file=sys.stderr)
+        return
     console.print(summary_table(outcome))
     for stream in outcome.streams:
         for operation, keys in stream.preview.items():

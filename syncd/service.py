@@ -19,6 +19,8 @@ from syncd.engine.run import StreamRun
 from syncd.logs import register_basic_auth
 from syncd.metrics import API_METRICS, record_run
 from syncd.ops.attempts import record_aborted_attempt
+from syncd.preflight import stops_every_request, thulium_problem
+from syncd.settings import Tenant
 from syncd.settings.activity import ACTIVITY_STREAMS
 from syncd.thulium import ThuliumError
 from syncd.wiring import SystemClock, TenantRuntime, configured_streams, run_options, stream_spec
@@ -37,17 +39,19 @@ class StreamOutcome:
     seconds: float
     preview: dict[str, list[str]] = field(default_factory=dict)
     error: str | None = None
+    cause: BaseException | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
 class TenantOutcome:
     tenant: str
     streams: list[StreamOutcome]
+    problems: list[str] = field(default_factory=list)  # ``file: key: problem`` lines that stopped it all
 
     @property
     def exit_code(self) -> int:
         """0: all synced; 2: finished with rejected, failed or waiting rows; 1: aborted."""
-        if any(s.status in ("aborted", "fenced") for s in self.streams):
+        if self.problems or any(s.status in ("aborted", "fenced") for s in self.streams):
             return 1
         if any(s.status == "partial" for s in self.streams):
             return 2
@@ -76,14 +80,13 @@ def sync_tenant(
         try:  # at start: a rule naming a missing campaign or status must stop the run before any write
             statuses = check_campaigns(runtime.client, tenant.config.campaigns, str(tenant.path))
         except (CampaignSetupError, ThuliumError) as exc:
-            log.error("tenant=%s campaigns: %s", tenant.name, exc)
+            log.error("campaigns not started", extra={"tenant": tenant.name, "error": str(exc)})
             if not dry_run:  # no stream ran: the attempt is recorded as aborted runs (ops/attempts.py)
                 record_aborted_attempt(
                     runtime.store, tenant, streams, exc, full=full, trigger=trigger, job_id=job_id
                 )
-            return TenantOutcome(
-                tenant.name, [StreamOutcome("campaigns", "aborted", {}, 0, 0.0, error=str(exc))]
-            )
+            aborted = StreamOutcome("campaigns", "aborted", {}, 0, 0.0, error=str(exc), cause=exc)
+            return TenantOutcome(tenant.name, [aborted], stopping_problems(tenant, aborted))
     for stream in wanted:
         if stream in ACTIVITY_STREAMS:
             outcomes.append(sync_activity(runtime, stream, dry_run=dry_run, trigger=trigger, job_id=job_id))
@@ -106,7 +109,17 @@ def sync_tenant(
         outcomes.append(outcome)
         if outcome.status in ("aborted", "fenced"):
             break  # customers must not run after their companies aborted
-    return TenantOutcome(tenant.name, outcomes)
+    problems = [line for outcome in outcomes for line in stopping_problems(tenant, outcome)]
+    return TenantOutcome(tenant.name, outcomes, problems[:1])
+
+
+def stopping_problems(tenant: Tenant, outcome: StreamOutcome) -> list[str]:
+    """A Thulium failure that stops every request is the tenant's problem, named by its key, not one
+    stream's: the first stream to meet it would otherwise be blamed for bad credentials."""
+    cause = outcome.cause
+    if not isinstance(cause, ThuliumError) or not stops_every_request(cause):
+        return []
+    return [thulium_problem(tenant, cause).render(tenant.path)]
 
 
 def sync_stream(
@@ -236,7 +249,7 @@ def finish(
     if message is not None:
         line["error"] = message
     log.log(logging.WARNING if error else logging.INFO, "run finished", extra=line)
-    return StreamOutcome(stream, status, counters, requests, seconds, preview, message)
+    return StreamOutcome(stream, status, counters, requests, seconds, preview, message, error)
 
 
 def stream_status(counters: dict[str, int], error: Exception | None, dry_run: bool) -> str:

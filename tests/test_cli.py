@@ -94,6 +94,8 @@ def test_sync_with_a_missing_sqlite_source_says_so_and_creates_nothing(tmp_path:
     env = {**os.environ, "THULIUM_PASSWORD": "x", "SYNCD_VAR_DIR": str(tmp_path / "var")}
     result = syncd("sync", "--config", str(path), env=env)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert f"{path}: source.url: the SQLite file {source} does not exist" in result.stderr
+    assert f"{path}: source.url: source database sqlite:///{source}: SQLite file {source} does not exist" in (
+        result.stderr
+    )
     assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) <= 2
     assert not source.parent.exists(), "nothing is created by reading"

@@ -312,7 +312,9 @@ def test_debug_logs_and_broker_payloads_hold_no_secret_and_no_contact_data(
     assert fired["error"] + fired["too_many_requests"] > 0 and fired["item_unavailable"] > 0, fired
     assert worker_reads["fired"] == 2, worker_reads
     assert "retrying" in sync.stderr, sync.stderr[-3000:]
-    assert any(line["event"].startswith("retrying GET customers") for line in worker_lines)
+    assert any(
+        line["event"] == "retrying a Thulium request" and line["path"] == "customers" for line in worker_lines
+    )
 
     secrets = needles(source_url, sandbox.user, sandbox.password)
     assert len(secrets.phones) > 150 and len(secrets.texts) > 150

@@ -25,7 +25,7 @@ def demo_config(
     interval: int | None = None,
 ) -> str:
     lines = [
-        "# syncd demo tenant, written by `syncd demo`. The password is read from the environment.",
+        "# syncd demo tenant, written by `syncd up` (`make run`). The password is read from the environment.",
         "",
         "[thulium]",
         f"url = {_toml_string(thulium_url)}",

@@ -23,3 +23,9 @@ class LeaseLost(RunAborted):
     Whatever this run still wants to write would race the new holder, so it must stop
     without writing; to the engine that is just an aborted run.
     """
+
+
+class SourceUnavailable(RunAborted):
+    """The tenant's database failed a read the reader could not pin on one row: it went away, or a
+    table or column the tenant file maps is gone. Nothing of this stream is committed past what was
+    read; the next run reads again from the cursor."""

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from syncd.daemon_cli import JsonOption
+
 if TYPE_CHECKING:
     from syncd.ops.check import TenantCheck
 
@@ -29,7 +31,7 @@ def register(app: typer.Typer) -> None:
     app.command("check")(check)
 
 
-def check(config: ConfigPath = None) -> None:
+def check(config: ConfigPath = None, json_output: JsonOption = False) -> None:
     """Check tenant files, then probe (read-only) their source DB, state DB and Thulium. Exit 1: problems."""
     from syncd.ops.check import check_config
     from syncd.settings import ProcessSettings
@@ -37,8 +39,14 @@ def check(config: ConfigPath = None) -> None:
     settings = ProcessSettings()
     with quiet_client_logs():
         results = check_config(config or settings.config_dir, settings)
-    for result in results:
-        typer.echo("\n".join(render(result)))
+    if json_output:
+        from syncd.ops.json_output import check_document, dumps
+        from syncd.state.types import utcnow
+
+        typer.echo(dumps(check_document(results, utcnow())))
+    else:
+        for result in results:
+            typer.echo("\n".join(render(result)))
     raise typer.Exit(0 if all(result.ok for result in results) else 1)
 
 

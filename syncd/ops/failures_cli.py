@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from syncd.daemon_cli import fail, settings_for
+from syncd.daemon_cli import JsonOption, fail, settings_for
 from syncd.engine.campaign_run import CAMPAIGN_PREFIX
 from syncd.settings import ConfigError
 from syncd.settings.activity import ACTIVITY_STREAMS
@@ -102,6 +102,7 @@ def list_failures(
     older_than: OlderOption = None,
     newer_than: NewerOption = None,
     limit: Annotated[int, typer.Option(help="Show at most this many, newest first.")] = LIST_LIMIT,
+    json_output: JsonOption = False,
 ) -> None:
     """Failures, newest first: tenant, stream, key, kind, HTTP status, attempts and Thulium's message."""
     from syncd.ops.failures import count_failures, find_failures
@@ -113,6 +114,11 @@ def list_failures(
         total = sum(count_failures(s.sessions, s.name, query, now) for s in scopes)
     rows.sort(key=lambda row: row.last_failed_at, reverse=True)
     rows = rows[:limit]
+    if json_output:
+        from syncd.ops.json_output import dumps, failures_document
+
+        typer.echo(dumps(failures_document(rows, total, status, limit, now)))
+        return
     console = make_console()
     if not rows:
         console.print(f"no {status} failures match" if status != "all" else "no failures match")
@@ -268,6 +274,7 @@ def runs(
         typer.Option("--status", help="running, ok, partial, aborted, fenced or crashed; repeatable."),
     ] = None,
     limit: Annotated[int, typer.Option(help="Show at most this many, newest first.")] = 20,
+    json_output: JsonOption = False,
 ) -> None:
     """Run history per tenant and stream: when, mode, trigger, status, duration, what changed, job id.
 
@@ -282,6 +289,11 @@ def runs(
     with tenant_scopes(config, tenant) as (settings, scopes):
         close_crashed_runs(settings, [(s.sessions, s.name) for s in scopes], "syncd runs")
         rows = merge_newest([find_runs(s.sessions, s.name, query) for s in scopes], limit)
+    if json_output:
+        from syncd.ops.json_output import dumps, runs_document
+
+        typer.echo(dumps(runs_document(rows, datetime.now(UTC))))
+        return
     console = make_console()
     if not rows:
         console.print("no runs match")
@@ -347,13 +359,17 @@ def tenant_scopes(config: Path | None, tenant: str | None) -> Iterator[tuple[Pro
     settings = settings_for(config)
     engines: dict[str, Engine] = {}
     try:
-        scopes = []
+        scopes, unreachable = [], 0
         for ref in tenant_refs(settings, tenant):
-            if not has_state(ref):
+            state = state_of(ref)
+            unreachable += state == UNREACHABLE
+            if state != READY:
                 continue
             if ref.state_url not in engines:
                 engines[ref.state_url] = make_engine(ref.state_url)
             scopes.append(Scope(ref, session_factory(engines[ref.state_url])))
+        if unreachable and not scopes:
+            raise typer.Exit(1)  # nothing could be read, and why was said: not an empty answer
         yield settings, scopes
     finally:
         for engine in engines.values():
@@ -382,17 +398,23 @@ def tenant_refs(settings: ProcessSettings, name: str | None) -> list[TenantRef]:
     return refs
 
 
-def has_state(ref: TenantRef) -> bool:
+READY, EMPTY, UNREACHABLE = "ready", "empty", "unreachable"
+
+
+def state_of(ref: TenantRef) -> str:
     """A tenant that never ran has no failures; an unreachable state DB is said, then skipped."""
+    from syncd.source.probe import first_line, mask_url
     from syncd.state import migrate
 
     try:
         if migrate.is_current(ref.state_url):
-            return True
-        typer.echo(f"tenant {ref.name}: no state yet (the tenant has never run)", err=True)
+            return READY
     except Exception as exc:
-        typer.echo(f"tenant {ref.name}: state DB unreachable ({type(exc).__name__}: {exc})", err=True)
-    return False
+        shown = mask_url(ref.state_url)
+        typer.echo(f"tenant {ref.name}: cannot reach the state DB {shown}: {first_line(exc)}", err=True)
+        return UNREACHABLE
+    typer.echo(f"tenant {ref.name}: no state yet (the tenant has never run)", err=True)
+    return EMPTY
 
 
 # -- options ---------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from syncd.engine.records import Position
 from syncd.engine.run import RunOptions
 from syncd.ops.failures import StreamFailures, open_failure_summary
 from syncd.ops.health import (
@@ -35,6 +36,7 @@ from syncd.ops.health import (
 from syncd.ops.runs import counters_summary, last_successes
 from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import TenantRef, tenant_files, tenant_ref
+from syncd.source.probe import first_line
 from syncd.state import migrate, models
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobInfo, JobStore
@@ -60,6 +62,7 @@ class StreamStatus:
     cursor: str | None
     last_run: RunInfo | None
     counts: StreamCounts
+    position: Position | None = None  # the cursor as the source's values (`--json` shows them unformatted)
 
 
 @dataclass
@@ -70,6 +73,7 @@ class TenantStatus:
     jobs: list[JobInfo] = field(default_factory=list)
     error: str | None = None
     health: Verdict | None = None
+    lock_holder: str | None = None  # the lock's token when held (`--json`); ``lock`` is what the table shows
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,7 @@ def tenant_status(
     ref: TenantRef, client: redis.Redis | None, settings: ProcessSettings | None = None
 ) -> TenantStatus:
     lock = lock_state(client, ref.name)
-    status = TenantStatus(ref.name, lock=lock.text)
+    status = TenantStatus(ref.name, lock=lock.text, lock_holder=lock.holder)
     try:
         current = migrate.is_current(ref.state_url)
     except Exception as exc:  # an unreachable state DB is this tenant's problem, not the listing's
@@ -127,7 +131,7 @@ def tenant_status(
 
 
 def unreadable(status: TenantStatus, exc: Exception) -> TenantStatus:
-    status.error = f"state DB: {type(exc).__name__}: {exc}"
+    status.error = f"state DB: {type(exc).__name__}: {first_line(exc)}"
     status.health = unavailable(f"state DB unreadable ({type(exc).__name__})")
     return status
 
@@ -148,7 +152,7 @@ def stream_status(store: StateStore, stream: str) -> StreamStatus:
     if position is not None and position.key is not None:
         cursor = f"{cursor} / {position.key}"
     runs = store.last_runs(stream, limit=1)
-    return StreamStatus(stream, cursor, runs[0] if runs else None, store.stream_counts(stream))
+    return StreamStatus(stream, cursor, runs[0] if runs else None, store.stream_counts(stream), position)
 
 
 # -- health facts ------------------------------------------------------------------------------

@@ -46,6 +46,10 @@ class Stack:
         return self.settings.var_dir.resolve()
 
     def run(self) -> int:
+        taken = taken_ports(self.ports())
+        if taken:
+            print("\n".join(taken), file=sys.stderr)
+            return 1
         signal.signal(signal.SIGTERM, self.on_signal)
         signal.signal(signal.SIGINT, self.on_signal)
         embedded = None if self.settings.broker_url else EmbeddedRedis(self.var_dir)
@@ -65,6 +69,15 @@ class Stack:
             self.stop_children()
             if embedded is not None and started_broker:
                 embedded.stop()
+
+    def ports(self) -> list[Port]:
+        web = Port(self.web_port, "the web process (/health, /metrics, webhooks)", "--web-port", "WEB_PORT")
+        if not self.demo:
+            return [web]
+        return [
+            Port(self.sandbox_port, "the sandbox (Thulium simulator)", "--sandbox-port", "SANDBOX_PORT"),
+            web,
+        ]
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -146,6 +159,34 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(child.pid, signal.SIGKILL)
                 child.wait()
+
+
+@dataclass(frozen=True)
+class Port:
+    number: int
+    serves: str
+    option: str
+    make_variable: str
+
+
+def taken_ports(ports: list[Port], host: str = "127.0.0.1") -> list[str]:
+    """Checked before anything starts: a taken port found later kills one child after the banner."""
+    return [
+        f"port {port.number} on {host} is taken; it is for {port.serves}: stop what listens there, or "
+        f"choose another with `syncd up {port.option} N` (`make run {port.make_variable}=N`)"
+        for port in ports
+        if not bindable(host, port.number)
+    ]
+
+
+def bindable(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a TIME_WAIT leftover is not "taken"
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def wait_for_port(port: int, child: subprocess.Popen[bytes], timeout: float = 30.0) -> None:

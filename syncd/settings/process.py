@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -58,6 +58,16 @@ class ProcessSettings(BaseSettings):
         le=65535,
         description="If set, the worker's main process serves its host's metrics on this port: for hosts "
         "that run workers but no `syncd web` (which serves /metrics).",
+    )
+    # -- the web process ---------------------------------------------------------------------
+    health_user: str = Field(
+        default="syncd", description="HTTP Basic user whose requests to /health get the details."
+    )
+    health_password: SecretStr | None = Field(
+        default=None,
+        description="Its password. Unset: /health says only ok/failing per check to everyone, and the "
+        "details (state DB URLs, paths, tenant files, errors) are on the console only (`syncd status`, "
+        "`syncd check`).",
     )
 
     def default_state_url(self) -> str:

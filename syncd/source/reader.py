@@ -32,12 +32,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Executable, Select, and_, case, func, or_, select, true
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import KeyedColumnElement
 
+from syncd.engine.errors import SourceUnavailable
+from syncd.engine.normalize import describe_error
 from syncd.engine.records import Position, SourceRow
 from syncd.settings.tenant import StreamSection, TenantFile
 from syncd.source import zero_dates
@@ -104,17 +108,20 @@ class SqlSource:
 
     def read_changed(self, stream: str, after: Position | None) -> Iterator[SourceRow]:
         spec = self._stream(stream)
-        return self._changed(spec, after, self._bounds(spec))
+        with source_errors(spec):
+            bounds = self._bounds(spec)
+        return guarded(spec, self._changed(spec, after, bounds))
 
     def read_ahead(self, stream: str) -> Iterator[SourceRow]:
         """Rows stamped past the clock's bound, which ``read_changed`` leaves out, each with a note."""
         spec = self._stream(stream)
-        bounds = self._bounds(spec)
+        with source_errors(spec):
+            bounds = self._bounds(spec)
         if bounds.clock is None or bounds.highest is None or bounds.highest <= bounds.clock:
             return iter(())
         note = _ahead_note(spec, bounds)
         start = and_(bounds.dated, spec.updated_at > bound(bounds.clock))
-        rows = self._keyset(spec, None, start)
+        rows = guarded(spec, self._keyset(spec, None, start))
         return (replace(row, note=note(row.position.updated_at)) for row in rows)
 
     def read_keys(self, stream: str, keys: Iterable[str]) -> list[SourceRow]:
@@ -122,6 +129,10 @@ class SqlSource:
         wanted = list(dict.fromkeys(keys))
         if not wanted:
             return []
+        with source_errors(spec):
+            return self._read_keys(spec, wanted)
+
+    def _read_keys(self, spec: StreamSource, wanted: list[str]) -> list[SourceRow]:
         sample = self._key_sample(spec)
         if sample is None:
             return []
@@ -265,6 +276,24 @@ class SqlSource:
 
 
 _UNSET = object()
+
+
+@contextmanager
+def source_errors(spec: StreamSource) -> Iterator[None]:
+    """A failure no single row explains is the run's end, said in words: what the driver said
+    (values left out) and where to look, not a driver traceback; the caller names the stream."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        cause = describe_error(getattr(exc, "orig", None) or exc)
+        raise SourceUnavailable(
+            f"reading the source database failed ({cause}); `syncd check` names the table or column at fault"
+        ) from exc
+
+
+def guarded(spec: StreamSource, rows: Iterator[SourceRow]) -> Iterator[SourceRow]:
+    with source_errors(spec):
+        yield from rows
 
 
 def _no_tie(row: SourceRow) -> None:

@@ -5,9 +5,10 @@ valid UTF-8, a PostgreSQL date beyond Python's year 9999). Uncaught, that is a p
 every run fails on it, and no row behind it in keyset order is ever read again. So a page
 that fails is read again in parts:
 
-1. its positions only (key and ``updated_at``), with the same WHERE, ORDER BY and LIMIT: if
-   even that fails, no value is to blame (or the row cannot be placed in keyset order at
-   all) and the original error stands: the run aborts and the next one tries again;
+1. the same statement with ``LIMIT 0``, then its positions only (key and ``updated_at``),
+   with the same WHERE, ORDER BY and LIMIT: if either fails, no value is to blame (a column
+   the tenant file maps is gone, or the row cannot be placed in keyset order at all) and the
+   original error stands: the run aborts and the next one tries again;
 2. its rows by key, halving the key list until each failing part is one row;
 3. that row's columns one by one: those the driver cannot read become ``Unreadable`` (their
    reason: the driver's error, values left out), and the engine rejects the row with it.
@@ -62,6 +63,7 @@ def read_page(fetch: Fetch, spec: StreamSource, statement: Statement) -> list[So
 
 def salvage(fetch: Fetch, spec: StreamSource, statement: Statement, error: DBAPIError) -> list[SourceRow]:
     try:
+        fetch(statement(spec.columns).limit(0))  # no row read: a failure here is the statement's own
         positions = fetch(statement([spec.key, spec.updated_at]))
     except DBAPIError:
         raise error from None
@@ -75,6 +77,8 @@ def rows_by_key(
 ) -> dict[Any, SourceRow]:
     """Native key -> row, halving the keys until the part that fails is a single row."""
     keys = list(updated)
+    if not keys:
+        return {}
     try:
         found = fetch(select(*spec.columns).where(spec.key.in_(bound_list(keys))))
         return {data[spec.key.key]: to_row(spec, data) for data in found}

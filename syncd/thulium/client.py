@@ -229,14 +229,8 @@ class ThuliumClient:
         try:
             return call_with_retries(attempt, self._retry, sleep=self._sleep, on_retry=retrying)
         except ThuliumUnavailable as exc:
-            log.error(
-                "Thulium request gave up: %s %s status=%s request_id=%s attempts=%d",
-                method,
-                path,
-                exc.last_status,
-                exc.request_id,
-                exc.attempts,
-            )
+            line = {"method": method, "path": path, "status": exc.last_status, "request_id": exc.request_id}
+            log.error("Thulium request gave up", extra={**line, "attempts": exc.attempts})
             raise
 
     def _observe(self, endpoint: str, status_code: int | None, started: float) -> None:
@@ -772,16 +766,8 @@ def _log_failure(exc: ThuliumError, attempt: int) -> None:
     else:
         level = logging.WARNING
     kind = "retryable" if isinstance(exc, RetryableFailure) else type(exc).__name__
-    log.log(
-        level,
-        "Thulium request failed: %s %s status=%s request_id=%s attempt=%d (%s)",
-        exc.method,
-        exc.path,
-        status_code,
-        request_id,
-        attempt,
-        kind,
-    )
+    line = {"method": exc.method, "path": exc.path, "status": status_code, "request_id": request_id}
+    log.log(level, "Thulium request failed", extra={**line, "attempt": attempt, "kind": kind})
 
 
 def _summarise(exc: ValidationError) -> str:
@@ -834,11 +820,9 @@ def _multi_status(response: httpx.Response, method: str, path: str) -> Mapping[s
     data = _json_or_none(response)
     if isinstance(data, Mapping):
         return data
+    line = {"method": method, "path": path, "status": response.status_code}
     log.warning(
-        "Thulium %s %s answered %d with a body that is not a JSON object; all item outcomes unknown",
-        method,
-        path,
-        response.status_code,
+        "Thulium answered with a body that is not a JSON object; all item outcomes unknown", extra=line
     )
     return None
 
@@ -860,7 +844,8 @@ def _warn_unexpected_keys(
         return
     extra = set(items) - set(keys)
     if extra:
-        log.warning("Thulium %s %s returned %d item(s) for keys that were not sent", method, path, len(extra))
+        line = {"method": method, "path": path, "items": len(extra)}
+        log.warning("Thulium returned items for keys that were not sent", extra=line)
 
 
 def _keyed_results(

@@ -81,14 +81,9 @@ class _Stop(tenacity.stop.stop_base):
 def _log_before_sleep(retry_state: tenacity.RetryCallState) -> None:
     failure = _failure(retry_state)
     if failure is not None:
-        log.info(
-            "retrying %s %s in %.2f s (attempt %d failed: %s)",
-            failure.method,
-            failure.path,
-            retry_state.upcoming_sleep,
-            retry_state.attempt_number,
-            failure,
-        )
+        line = {"method": failure.method, "path": failure.path, "attempt": retry_state.attempt_number}
+        line.update(in_seconds=round(retry_state.upcoming_sleep, 2), error=str(failure))
+        log.info("retrying a Thulium request", extra=line)
 
 
 def _before_sleep(on_retry: Callable[[RetryableFailure], None]) -> Callable[[tenacity.RetryCallState], None]:

@@ -7,10 +7,13 @@ webhook receiver likewise hands runs only to a broker that is already up.
 
 from __future__ import annotations
 
-from aiohttp import web
+import logging
 
+from aiohttp import hdrs, web
+
+from syncd.logs import register_basic_auth
 from syncd.settings import ProcessSettings
-from syncd.web.health import StateEngines, check_health
+from syncd.web.health import StateEngines, check_health, details_allowed
 from syncd.web.webhooks import ROUTE as WEBHOOK_ROUTE
 from syncd.web.webhooks import WEBHOOKS_KEY, WebhookReceiver, close_receiver, receive_webhook
 
@@ -18,8 +21,12 @@ SETTINGS_KEY = web.AppKey("settings", ProcessSettings)
 ENGINES_KEY = web.AppKey("state_engines", StateEngines)
 SHUTDOWN_TIMEOUT_S = 5.0
 
+log = logging.getLogger("syncd.web")
+
 
 def create_app(settings: ProcessSettings) -> web.Application:
+    if settings.health_password is not None:  # never in a log line, whatever library quotes it
+        register_basic_auth(settings.health_user, settings.health_password.get_secret_value())
     app = web.Application()
     app[SETTINGS_KEY] = settings
     app[ENGINES_KEY] = StateEngines()
@@ -44,8 +51,16 @@ def serve(settings: ProcessSettings, host: str, port: int) -> None:
 
 
 async def health(request: web.Request) -> web.Response:
-    result = await check_health(request.app[SETTINGS_KEY], request.app[ENGINES_KEY])
-    return web.json_response(result.to_json(), status=200 if result.ok else 503)
+    """200 or 503 for load balancers; the body's details only for the ops credentials."""
+    settings = request.app[SETTINGS_KEY]
+    result = await check_health(settings, request.app[ENGINES_KEY])
+    header = request.headers.get(hdrs.AUTHORIZATION)
+    details = details_allowed(header, settings)
+    if header is not None and not details:
+        log.warning("health details refused: wrong credentials, or SYNCD_HEALTH_PASSWORD is not set")
+    response = web.json_response(result.to_json(details=details), status=200 if result.ok else 503)
+    response.headers[hdrs.CACHE_CONTROL] = "no-store"  # a proxy must not hand the details to the next caller
+    return response
 
 
 async def _dispose_engines(app: web.Application) -> None:

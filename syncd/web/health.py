@@ -1,32 +1,39 @@
 """What ``/health`` checks: the broker answers, every state DB answers, every tenant file loads.
 
-The body is read by load balancers and by people, often pasted into tickets, so it names
-state DBs by URL with the password masked and scrubs anything URL-shaped out of error text.
-Each check runs in a thread with a deadline: a hung database must not hang the event loop.
+Anyone who can reach the port may ask, so without credentials the body says only ``ok`` or
+``failing`` per check: the state DB URLs, file paths, tenant file names and error texts map
+the deployment for an attacker. The details come only with the ops credentials
+(``SYNCD_HEALTH_USER`` / ``SYNCD_HEALTH_PASSWORD``, HTTP Basic, checked like the webhooks').
+The status code (200 / 503) is the same either way: load balancers probe without credentials.
+
+The details are read by people, often pasted into tickets, so they name state DBs by URL with
+the password masked and scrub anything URL-shaped out of error text. Each check runs in a
+thread with a deadline: a hung database must not hang the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, make_url, text
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy import Engine, text
 
 from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import discover_tenants
+from syncd.source.probe import mask_url, scrub
 from syncd.state.db import make_engine
+from syncd.web.basic_auth import authorized
 from syncd.worker.broker import broker_url, ping, redis_client_url
 
 OK = "ok"
+FAILING = "failing"
+DEGRADED = "degraded"
 BROKER_TIMEOUT_S = 2.0
 CHECK_TIMEOUT_S = 5.0
 MAX_ERROR_CHARS = 300
-URL_CREDENTIALS = re.compile(r"(\b[a-zA-Z][\w+.-]*://[^:/@\s]*:)[^@\s]*@")
 
 
 @dataclass
@@ -40,9 +47,32 @@ class Health:
         checks = [self.broker, *self.state.values(), *self.tenants.values()]
         return all(result == OK for result in checks)
 
-    def to_json(self) -> dict[str, Any]:
-        status = OK if self.ok else "degraded"
-        return {"status": status, "broker": self.broker, "state": self.state, "tenants": self.tenants}
+    def checks(self) -> dict[str, str]:
+        """Per check only whether it passed: what anyone may know without credentials."""
+        return {
+            "broker": passed([self.broker]),
+            "state": passed(self.state.values()),
+            "tenants": passed(self.tenants.values()),
+        }
+
+    def to_json(self, *, details: bool = False) -> dict[str, Any]:
+        """``details`` adds, per check, each state DB URL and tenant file with its result or error."""
+        body: dict[str, Any] = {"status": OK if self.ok else DEGRADED, "checks": self.checks()}
+        if details:
+            body.update(broker=self.broker, state=self.state, tenants=self.tenants)
+        return body
+
+
+def passed(results: Iterable[str]) -> str:
+    return OK if all(result == OK for result in results) else FAILING
+
+
+def details_allowed(authorization: str | None, settings: ProcessSettings) -> bool:
+    """Only valid ops credentials see the details; with no ops password set (or an empty one), nobody does."""
+    password = settings.health_password.get_secret_value() if settings.health_password else ""
+    if not password:  # an empty variable would otherwise open the details to "user:" guesses
+        return False
+    return authorized(authorization, settings.health_user, password)
 
 
 class StateEngines:
@@ -73,17 +103,6 @@ async def check_health(settings: ProcessSettings, engines: StateEngines) -> Heal
     )
     state = {mask_url(url): result for url, result in zip(state_urls, states, strict=True)}
     return Health(broker=broker, state=state, tenants=tenants)
-
-
-def mask_url(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return scrub(url)
-
-
-def scrub(message: str) -> str:
-    return URL_CREDENTIALS.sub(r"\1***@", message)
 
 
 async def _run(check: Callable[..., str], *args: Any) -> str:

@@ -103,7 +103,8 @@ class StateGauges:
                 self.read_tenant(ref, now, lag, synced, failures)
                 self.read_runs(ref, runs)
             except Exception as exc:  # one tenant's broken state DB must not blank the others' series
-                log.warning("metrics: tenant=%s state DB not readable: %s", ref.name, type(exc).__name__)
+                line = {"tenant": ref.name, "error": type(exc).__name__}
+                log.warning("metrics: state DB not readable", extra=line)
                 up.add_metric([ref.name], 0)
             else:
                 up.add_metric([ref.name], 1)

@@ -32,6 +32,7 @@ FORM = "application/x-www-form-urlencoded"
 UNLABELLED = frozenset({"", "text/plain", "application/octet-stream"})
 ACTION = re.compile(r"^[A-Za-z0-9_]{1,40}$")  # webhook_events.action is 40 characters
 DECIMAL_ID = re.compile(r"^\d{1,18}$")  # fits a BIGINT
+MAX_STATUS_ID = 2**31 - 1  # campaign_members.status_id is an INTEGER
 OUTBOUND_ID = re.compile(r"^\w{1,5}$")  # webhook_events.outbound_id is 5 characters
 # Webhooks print dates with seconds; campaign records store minutes (see the sandbox's with_seconds).
 EVENT_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2})(:\d{2})?$")
@@ -106,6 +107,8 @@ def record_saved(event: Event) -> tuple[str, RecordState]:
     status_id = fields.get("status_id", "")
     if status_id and not DECIMAL_ID.match(status_id):
         raise BadEvent("status_id is not a number")
+    if status_id and int(status_id) > MAX_STATUS_ID:
+        raise BadEvent("status_id is out of range")  # a PostgreSQL INTEGER column would refuse it: a 500
     system_status = fields.get("system_status") or None
     agent_login = fields.get("assigned_agent_login") if system_status == MY_RECORD else None
     state = RecordState(
@@ -149,11 +152,25 @@ def _json_fields(body: bytes) -> dict[str, str]:
         raise BadEvent(f"body nests deeper than {MAX_NESTING} levels")
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # ValueError: also a number too long to convert (over 4300 digits)
         raise BadEvent("body is not valid JSON") from None
     if not isinstance(data, dict):
         raise BadEvent("body is not a JSON object")
-    return {str(key): _text(value) for key, value in data.items()}
+    fields = {str(key): _text(value) for key, value in data.items()}
+    if not encodable(fields):
+        raise BadEvent("body is not valid JSON: a \\u escape is half a character")
+    return fields
+
+
+def encodable(fields: dict[str, str]) -> bool:
+    """JSON may escape half a surrogate pair (``"\\ud800"``): text no UTF-8 digest or database can hold."""
+    try:
+        for key, value in fields.items():
+            key.encode("utf-8")
+            value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 MAX_NESTING = 32  # Thulium's events are flat; a body nested thousands deep would exhaust the parser's stack
@@ -196,7 +213,7 @@ def _form_fields(body: bytes, charset: str) -> dict[str, str]:
         pairs = urllib.parse.parse_qsl(
             text, keep_blank_values=True, strict_parsing=bool(text), encoding=charset, errors="strict"
         )
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeError, LookupError, ValueError):  # UnicodeError: also a codec's own (idna)
         raise BadEvent("body is not valid form data") from None
     fields: dict[str, str] = {}
     for key, value in pairs:
@@ -212,7 +229,9 @@ def _charset(params: str) -> str:
         if name.strip().lower() == "charset":
             charset = value.strip().strip('"') or "utf-8"
             try:
-                return codecs.lookup(charset).name
+                name = codecs.lookup(charset).name
+                b"".decode(name)  # rot13, base64, zlib are codecs but no text encodings: LookupError
             except LookupError:
                 raise BadEvent("unknown charset") from None
+            return name
     return "utf-8"

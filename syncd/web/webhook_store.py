@@ -123,7 +123,9 @@ class EventHandler:
         try:
             self._hand_off(self.tenant.name, self._sessions)
         except Exception as exc:
-            log.warning("tenant=%s webhook run not queued: %s", self.tenant.name, type(exc).__name__)
+            log.warning(
+                "webhook run not queued", extra={"tenant": self.tenant.name, "error": type(exc).__name__}
+            )
 
     def _act(self, event: Event) -> str:
         if event.action != OUTBOUND_RECORD_SAVED:
@@ -144,13 +146,8 @@ class EventHandler:
         try:
             events.release(event)
         except Exception as exc:  # the original failure is the one to report
-            log.error(
-                "tenant=%s webhook action=%s: could not release the claim (%s); a replay will be "
-                "taken for a duplicate",
-                self.tenant.name,
-                event.action,
-                type(exc).__name__,
-            )
+            line = {"tenant": self.tenant.name, "action": event.action, "error": type(exc).__name__}
+            log.error("webhook claim not released; a replay will be taken for a duplicate", extra=line)
 
 
 class CampaignHandOff:
@@ -184,9 +181,11 @@ class CampaignHandOff:
                 self._send(broker, tenant, job.id)
             except Exception as exc:
                 jobs.finish(job.id, "failed", f"could not enqueue: {type(exc).__name__}")
-                log.warning("tenant=%s job=%s webhook run not queued: %s", tenant, job.id, type(exc).__name__)
+                line = {"tenant": tenant, "job_id": job.id, "error": type(exc).__name__}
+                log.warning("webhook run not queued", extra=line)
                 return None
-        log.info("tenant=%s job=%s queued kind=incremental trigger=%s", tenant, job.id, WEBHOOK_TRIGGER)
+        line = {"tenant": tenant, "job_id": job.id, "kind": "incremental", "trigger": WEBHOOK_TRIGGER}
+        log.info("job queued", extra={**line, "streams": CAMPAIGNS_STREAM})
         return job.id
 
     def close(self) -> None:

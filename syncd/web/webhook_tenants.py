@@ -54,7 +54,9 @@ class TenantCache:
         try:
             return stamp, load_tenant(path, self._settings)
         except ConfigError as exc:  # names the file and key, never a secret's value
-            log.error("tenant=%s webhook refused: the tenant file does not load: %s", name, exc)
+            log.error(
+                "webhook refused: the tenant file does not load", extra={"tenant": name, "error": str(exc)}
+            )
             return None, None
 
 

@@ -92,32 +92,27 @@ async def receive_webhook(request: web.Request) -> web.StreamResponse:
         return _error(404, "not found")
     section = tenant.config.webhooks
     if not authorized(request.headers.get(hdrs.AUTHORIZATION), section.user, _password(tenant)):
-        log.warning("tenant=%s webhook refused: missing or wrong credentials", name)
+        log.warning("webhook refused", extra={"tenant": name, "status": 401, "reason": "credentials"})
         return _error(401, "unauthorized", challenge=True)
     try:
         body = await read_limited(request, section.max_body_bytes)
     except BodyTooLarge:
-        log.warning("tenant=%s webhook refused: body over %d bytes", name, section.max_body_bytes)
+        reason = f"body over {section.max_body_bytes} bytes"
+        log.warning("webhook refused", extra={"tenant": name, "status": 413, "reason": reason})
         return _error(413, f"body larger than {section.max_body_bytes} bytes", close=True)
     try:
         event = parse_event(request.headers.get(hdrs.CONTENT_TYPE, ""), body)
     except BadEvent as exc:
-        log.warning("tenant=%s webhook refused: %s", name, exc.reason)
+        log.warning("webhook refused", extra={"tenant": name, "status": 400, "reason": exc.reason})
         return _error(400, exc.reason)
     try:
         outcome = await asyncio.to_thread(receiver.handle, tenant, event)
     except Exception:
-        log.exception("tenant=%s webhook action=%s failed", name, event.action)
+        log.exception("webhook failed", extra={"tenant": name, "action": event.action})
         return _error(500, "the event could not be processed")
-    log.info(
-        "tenant=%s webhook action=%s outbound=%s record_id=%s customer_id=%s outcome=%s",
-        name,
-        event.action,
-        event.outbound_id,
-        event.record_id,
-        event.customer_id,
-        outcome,
-    )
+    line: dict[str, object] = {"tenant": name, "action": event.action, "outbound_id": event.outbound_id}
+    line.update(record_id=event.record_id, customer_id=event.customer_id, outcome=outcome)
+    log.info("webhook received", extra=line)
     return web.json_response({"status": outcome})
 
 

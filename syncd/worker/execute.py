@@ -12,8 +12,10 @@ from datetime import timedelta
 
 import redis
 
+from syncd.explain import explain
 from syncd.metrics import JOBS
 from syncd.ops.attempts import attempted_runtime
+from syncd.preflight import local_problems
 from syncd.service import TenantOutcome, sync_tenant
 from syncd.settings import ConfigError, ProcessSettings, Tenant
 from syncd.settings.discovery import find_tenant
@@ -32,18 +34,31 @@ def execute_job(settings: ProcessSettings, client: redis.Redis, tenant_name: str
     try:
         tenant = find_tenant(tenant_name, settings.config_dir, settings)
     except ConfigError as exc:
-        log.error("tenant=%s job=%s cannot load tenant file: %s", tenant_name, job_id, exc)
+        log.error(
+            "job not run: its tenant file does not load", extra=job_line(tenant_name, job_id, [str(exc)])
+        )
         return "config-error"
+    problems = [problem.render(tenant.path) for problem in local_problems(tenant, tenant.state_url)]
+    if any(problem.startswith(f"{tenant.path}: state") for problem in problems):
+        log.error("job not run: its state DB is unusable", extra=job_line(tenant.name, job_id, problems))
+        return "state-error"  # nowhere to record the job: the next tick queues it again
     jobs = JobStore(state_sessions(tenant.state_url), tenant.name)
     job = jobs.get(job_id)
     if job is None or job.status in FINISHED:
-        log.warning("tenant=%s job=%s already %s; delivery ignored", tenant.name, job_id, job and job.status)
+        line = {"tenant": tenant.name, "job_id": job_id, "status": job and job.status}
+        log.warning("job already finished; delivery ignored", extra=line)
         return job.status if job else "unknown"
     job = jobs.begin_attempt(job_id, holder=socket.gethostname())
     if job.attempts > settings.max_deliveries:
         return finish(jobs, job, "dead", f"dead-lettered: delivered {job.attempts} times without finishing")
+    if problems:  # the local part of `syncd check`, before the lease and before any write
+        return finish(jobs, job, "failed", "; ".join(problems), tenant)
     status, error = run_locked(settings, client, tenant, job)
     return finish(jobs, job, status, error, tenant)
+
+
+def job_line(tenant: str, job_id: str, problems: list[str]) -> dict[str, object]:
+    return {"tenant": tenant, "job_id": job_id, "error": "; ".join(problems)}
 
 
 def run_locked(
@@ -56,8 +71,10 @@ def run_locked(
     except TenantBusy as exc:
         return "skipped", str(exc)
     except Exception as exc:  # a broken source, an unreachable DB: visible on the job, the worker goes on
-        log.exception("tenant=%s job=%s failed", tenant.name, job.id)
-        return "failed", f"{type(exc).__name__}: {exc}"
+        said = explain(exc).replace("\n", " ")
+        log.error("job failed", extra={"tenant": tenant.name, "job_id": job.id, "error": said})
+        log.debug("job failed: the traceback", exc_info=True)  # SYNCD_LOG_LEVEL=DEBUG shows it
+        return "failed", said
     return job_status(outcome)
 
 
@@ -76,6 +93,8 @@ def sync_leased(tenant: Tenant, job: JobInfo, lease: Lease) -> TenantOutcome:
 
 
 def job_status(outcome: TenantOutcome) -> tuple[str, str | None]:
+    if outcome.problems:
+        return "aborted", "; ".join(outcome.problems)
     errors = [f"{s.stream}: {s.error}" for s in outcome.streams if s.error]
     for status in ("fenced", "aborted", "partial"):
         if any(s.status == status for s in outcome.streams):

@@ -15,6 +15,8 @@ from functools import partial
 
 import redis
 
+from syncd.explain import explain
+from syncd.preflight import state_problems
 from syncd.settings import ProcessSettings, Tenant
 from syncd.settings.discovery import discover_tenants
 from syncd.state.jobs import JobStore
@@ -45,7 +47,7 @@ def tick(settings: ProcessSettings, enqueue: Enqueue, locks: redis.Redis | None 
     """
     tenants, problems = discover_tenants(settings.config_dir, settings)
     for problem in problems:
-        log.error("tenant file skipped: %s", problem)
+        SAID.error("tenant file skipped", str(problem), str(problem))
     queued: list[str] = []
     for tenant in tenants:
         try:
@@ -54,12 +56,41 @@ def tick(settings: ProcessSettings, enqueue: Enqueue, locks: redis.Redis | None 
                 state_sessions(tenant.state_url), tenant.name, partial(lock_seen, locks, tenant.name), "beat"
             )
             job_id = plan_tenant(tenant, enqueue, utcnow())
-        except Exception:  # one tenant's broken state DB must not stop the others' schedule
-            log.exception("tenant=%s could not be scheduled", tenant.name)
+        except Exception as exc:  # one tenant's broken state DB must not stop the others' schedule
+            SAID.error("tenant not scheduled", tenant.name, unschedulable(tenant, exc))
+            log.debug("tenant not scheduled: the traceback", exc_info=True)
             continue
+        SAID.clear(tenant.name)
         if job_id is not None:
             queued.append(job_id)
     return queued
+
+
+class SaidOnce:
+    """Beat ticks every few seconds: a problem is logged when it appears or changes, not every tick."""
+
+    def __init__(self) -> None:
+        self.said: dict[str, str] = {}
+
+    def error(self, event: str, subject: str, message: str) -> None:
+        if self.said.get(subject) != message:
+            self.said[subject] = message
+            log.error(event, extra={"subject": subject, "error": message})
+
+    def clear(self, subject: str) -> None:
+        if self.said.pop(subject, None) is not None:
+            log.info("tenant scheduled again", extra={"tenant": subject})
+
+
+SAID = SaidOnce()
+
+
+def unschedulable(tenant: Tenant, exc: Exception) -> str:
+    """In ``syncd check``'s words when the state DB is at fault, else what the error says."""
+    problems = state_problems(tenant, tenant.state_url)
+    if problems:
+        return "; ".join(problem.render(tenant.path) for problem in problems)
+    return explain(exc).replace("\n", " ")
 
 
 def plan_tenant(tenant: Tenant, enqueue: Enqueue, now: datetime) -> str | None:
@@ -83,14 +114,15 @@ def queue_job(tenant: Tenant, jobs: JobStore, enqueue: Enqueue, due: Due, stream
     except Exception as exc:  # the broker is down: the slot comes round again at the next interval
         jobs.finish(job.id, "failed", f"could not enqueue: {type(exc).__name__}: {exc}")
         raise
-    log.info(
-        "tenant=%s job=%s queued kind=%s trigger=%s streams=%s",
-        tenant.name,
-        job.id,
-        due.kind,
-        due.trigger,
-        ",".join(streams) if streams else "all",
-    )
+    scope = ",".join(streams) if streams else "all"
+    line = {
+        "tenant": tenant.name,
+        "job_id": job.id,
+        "kind": due.kind,
+        "trigger": due.trigger,
+        "streams": scope,
+    }
+    log.info("job queued", extra=line)
     return job.id
 
 

@@ -198,7 +198,7 @@ def test_one_broken_tenant_never_blocks_another(daemon: Daemon, sandbox: Sandbox
         "the broken tenant's failed runs", lambda: any(j.status == "failed" for j in ghost.jobs())
     )
     failed = next(j for j in ghost.jobs() if j.status == "failed")
-    assert "source.url: the SQLite file" in (failed.error or ""), (
+    assert "source.url: source database sqlite:" in (failed.error or ""), (
         "the job says what is wrong, not a driver error"
     )
     assert not Path(ghost.demo.url.removeprefix("sqlite:///")).exists(), "and reading created nothing"

@@ -28,6 +28,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from syncd.engine.errors import SourceUnavailable
 from syncd.engine.normalize import Unreadable
 from syncd.engine.records import Position
 from syncd.settings.tenant import StreamSection
@@ -351,14 +352,32 @@ def test_the_reader_returns_an_unreadable_value_in_place_and_reads_every_other_r
 
 
 def test_a_row_the_reader_cannot_place_in_keyset_order_stops_the_read(tmp_path: Path) -> None:
-    """Its ``updated_at`` cannot be read, so no later row can be read past it: the driver's error
-    stands and the run aborts, every run, until the row is fixed (reported, not skipped silently)."""
+    """Its ``updated_at`` cannot be read, so no later row can be read past it: the read fails with the
+    driver's words and the run aborts, every run, until the row is fixed (reported, not skipped silently)."""
     engine = people_table(f"sqlite:///{tmp_path / 'source.sqlite'}")
     try:
         with engine.begin() as connection:
             connection.execute(text(f"UPDATE people SET updated_at = {NOT_UTF8} WHERE id = 7"))
         source = SqlSource(engine, {"people": PEOPLE}, page_size=10)
-        with pytest.raises(OperationalError, match="Could not decode to UTF-8"):
+        with pytest.raises(
+            SourceUnavailable, match=r"reading the source database failed .*Could not decode to UTF-8"
+        ) as raised:
             list(source.read_changed("people", None))
+        assert isinstance(raised.value.__cause__, OperationalError), "the driver's error is kept as the cause"
+        assert "with text '…'" in str(raised.value), "the row's value stays out of the message"
     finally:
         engine.dispose()
+
+
+def test_a_mapped_column_that_went_away_ends_the_read_in_words_and_rejects_no_row(
+    source_engine: Engine,
+) -> None:
+    """The column is missing from every row alike, so no row is to blame: salvage must not split the
+    page down to single rows (that rejected every row, or recursed without end on an empty page)."""
+    gone = PEOPLE.model_copy(update={"fields": {"surname": "name", "email": "e_mail"}})
+    source = SqlSource(source_engine, {"people": gone}, page_size=10)
+    with pytest.raises(SourceUnavailable, match="reading the source database failed") as raised:
+        list(source.read_changed("people", None))
+    assert "e_mail" in str(raised.value)
+    with pytest.raises(SourceUnavailable):
+        source.read_keys("people", ["1", "2"])

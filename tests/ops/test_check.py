@@ -127,7 +127,8 @@ def test_a_missing_source_file_is_reported_and_not_created(tenant: Tenant) -> No
     assert result.exit_code == 1
     assert tenant.problems(result) == [
         f"{tenant.path}: source.url: source database {tenant.source_url}: "
-        f"SQLite file {tenant.source_file} does not exist"
+        f"SQLite file {tenant.source_file} does not exist (relative paths start from the working "
+        "directory); nothing is created by reading"
     ]
     assert not tenant.source_file.exists()
 

@@ -334,11 +334,13 @@ def test_an_unknown_campaign_or_status_fails_at_start_and_writes_nothing(demo_te
     assert int(control.counts()["writes"]) == 0
 
 
-def test_a_rule_query_without_a_key_column_aborts_that_campaign_with_a_clear_message(
+def test_a_rule_query_without_a_key_column_stops_the_sync_before_any_write_with_a_clear_message(
     demo_tenant: DemoTenant,
 ) -> None:
+    """The sync runs the local part of `syncd check` first: a rule query that cannot work is a
+    mistake in the tenant file, said in check's words, before anything is written."""
     use_rule(demo_tenant, ["1"], RULE.replace("customer_id AS key", "customer_id"))
     result = demo_tenant.sync()
     assert result.returncode == 1
-    assert f"the query of campaign {OUTBOUND} returns no `key` column" in result.stderr
-    assert last_campaign_run(demo_tenant).status == "aborted"
+    assert "campaigns[0].query: returns no `key` column (it returns customer_id, order)" in result.stderr
+    assert int(demo_tenant.sandbox.control.counts()["writes"]) == 0

@@ -45,9 +45,12 @@ def test_400_body_parsed(client: ThuliumClient, control: Control, caplog: pytest
     assert exc.request_id is not None and exc.request_id == entry["request_id"]
     assert exc.request_id in str(exc)
     # Logged with method, path, status and request_id — but no payload, no credentials.
-    assert exc.request_id in caplog.text and "POST customers" in caplog.text and "400" in caplog.text
+    (failed,) = [r for r in caplog.records if r.getMessage() == "Thulium request failed"]
+    fields = {name: getattr(failed, name) for name in ("method", "path", "status", "request_id")}
+    assert fields == {"method": "POST", "path": "customers", "status": 400, "request_id": exc.request_id}
+    logged = caplog.text + repr([r.__dict__ for r in caplog.records])  # the message and every field
     for secret in ("anna.secret@example.com", "601602603", "Authorization", "Basic "):
-        assert secret not in caplog.text
+        assert secret not in logged
     assert client.request_counts() == {"POST customers": 1}
 
 

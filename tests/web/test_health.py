@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 
 from syncd.settings import ProcessSettings
 from syncd.web.app import create_app
@@ -23,6 +25,7 @@ from syncd.worker.broker import EmbeddedRedis
 from tests.fixtures.redis import RedisServer
 
 SECRET = "Hunter2-state-secret"
+OPS_USER, OPS_PASSWORD = "ops", "Ops-health-pw-42"
 TENANT = """
 [thulium]
 url = "http://127.0.0.1:8765/api"
@@ -53,10 +56,23 @@ serve(ProcessSettings(), "127.0.0.1", int(sys.argv[1]))
 """
 
 
-def get_health(settings: ProcessSettings) -> tuple[int, dict[str, Any], str]:
+def basic(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return {"Authorization": f"Basic {token}"}
+
+
+OPS = basic(OPS_USER, OPS_PASSWORD)
+
+
+def get_health(
+    settings: ProcessSettings, headers: dict[str, str] | None = OPS
+) -> tuple[int, dict[str, Any], str]:
+    """Over real HTTP on 127.0.0.1; with the ops credentials unless told otherwise."""
+
     async def probe() -> tuple[int, str]:
         async with TestClient(TestServer(create_app(settings))) as client:
-            response = await client.get("/health")
+            response = await client.get("/health", headers=headers)
+            assert response.headers["Cache-Control"] == "no-store"
             return response.status, await response.text()
 
     status, body = asyncio.run(probe())
@@ -94,6 +110,8 @@ def settings(tmp_path: Path, config_dir: Path, redis_url: str) -> ProcessSetting
         state_url=f"sqlite:///{tmp_path / 'state.sqlite'}",
         config_dir=config_dir,
         var_dir=tmp_path / "var",
+        health_user=OPS_USER,
+        health_password=SecretStr(OPS_PASSWORD),
     )
 
 
@@ -103,6 +121,7 @@ def test_all_ok(settings: ProcessSettings, tmp_path: Path) -> None:
     assert status == 200
     assert body == {
         "status": "ok",
+        "checks": {"broker": "ok", "state": "ok", "tenants": "ok"},
         "broker": "ok",
         "state": {
             f"sqlite:///{tmp_path / 'state.sqlite'}": "ok",
@@ -218,3 +237,70 @@ def wait_for_health(url: str, proc: subprocess.Popen[bytes]) -> httpx.Response:
             time.sleep(0.1)
     stderr = proc.stderr.read().decode() if proc.stderr and proc.poll() is not None else ""
     raise AssertionError(f"web process did not answer on {url}; stderr:\n{stderr}")
+
+
+@pytest.fixture
+def leaky(settings: ProcessSettings, config_dir: Path) -> ProcessSettings:
+    """A deployment whose details would say a lot: a failing state DB, a broken and a good tenant file."""
+    (config_dir / "broken.toml").write_text("[thulium\n")
+    default_url = f"postgresql+psycopg://syncd:{SECRET}@127.0.0.1:{closed_port()}/state"
+    return settings.model_copy(update={"state_url": default_url})
+
+
+PUBLIC = {"status": "degraded", "checks": {"broker": "ok", "state": "failing", "tenants": "failing"}}
+NOT_CREDENTIALS = {
+    "none": None,
+    "wrong password": basic(OPS_USER, "guess"),
+    "wrong user": basic("admin", OPS_PASSWORD),
+    "not base64": {"Authorization": "Basic !!not-base64!!"},
+    "no colon": {"Authorization": "Basic " + base64.b64encode(OPS_PASSWORD.encode()).decode()},
+    "not UTF-8": {"Authorization": "Basic " + base64.b64encode(b"\xff\xfe:\xc3\x28").decode()},
+    "another scheme": {"Authorization": f"Bearer {OPS_PASSWORD}"},
+    "empty": {"Authorization": ""},
+}
+
+
+@pytest.mark.parametrize("headers", NOT_CREDENTIALS.values(), ids=NOT_CREDENTIALS.keys())
+def test_without_valid_credentials_health_says_only_ok_or_failing_per_check(
+    leaky: ProcessSettings, tmp_path: Path, headers: dict[str, str] | None
+) -> None:
+    status, body, text = get_health(leaky, headers)
+
+    assert status == 503  # what load balancers act on does not depend on credentials
+    assert body == PUBLIC
+    for detail in (
+        str(tmp_path),
+        "sqlite",
+        "postgresql",
+        "127.0.0.1",
+        "acme",
+        "broken",
+        ".toml",
+        "Error",
+        SECRET,
+    ):
+        assert detail not in text
+
+
+def test_the_ops_credentials_get_every_detail(
+    leaky: ProcessSettings, tmp_path: Path, config_dir: Path
+) -> None:
+    status, body, text = get_health(leaky)
+
+    assert status == 503
+    assert body["status"] == "degraded" and body["checks"] == PUBLIC["checks"]
+    [failing] = [url for url, result in body["state"].items() if result != "ok"]
+    assert failing.startswith("postgresql+psycopg://syncd:***@127.0.0.1:")
+    assert body["state"][failing].startswith("OperationalError")
+    assert body["state"][f"sqlite:///{tmp_path / 'acme-state.sqlite'}"] == "ok"
+    assert body["tenants"]["acme.toml"] == "ok"
+    assert body["tenants"]["broken.toml"].startswith("(syntax): not valid TOML")
+    assert SECRET not in text and OPS_PASSWORD not in text
+
+
+def test_with_no_ops_password_set_nobody_gets_the_details(leaky: ProcessSettings) -> None:
+    unset = leaky.model_copy(update={"health_password": None})
+    assert get_health(unset, OPS)[1] == PUBLIC
+    assert get_health(unset, basic("syncd", ""))[1] == PUBLIC
+    empty = leaky.model_copy(update={"health_password": SecretStr(""), "health_user": "syncd"})
+    assert get_health(empty, basic("syncd", ""))[1] == PUBLIC
