@@ -222,7 +222,7 @@ def sync(
     except (ConfigError, ValueError) as exc:
         raise fail(str(exc)) from None
     state_url = dry_run_state_url(tenant.state_url) if dry_run else tenant.state_url
-    stop_on_problems(tenant, state_url)
+    stop_on_problems(tenant, state_url, None if dry_run else (stream, full))
     migrate.upgrade_if_needed(state_url)
     console = Console()
     try:
@@ -245,13 +245,21 @@ def sync(
     raise typer.Exit(outcome.exit_code)
 
 
-def stop_on_problems(tenant: Tenant, state_url: str) -> None:
-    """The local part of ``syncd check`` before the first write: a mistake is said once, in its words."""
+def stop_on_problems(
+    tenant: Tenant, state_url: str, attempt: tuple[list[str] | None, bool] | None = None
+) -> None:
+    """The local part of ``syncd check`` before the first write: a mistake is said once, in its words.
+
+    ``attempt`` (streams, full) records the stopped attempt as aborted runs (``syncd.ops.attempts``).
+    """
+    from syncd.ops.attempts import record_refused_attempt
     from syncd.preflight import local_problems
 
     problems = local_problems(tenant, state_url)
     if problems:
         lines = [problem.render(tenant.path) for problem in problems]
+        if attempt is not None:
+            record_refused_attempt(tenant, state_url, attempt[0], lines, full=attempt[1], trigger="cli")
         count = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
         raise fail("\n".join([*lines, f"{tenant.name}: not synced, nothing written ({count})"]))
 

@@ -10,7 +10,10 @@ reads the run log per stream (``syncd runs``, the last run in ``syncd status``, 
 ``syncd_runs`` gauge), so the attempt moves all of them with no new concept; and the next attempt
 that gets going replaces it as the stream's newest run, as any run does. Daemon jobs were already
 recorded in ``jobs``; they now leave the same runs, so ``syncd runs`` tells one story for both.
-A dry run writes nothing and records nothing.
+The pre-flight (``syncd.preflight``: the local part of ``syncd check``) that stops a sync before
+anything is written is recorded the same way, but only into a state DB that already exists and is
+current: a tenant that never ran stays "no state yet" and no file is created. A dry run writes
+nothing and records nothing.
 """
 
 from __future__ import annotations
@@ -103,6 +106,35 @@ def attempted_runtime(
                 )
             raise
         yield runtime
+
+
+def record_refused_attempt(
+    tenant: Tenant,
+    state_url: str,
+    streams: Sequence[str] | None,
+    problems: Sequence[str],
+    *,
+    full: bool,
+    trigger: str,
+    job_id: str | None = None,
+) -> None:
+    """The pre-flight found a mistake (``syncd.preflight``): recorded when the state DB is there and
+    current, so a tenant that ran before is judged by this attempt; a missing or older state DB is left
+    untouched (nothing is created by a sync that does not start) and health says "no state yet"."""
+    from syncd.state import migrate
+
+    try:
+        if not problems or not migrate.is_current(state_url):
+            return
+    except Exception:  # an unusable state DB is one of the problems already said
+        return
+    engine = make_engine(state_url)
+    try:
+        store = StateStore(session_factory(engine), tenant.name)
+        error = "; ".join(problems)
+        record_aborted_attempt(store, tenant, streams, error, full=full, trigger=trigger, job_id=job_id)
+    finally:
+        engine.dispose()
 
 
 def record_unbuilt(

@@ -14,7 +14,7 @@ import redis
 
 from syncd.explain import explain
 from syncd.metrics import JOBS
-from syncd.ops.attempts import attempted_runtime
+from syncd.ops.attempts import attempted_runtime, record_refused_attempt
 from syncd.preflight import local_problems
 from syncd.service import TenantOutcome, sync_tenant
 from syncd.settings import ConfigError, ProcessSettings, Tenant
@@ -52,6 +52,10 @@ def execute_job(settings: ProcessSettings, client: redis.Redis, tenant_name: str
     if job.attempts > settings.max_deliveries:
         return finish(jobs, job, "dead", f"dead-lettered: delivered {job.attempts} times without finishing")
     if problems:  # the local part of `syncd check`, before the lease and before any write
+        streams, full = (list(job.streams) if job.streams else None), job.kind == "full"
+        record_refused_attempt(
+            tenant, tenant.state_url, streams, problems, full=full, trigger=job.trigger, job_id=job.id
+        )
         return finish(jobs, job, "failed", "; ".join(problems), tenant)
     status, error = run_locked(settings, client, tenant, job)
     return finish(jobs, job, status, error, tenant)

@@ -27,30 +27,45 @@ def header(status: str) -> str:
     return next(line for line in status.splitlines() if line.startswith("tenant acme"))
 
 
-def test_a_sync_that_aborts_before_its_first_run_makes_a_never_run_tenant_failing(tmp_path: Path) -> None:
-    folder, state_url = tmp_path / "tenants", f"sqlite:///{tmp_path / 'state.sqlite'}"
+def test_a_sync_stopped_before_its_first_run_leaves_a_never_run_tenant_without_state(tmp_path: Path) -> None:
+    """The pre-flight stops it and nothing is created, so health stays "no state yet" (never "ok")."""
+    folder, state = tmp_path / "tenants", tmp_path / "state.sqlite"
     missing = tmp_path / "nowhere" / "source.sqlite"
     path = write_demo_config(
-        folder / "acme.toml", f"sqlite:///{missing}", "http://127.0.0.1:9/api", state_url=state_url
+        folder / "acme.toml", f"sqlite:///{missing}", "http://127.0.0.1:9/api", state_url=f"sqlite:///{state}"
     )
     env = {"THULIUM_PASSWORD": "secret", "SYNCD_VAR_DIR": str(tmp_path / "var"), "SYNCD_LOG_LEVEL": "WARNING"}
-
-    before = run_cli(env, "status", "-c", str(folder))
-    assert "health: degraded — no state yet" in header(before.output), before.output
-
     sync = run_cli(env, "sync", "--config", str(path))
     assert sync.exit_code == 1, sync.output
-    assert not missing.parent.exists()
-
+    assert not missing.parent.exists() and not state.exists()
     status = run_cli(env, "status", "-c", str(folder))
-    assert status.exit_code == 0, status.output
-    line = header(status.output)
-    assert "health: failing — companies: last run aborted: before its first run: source.url: " in line
-    assert "never" not in status.output  # every stream's last run is the aborted attempt
-    runs = run_cli(env, "runs", "-c", str(folder), "--status", "aborted")
-    assert runs.exit_code == 0, runs.output
-    assert all(stream in runs.output for stream in STREAMS), runs.output
-    assert runs.output.count(" aborted ") == len(STREAMS), runs.output
+    assert "health: degraded — no state yet" in header(status.output), status.output
+
+
+def test_a_sync_stopped_before_its_first_run_makes_a_tenant_that_ran_failing(ops_tenant: OpsTenant) -> None:
+    """The tenant synced fine before; now its source is gone: the attempt is an aborted run of each stream."""
+    before = {run.id for run in ops_tenant.runs()}
+    assert "health: failing" not in header(ops_tenant.ok("status", "-c", str(ops_tenant.folder)).stdout)
+    missing = ops_tenant.root / "nowhere" / "source.sqlite"
+    sandbox = ops_tenant.sandbox
+    write_demo_config(
+        ops_tenant.path,
+        f"sqlite:///{missing}",
+        sandbox.url,
+        user=sandbox.user,
+        state_url=ops_tenant.state_url,
+    )
+    sync = ops_tenant.cli("sync", "--config", str(ops_tenant.path))
+    assert sync.exit_code == 1, sync.output
+    new = [run for run in ops_tenant.runs() if run.id not in before]
+    assert sorted(run.stream for run in new) == sorted(STREAMS)
+    assert {run.status for run in new} == {"aborted"}
+    assert all((run.error or "").startswith("before its first run: ") for run in new)
+    assert all(str(missing) in (run.error or "") for run in new)
+    status = ops_tenant.ok("status", "-c", str(ops_tenant.folder)).stdout
+    assert "health: failing — companies: last run aborted: before its first run: " in header(status)
+    runs = ops_tenant.ok("runs", "-c", str(ops_tenant.folder), "--status", "aborted").stdout
+    assert runs.count(" aborted ") == len(STREAMS), runs
 
 
 def test_a_dry_run_that_aborts_records_nothing(tmp_path: Path) -> None:
