@@ -7,6 +7,7 @@ run); a test keeps the constant equal to the newest script's revision.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,9 @@ HEAD_REVISION = "0006"
 def alembic_config(url: str) -> Config:
     from alembic.config import Config
 
-    config = Config(attributes={"url": url})
+    # stdout now: Config's default is the sys.stdout of when alembic was first imported, which may be
+    # a stream captured and closed since (a command run in-process by a test runner or an embedder)
+    config = Config(attributes={"url": url}, stdout=sys.stdout)
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
