@@ -172,6 +172,8 @@ class RunLike(Protocol):
     def error(self) -> str | None: ...
     @property
     def job_id(self) -> str | None: ...
+    @property
+    def last_seen_at(self) -> datetime | None: ...
 
 
 def run_document(run: RunLike) -> Document:
@@ -189,6 +191,7 @@ def run_document(run: RunLike) -> Document:
         "requests": int(run.counters.get("requests", 0) or 0),
         "error": run.error,
         "job_id": run.job_id,
+        "last_seen_at": utc(run.last_seen_at),
     }
 
 

@@ -59,12 +59,13 @@ def test_the_schemas_refuse_what_they_do_not_describe() -> None:
         "trigger": "cli",
         "status": "crashed",
         "started_at": "2026-12-01T00:00:00Z",
-        "finished_at": None,
-        "seconds": None,
+        "finished_at": "2026-12-01T00:00:00.5Z",  # when it was last seen
+        "seconds": 0.5,
         "counters": {"created": 1},
         "requests": 0,
-        "error": None,
+        "error": "process died: its lease expired: nobody holds the tenant lock; last seen …",
         "job_id": None,
+        "last_seen_at": "2026-12-01T00:00:00.5Z",
     }
     good = {"version": 1, "generated_at": "2026-12-01T00:00:01.5Z", "runs": [run]}
     assert validator.is_valid(good)
@@ -75,6 +76,7 @@ def test_the_schemas_refuse_what_they_do_not_describe() -> None:
         {**good, "runs": [{**run, "started_at": "2026-12-01T01:00:00+01:00"}]},
         {**good, "runs": [{**run, "surprise": 1}]},
         {**good, "runs": [{k: v for k, v in run.items() if k != "job_id"}]},  # null, never missing
+        {**good, "runs": [{k: v for k, v in run.items() if k != "last_seen_at"}]},
     ):
         assert not validator.is_valid(broken), broken
 
