@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import pytest
+
 T = TypeVar("T")
 
 # pyproject's pytest timeout is 120 s; no single wait should come near it
@@ -41,3 +43,9 @@ def wait_until(
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{context()}")
         time.sleep(poll)
+
+
+# A test whose work is many whole `syncd` processes one after another (or thousands of engine steps): each
+# start costs about half a second of CPU, so at `-n 8` on 2 CPUs, with other work on the machine, such a test
+# legitimately takes minutes. Its bound says so, rather than sitting near the default 120 s.
+HEAVY = pytest.mark.timeout(300)
