@@ -704,6 +704,7 @@ class SandboxMachine(RuleBasedStateMachine):
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+@HEAVY
 @pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_sandbox_machine(sandbox_process: SandboxProcess, profile: str) -> None:
     """The chaos rounds in small, under the kind and the unkind readings of the vendor document."""

@@ -160,6 +160,7 @@ def at_kill_point(control: SandboxControl, process: subprocess.Popen[str], write
     return int(control.counts()["writes"]) >= writes or process.poll() is not None
 
 
+@HEAVY
 def test_full_reconcile_repairs_what_agents_changed_in_thulium(demo_tenant: DemoTenant) -> None:
     demo_tenant.sync()
     engine = make_engine(demo_tenant.state_url)
