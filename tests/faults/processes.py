@@ -31,7 +31,7 @@ from syncd.state.models import Link, Run
 from tests.daemon.harness import Daemon, DaemonTenant, daemon_env, lock_holder
 from tests.faults.figures import Figures, measure
 from tests.sync.convergence import patient_client
-from tests.waiting import wait_until
+from tests.waiting import wait_until as wait_until  # re-exported: tests import it from here too
 
 BATCH = "batch/customers"
 
