@@ -288,10 +288,10 @@ def test_debug_logs_and_broker_payloads_hold_no_secret_and_no_contact_data(
     captured += [resync.stdout, resync.stderr]
     job_id = re.search(r"queued job (\w+) \(runs follow\)", resync.stdout)
     assert job_id, resync.stdout
-    daemon.wait_for("the resync on the broker", lambda: broker.llen(QUEUE) > 0, timeout=10)
+    daemon.wait_for("the resync on the broker", lambda: broker.llen(QUEUE) > 0)
     dumps = [dump_broker(broker)]
     daemon.worker(concurrency=2)
-    daemon.wait_for("the resync to finish", lambda: job_done(daemon, job_id.group(1)), timeout=40)
+    daemon.wait_for("the resync to finish", lambda: job_done(daemon, job_id.group(1)))
     dumps.append(dump_broker(broker))
     daemon.stop_all()
     dumps.append(dump_broker(broker))

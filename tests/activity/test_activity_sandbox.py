@@ -29,6 +29,7 @@ from syncd.state import models
 from syncd.state.db import make_engine, session_factory
 from syncd.wiring import tenant_runtime
 from syncd.worker.startup import ensure_schema
+from tests.waiting import HEAVY
 
 SYNCD = Path(sys.executable).parent / "syncd"
 TENANT = "acme"
@@ -148,6 +149,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
+@HEAVY
 def test_each_stream_fills_its_table_exactly_and_a_second_run_adds_nothing(world: World) -> None:
     world.configure(ACTIVITY)
     world.sync("companies", "customers")
@@ -385,6 +387,7 @@ def expected_counts(chats: list[dict[str, str]], day: date, until: datetime) -> 
     return counts
 
 
+@HEAVY
 def test_wolkvox_windows_fill_exactly_within_the_token_limits(world: World, wolkvox: WolkvoxProcess) -> None:
     today = utc_now().date()
     world.configure(WOLKVOX.format(url=wolkvox.base_url, start=today - timedelta(days=3), min_poll=1))

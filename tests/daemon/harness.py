@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from syncd.state.jobs import JobInfo, JobStore
 from syncd.worker import lease
 from syncd.worker.resources import connect_redis
 from tests.sync.convergence import StreamFigures, converge_check, patient_client
+from tests.waiting import PATIENCE, wait_until
 
 SYNCD = str(Path(sys.executable).parent / "syncd")
 T = TypeVar("T")
@@ -161,6 +161,7 @@ class Daemon:
         process = self.processes[name]
         if process.poll() is None:
             self.signal(name, signal.SIGTERM)
+            self.signal(name, signal.SIGCONT)  # a paused (SIGSTOP) process handles SIGTERM once woken
             try:
                 process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -178,14 +179,8 @@ class Daemon:
             tails.append(f"--- {name} ---\n{text[-3000:]}")
         return "\n".join(tails)
 
-    def wait_for(self, what: str, check: Callable[[], T | None], timeout: float = 60) -> T:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            result = check()
-            if result:
-                return result
-            time.sleep(0.25)
-        raise AssertionError(f"timed out waiting for {what}\n{self.logs()}")
+    def wait_for(self, what: str, check: Callable[[], T | None], timeout: float = PATIENCE) -> T:
+        return wait_until(what, check, timeout, poll=0.25, context=self.logs)
 
 
 def daemon_env(root: Path, broker_url: str, **overrides: str) -> dict[str, str]:
@@ -223,6 +218,16 @@ def resync(daemon: Daemon, tenant: DaemonTenant, *args: str) -> str:
 
 def job_ended(tenant: DaemonTenant, job_id: str, *statuses: str) -> bool:
     return tenant.job(job_id).status in (statuses or ("ok", "partial"))
+
+
+def lease_holder(tenant: DaemonTenant) -> str | None:
+    """The token of the tenant's last lease in the state DB: it stays there after the run ends."""
+    engine = make_engine(tenant.state_url)
+    try:
+        with session_factory(engine)() as session:
+            return session.scalar(select(models.Lease.holder).where(models.Lease.tenant == tenant.name))
+    finally:
+        engine.dispose()
 
 
 def lock_holder(tenant: DaemonTenant) -> str | None:

@@ -5,16 +5,26 @@ from __future__ import annotations
 import itertools
 import re
 import signal
-import time
 from pathlib import Path
 
 from syncd.sandbox.launcher import SandboxProcess
 from syncd.state import migrate
 from syncd.state.db import make_engine, session_factory
+from syncd.state.jobs import JobInfo
 from syncd.state.leases import current_epoch
 from syncd.worker import lease
+from syncd.worker.execute import FINISHED
 from syncd.worker.resources import connect_redis
-from tests.daemon.harness import Daemon, DaemonTenant, job_ended, lock_holder, overlapping, resync
+from tests.daemon.harness import (
+    Daemon,
+    DaemonTenant,
+    job_ended,
+    lease_holder,
+    lock_holder,
+    overlapping,
+    resync,
+)
+from tests.faults.processes import holder_mid_batch, slow_batches
 
 
 def writes(sandbox: SandboxProcess) -> int:
@@ -46,6 +56,15 @@ def test_two_workers_and_two_tenants_converge_without_overlapping_runs(
         assert_converged(tenant)
 
 
+def scheduled_and_finished(tenant: DaemonTenant) -> list[JobInfo]:
+    return [j for j in tenant.jobs() if j.trigger == "schedule" and j.status in FINISHED]
+
+
+def took_the_lease(tenant: DaemonTenant, job_id: str) -> bool:
+    """The job's worker holds the tenant's Redis lock now, or its epoch bump is in the state DB."""
+    return f":{job_id}:" in (lock_holder(tenant) or "") + (lease_holder(tenant) or "")
+
+
 def finished(tenant: DaemonTenant) -> int:
     return sum(job.status in ("ok", "partial") for job in tenant.jobs())
 
@@ -75,13 +94,15 @@ def test_a_worker_killed_mid_batch_has_its_task_redelivered_and_the_tenant_conve
     daemon: Daemon, sandbox: SandboxProcess
 ) -> None:
     daemon.env["SYNCD_VISIBILITY_TIMEOUT"] = "8"
-    acme = daemon.add_tenant("acme", sandbox, customers=1000)
-    sandbox.control.set_latency(40)
+    acme = daemon.add_tenant("acme", sandbox, customers=400)
+    # mid-batch is a state, not a moment: a customers batch applied, its answer held back until the kill
+    slow_batches(sandbox.control, delay_ms=5000)
+    job_id = resync(daemon, acme)  # queued first: the worker starts with the test already watching
     daemon.worker("w1", concurrency=1)
-    job_id = resync(daemon, acme)
-    daemon.wait_for("the run to be mid-way", lambda: writes(sandbox) >= 20)
+    holder_mid_batch(daemon, acme)
     daemon.signal("w1", signal.SIGKILL)
     daemon.processes["w1"].wait()
+    sandbox.control.clear_faults()
     daemon.worker("w2", concurrency=1)
     daemon.wait_for("the redelivered job to finish", lambda: job_ended(acme, job_id), timeout=90)
     assert acme.job(job_id).attempts == 2
@@ -98,20 +119,23 @@ def test_a_stale_lock_holder_cannot_commit_after_its_lease_passed_on(
     """
     daemon.env.update(SYNCD_VISIBILITY_TIMEOUT="90", SYNCD_LOCK_TTL="4")
     acme = daemon.add_tenant("acme", sandbox, customers=1000, state_url=postgres_url, invalid_fraction=0)
-    # Slow enough that the run is still going when it is frozen, even on a loaded machine: at 40 ms a
-    # slow poll here once saw 20 writes only after w1 had finished, and nothing was left to fence.
-    sandbox.control.set_latency(100)
+    # Slow enough that the run is still going when it is frozen, even on a loaded machine: 100 companies,
+    # four at a time, 200 ms each, so the first 20 writes come seconds before the run could end.
+    sandbox.control.set_latency(200)
+    stale = resync(daemon, acme)  # queued first: the worker starts with the test already watching
     daemon.worker("w1", concurrency=1)
-    stale = resync(daemon, acme)
     daemon.wait_for("the first run to be mid-way", lambda: writes(sandbox) >= 20)
     daemon.signal("w1", signal.SIGSTOP)
-    time.sleep(5)  # past the lock TTL: the lock expires while w1 is frozen
+    assert not job_ended(acme, stale, *FINISHED), "frozen mid-run"
+    sandbox.control.set_latency(0)
+    daemon.wait_for("the frozen holder's lock to expire", lambda: lock_holder(acme) is None)
+    fresh = resync(daemon, acme)  # queued first: the new worker starts with the test already watching
     daemon.worker("w2", concurrency=1)
-    fresh = resync(daemon, acme)
-    daemon.wait_for("the new holder to take the lock", lambda: fresh in (lock_holder(acme) or ""))
+    # the Redis lock shows the new holder while it runs; the lease row keeps its token after it is done
+    daemon.wait_for("the new holder to take the lock", lambda: took_the_lease(acme, fresh))
     daemon.signal("w1", signal.SIGCONT)
     daemon.wait_for("the new holder's run", lambda: job_ended(acme, fresh), timeout=60)
-    daemon.wait_for("the stale run to be fenced", lambda: job_ended(acme, stale, "fenced"), timeout=30)
+    daemon.wait_for("the stale run to be fenced", lambda: job_ended(acme, stale, "fenced"))
     assert "fenced" in {run.status for run in acme.runs() if run.job_id == stale}
     assert_converged(acme)
 
@@ -124,9 +148,9 @@ def test_a_second_beat_started_by_mistake_causes_no_duplicate_runs(
     daemon.beat("beat1")
     daemon.beat("beat2")
     daemon.wait_for("convergence", acme.converged, timeout=90)
-    time.sleep(8)
+    done = len(scheduled_and_finished(acme))
+    daemon.wait_for("four more scheduled slots", lambda: len(scheduled_and_finished(acme)) >= done + 4)
     scheduled = sorted(j.created_at for j in acme.jobs() if j.trigger == "schedule")
-    assert len(scheduled) >= 4
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(scheduled)]
     assert min(gaps) >= 1.5, gaps  # one job per 2 s slot, however many beats tick
     assert not [j for j in acme.jobs() if j.status == "skipped"]
@@ -136,14 +160,15 @@ def test_a_second_beat_started_by_mistake_causes_no_duplicate_runs(
 def test_sigterm_mid_batch_leaves_no_half_commit_and_the_run_resumes(
     daemon: Daemon, sandbox: SandboxProcess
 ) -> None:
-    acme = daemon.add_tenant("acme", sandbox, customers=1000)
-    sandbox.control.set_latency(40)
+    acme = daemon.add_tenant("acme", sandbox, customers=400)
+    slow_batches(sandbox.control, delay_ms=5000)  # held mid-batch until the SIGTERM, whatever the load
+    job_id = resync(daemon, acme)  # queued first: the worker starts with the test already watching
     daemon.worker("w1", concurrency=1)
-    job_id = resync(daemon, acme)
-    daemon.wait_for("the run to be mid-way", lambda: writes(sandbox) >= 20)
+    holder_mid_batch(daemon, acme)
     daemon.signal("w1", signal.SIGTERM)
     daemon.processes["w1"].wait(timeout=30)
     assert_state_matches_thulium(acme, sandbox)
+    sandbox.control.clear_faults()
     daemon.worker("w2", concurrency=1)
     daemon.wait_for("the run to resume and finish", lambda: job_ended(acme, job_id), timeout=90)
     assert acme.job(job_id).attempts == 2

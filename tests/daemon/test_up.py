@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -14,24 +13,13 @@ import httpx
 from syncd.sandbox.client_control import SandboxControl
 from syncd.worker.broker import EmbeddedRedis
 from tests.daemon.harness import SYNCD
+from tests.waiting import wait_until
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def wait_until(what: str, check: object, timeout: float, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if callable(check) and check():
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}\n{log.read_text(errors='replace')[-4000:]}")
 
 
 def test_syncd_up_starts_everything_syncs_the_demo_and_stops_cleanly(short_var_dir: Path) -> None:
@@ -50,7 +38,14 @@ def test_syncd_up_starts_everything_syncs_the_demo_and_stops_cleanly(short_var_d
         )
     try:
         control = SandboxControl(f"http://127.0.0.1:{sandbox_port}")
-        wait_until("the demo customers in the sandbox", lambda: len(customers(control)) >= 280, 90, log)
+        wait_until(
+            "the demo customers in the sandbox",
+            lambda: len(customers(control)) >= 280,
+            90,
+            poll=0.5,
+            context=lambda: log.read_text(errors="replace")[-4000:],
+            ignoring=(httpx.HTTPError,),  # the sandbox is not listening yet
+        )
         tenants = short_var_dir / "demo" / "tenants"
         status = subprocess.run(
             [SYNCD, "status", "--config", str(tenants)], env=env, capture_output=True, text=True, check=False

@@ -16,10 +16,9 @@ import contextlib
 import os
 import signal
 import sqlite3
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
@@ -32,28 +31,9 @@ from syncd.state.models import Link, Run
 from tests.daemon.harness import Daemon, DaemonTenant, daemon_env, lock_holder
 from tests.faults.figures import Figures, measure
 from tests.sync.convergence import patient_client
-
-T = TypeVar("T")
+from tests.waiting import wait_until as wait_until  # re-exported: tests import it from here too
 
 BATCH = "batch/customers"
-
-
-def wait_until(
-    what: str,
-    check: Callable[[], T | None],
-    timeout: float = 30,
-    poll: float = 0.05,
-    context: Callable[[], str] = lambda: "",
-) -> T:
-    """Bounded polling: ``check()``'s first truthy result, or an AssertionError naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{context()}")
-        time.sleep(poll)
 
 
 def invalid_rows(demo: DemoSource) -> dict[str, set[str]]:
@@ -222,10 +202,16 @@ def jobs_of(tenant: DaemonTenant) -> list[JobInfo]:
 
 
 def holder_mid_batch(daemon: Daemon, tenant: DaemonTenant) -> str:
-    """Once a customers batch is applied with its answer held back: the worker holding the run."""
+    """Once a customers batch is applied with its answer held back: the worker holding the run.
+
+    Start the workers after ``resync``: a `syncd resync` on a loaded machine may take seconds to exit,
+    and a worker already running would have its batch applied, and answered, before anyone looks.
+    """
     control = tenant.sandbox.control
-    wait_until("a customers batch to be applied", lambda: applied_batch(control), 60, context=daemon.logs)
-    return wait_until("the lock holder", lambda: holding_worker(daemon, tenant), 10, context=daemon.logs)
+    wait_until("a customers batch to be applied", lambda: applied_batch(control), context=daemon.logs)
+    holder = wait_until("the lock holder", lambda: holding_worker(daemon, tenant), context=daemon.logs)
+    assert not all(entry["status"] for entry in slow_posts(control)), "found while its answer is still held"
+    return holder
 
 
 def holding_worker(daemon: Daemon, tenant: DaemonTenant) -> str | None:

@@ -44,6 +44,7 @@ from tests.faults.processes import dangling_links, runs_of
 from tests.faults.test_process_faults import demo, report, rerun
 from tests.sync.conftest import SYNCD, DemoTenant
 from tests.sync.convergence import assert_exact, converge_check, patient_client
+from tests.waiting import HEAVY
 from tests.web.test_webhooks import HOOK_USER, Deployment, deploy, deployment
 
 __all__ = ["demo", "deploy", "deployment"]  # fixtures shared with the scenarios and tests they come from
@@ -241,6 +242,7 @@ def assert_repaired(demo: DemoTenant, work: AgentWork) -> None:
         assert record_of(control, customer_id) == record, "the agents' own records are left alone"
 
 
+@HEAVY
 def test_16_agents_edits_and_deletes_are_repaired_by_the_full_reconcile(demo: DemoTenant) -> None:
     """Agents edit and delete synced customers and companies and add records of their own; one of them
     carries the identifier of a customer the source gets only after the incremental run."""
@@ -276,6 +278,7 @@ def test_16_agents_edits_and_deletes_are_repaired_by_the_full_reconcile(demo: De
     report("16 agents edit/delete/create in Thulium; `sync --full`", demo, started)
 
 
+@HEAVY
 def test_16_a_record_agents_typed_in_before_its_source_row_synced_is_kept_by_the_full_reconcile(
     demo: DemoTenant,
 ) -> None:
@@ -493,6 +496,7 @@ def assert_thulium_holds_the_literal_strings(control: SandboxControl) -> None:
     assert in_campaign == {customer["customer_id"], quoted["customer_id"]}
 
 
+@HEAVY
 def test_sql_in_source_keys_and_values_is_stored_literally(
     sql_tenant: SqlTenant, sandbox: SandboxProcess
 ) -> None:

@@ -19,7 +19,7 @@ import pytest
 from syncd.demo import mutate
 from syncd.sandbox import SandboxProcess
 from syncd.worker.broker import EmbeddedRedis
-from tests.daemon.harness import Daemon, job_ended, lock_holder, overlapping, resync
+from tests.daemon.harness import Daemon, job_ended, lease_holder, lock_holder, overlapping, resync
 from tests.faults.processes import (
     dangling_links,
     holder_mid_batch,
@@ -28,8 +28,8 @@ from tests.faults.processes import (
     settle,
     slow_batches,
     slow_posts,
-    wait_until,
 )
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -52,9 +52,9 @@ def test_3_sigterm_mid_batch_the_worker_shuts_down_warm_and_the_run_resumes(
     acme = daemon.add_tenant("acme", sandbox, customers=400, seed=31)
     control = sandbox.control
     slow_batches(control, delay_ms=2500)
+    job = resync(daemon, acme)  # queued first: the workers start with the test already watching
     daemon.worker("w1", concurrency=1)
     daemon.worker("w2", concurrency=1)
-    job = resync(daemon, acme)
     victim = holder_mid_batch(daemon, acme)
     started = time.monotonic()
     daemon.signal(victim, signal.SIGTERM)
@@ -95,9 +95,7 @@ def test_10_redis_restarted_with_a_task_queued_then_gone_mid_run(
         slow_batches(control, delay_ms=3000, method="*")
         control.reset_counts()
         mutate(acme.demo.url, seed=11, updates=0.05, soft_deletes=0, hard_deletes=0, inserts=400)
-        wait_until(
-            "a scheduled run mid-batch", lambda: slow_posts(control, method="*"), 30, context=daemon.logs
-        )
+        wait_until("a scheduled run mid-batch", lambda: slow_posts(control, method="*"), context=daemon.logs)
         started = time.monotonic()
         broker.stop()
         time.sleep(3)  # the outage itself
@@ -120,15 +118,18 @@ def test_11_a_paused_lock_holder_is_fenced_when_it_wakes(daemon: Daemon, sandbox
     acme = daemon.add_tenant("acme", sandbox, customers=400, seed=41)
     control = sandbox.control
     slow_batches(control, delay_ms=2000, method="*")  # the new holder's PUTs too: it is seen mid-run
-    daemon.worker("w1", concurrency=1)
-    daemon.worker("w2", concurrency=1)
+    # each job is queued before the worker that takes it starts, so the test is watching when it runs
     stale = resync(daemon, acme)
+    daemon.worker("w1", concurrency=1)
     paused = holder_mid_batch(daemon, acme)
     started = time.monotonic()
     daemon.signal(paused, signal.SIGSTOP)
-    wait_until("its lock to expire", lambda: lock_holder(acme) is None, 30, context=daemon.logs)
+    wait_until("its lock to expire", lambda: lock_holder(acme) is None, context=daemon.logs)
     fresh = resync(daemon, acme)
-    wait_until("a new holder", lambda: fresh in (lock_holder(acme) or ""), 30, context=daemon.logs)
+    daemon.worker("w2", concurrency=1)
+    # the new holder's epoch is in the state DB: from now on the paused run's commits are refused
+    new_epoch = lambda: f":{fresh}:" in (lease_holder(acme) or "")  # noqa: E731
+    wait_until("a new holder's epoch", new_epoch, context=daemon.logs)
     daemon.signal(paused, signal.SIGCONT)
     wait_until(
         "the paused run to be fenced", lambda: job_ended(acme, stale, "fenced"), 60, context=daemon.logs

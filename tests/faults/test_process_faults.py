@@ -35,10 +35,10 @@ from tests.faults.processes import (
     settle,
     slow_batches,
     slow_posts,
-    wait_until,
     write_lock,
 )
 from tests.sync.conftest import SYNCD, DemoTenant
+from tests.waiting import wait_until
 
 FAILED = "state DB write failed"  # syncd's log line when a commit cannot get through
 CUSTOMERS = 600  # six batches of 100: four in flight at once; the fifth (full) goes out on the first answer
@@ -131,7 +131,7 @@ def test_2_sigkill_after_the_answer_before_the_state_commit(demo: DemoTenant, tm
         # a batch beyond the first `in_flight` goes out only once syncd has read an answer; it writes
         # the answers down right after sending it, and that commit waits on the lock
         more = lambda: len(slow_posts(control)) > in_flight  # noqa: E731
-        wait_until("syncd to read an answer and send the next batch", more, 10, context=sync.output)
+        wait_until("syncd to read an answer and send the next batch", more, context=sync.output)
         sync.kill()
     assert any(entry["status"] for entry in slow_posts(control)[:in_flight]), "an answer went out first"
     assert "synced" not in links_by_state(demo.state_url, "acme"), "no customer commit got through"
@@ -168,8 +168,9 @@ def test_15_state_db_unavailable_after_thulium_accepted_a_batch(demo: DemoTenant
 
 @pytest.fixture
 def daemon(tmp_path: Path, redis_url: str) -> Iterator[Daemon]:
-    # redelivery after 6 s: longer than the lock TTL (3 s), so the new delivery finds the tenant free
-    with running_daemon(tmp_path, redis_url, SYNCD_VISIBILITY_TIMEOUT="6") as running:
+    # redelivery after 8 s: longer than the lock TTL (3 s), so the new delivery finds the tenant free; and a
+    # run may take 6 s (Celery's soft time limit is 3/4 of it) before it is stopped, even on a loaded machine
+    with running_daemon(tmp_path, redis_url, SYNCD_VISIBILITY_TIMEOUT="8") as running:
         yield running
 
 
@@ -179,9 +180,9 @@ def test_1_sigkill_a_daemon_worker_after_a_batch_is_sent(daemon: Daemon, sandbox
     acme = daemon.add_tenant("acme", sandbox, customers=400, seed=22)
     control = sandbox.control
     slow_batches(control, delay_ms=5000)
+    job = resync(daemon, acme)  # queued first: the workers start with the test already watching
     daemon.worker("w1", concurrency=1)
     daemon.worker("w2", concurrency=1)
-    job = resync(daemon, acme)
     victim = holder_mid_batch(daemon, acme)
     started = time.monotonic()
     daemon.signal(victim, signal.SIGKILL)

@@ -42,9 +42,9 @@ from tests.faults.processes import (
     slow_batches,
     slow_posts,
     sqlite_path,
-    wait_until,
 )
 from tests.sync.conftest import DemoTenant
+from tests.waiting import wait_until
 
 demo = process_faults.demo  # the demo tenant: 600 customers, 60 companies, 3 % invalid rows
 Sync, rerun = process_faults.Sync, process_faults.rerun

@@ -66,6 +66,7 @@ from syncd.wiring import TenantRuntime
 from tests.engine.fakes import Crash, FakeClock, FakeCrm, FakeSource, FakeStore
 from tests.faults.figures import assert_passed, measure
 from tests.sync.convergence import patient_client
+from tests.waiting import HEAVY
 
 COMPANY_KEYS = ("c1", "c2")
 CUSTOMER_KEYS = ("1", "2", "3")
@@ -564,6 +565,7 @@ EngineMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestEngineMachine = EngineMachine.TestCase
+TestEngineMachine.pytestmark = [HEAVY]  # type: ignore[attr-defined]  # 300 examples of 30 steps: minutes of CPU
 
 
 # -- the same idea over HTTP: the real sandbox, a SQLite source and state DB ------------------------------
@@ -702,6 +704,7 @@ class SandboxMachine(RuleBasedStateMachine):
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+@HEAVY
 @pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_sandbox_machine(sandbox_process: SandboxProcess, profile: str) -> None:
     """The chaos rounds in small, under the kind and the unkind readings of the vendor document."""

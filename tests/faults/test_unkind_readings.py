@@ -35,6 +35,7 @@ from tests.faults.test_http_faults import (
     synced,
 )
 from tests.sync.conftest import DemoTenant
+from tests.waiting import HEAVY
 
 demo = process_faults.demo  # the demo tenant: 600 customers, 60 companies, 3 % invalid rows
 WRITES = ("POST", "PUT", "DELETE")
@@ -57,6 +58,7 @@ def unkind_writes(seed: int) -> dict[str, Any]:
     return {"seed": seed, "rules": [*errors, *lost]}
 
 
+@HEAVY
 def test_16_writes_applied_then_answered_500_never_make_a_duplicate(demo: DemoTenant) -> None:
     control = demo.sandbox.control
     control.set_readings(errors_apply_writes=True)

@@ -15,6 +15,7 @@ import pytest
 
 from syncd.sandbox.wolkvox import CHANNELS, token_label
 from syncd.sandbox.wolkvox_launcher import WolkvoxControlError, WolkvoxProcess
+from tests.waiting import wait_until
 
 INI, END = "20240301000000", "20240301235959"
 
@@ -49,11 +50,8 @@ def wire(moment: str) -> str:
     return moment.replace("-", "").replace(" ", "").replace(":", "")
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.02)
+def wait_for(condition: Callable[[], bool]) -> None:
+    wait_until("the sandbox's token counters", condition, poll=0.02)
 
 
 def assert_refusal(resp: httpx.Response, status: int) -> dict[str, Any]:

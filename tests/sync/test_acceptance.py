@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import signal
-import time
+import subprocess
 
 from sqlalchemy import select
 
 from syncd.demo import mutate
+from syncd.sandbox.client_control import SandboxControl
 from syncd.state.db import make_engine, session_factory
 from syncd.state.models import Failure, Link
 from tests.sync.conftest import DemoTenant
 from tests.sync.convergence import assert_exact, converge_check
+from tests.waiting import HEAVY, wait_until
 
 
 def converge(demo: DemoTenant) -> None:
@@ -48,6 +51,7 @@ def customer_writes(demo: DemoTenant) -> int:
     return sum(n for route, n in routes.items() if route.endswith(" batch/customers"))
 
 
+@HEAVY
 def test_initial_sync_mirrors_the_valid_rows_and_records_the_invalid_ones(demo_tenant: DemoTenant) -> None:
     result = demo_tenant.sync()
     assert result.returncode == 2, result.stderr
@@ -65,6 +69,7 @@ def test_initial_sync_mirrors_the_valid_rows_and_records_the_invalid_ones(demo_t
     assert writes(demo_tenant) == before, "a run with no source change sends no write"
 
 
+@HEAVY
 def test_mutations_converge_through_incremental_and_full_runs(demo_tenant: DemoTenant) -> None:
     demo_tenant.sync()
     mutation = mutate(
@@ -129,13 +134,19 @@ def test_converges_with_faults_on(demo_tenant: DemoTenant) -> None:
     )
 
 
+@HEAVY
 def test_sigkill_at_random_points_then_rerun_converges(demo_tenant: DemoTenant) -> None:
     control = demo_tenant.sandbox.control
     control.set_latency(15)
     rng = random.Random(7)
     for _ in range(5):
+        # a random point of the run, counted in Thulium writes, not seconds: on a loaded machine a sync may
+        # still be importing after 1.5 s, and a kill then tests nothing
+        target = int(control.counts()["writes"]) + rng.randint(1, 60)
         process = demo_tenant.start_sync()
-        time.sleep(rng.uniform(0.3, 1.5))
+        wait_until(
+            "the sync to reach its kill point", functools.partial(at_kill_point, control, process, target)
+        )
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
         demo_tenant.sync("--full") if rng.random() < 0.2 else None
@@ -145,6 +156,11 @@ def test_sigkill_at_random_points_then_rerun_converges(demo_tenant: DemoTenant) 
     converge(demo_tenant)
 
 
+def at_kill_point(control: SandboxControl, process: subprocess.Popen[str], writes: int) -> bool:
+    return int(control.counts()["writes"]) >= writes or process.poll() is not None
+
+
+@HEAVY
 def test_full_reconcile_repairs_what_agents_changed_in_thulium(demo_tenant: DemoTenant) -> None:
     demo_tenant.sync()
     engine = make_engine(demo_tenant.state_url)

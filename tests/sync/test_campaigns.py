@@ -17,6 +17,7 @@ from syncd.state.db import make_engine, session_factory
 from syncd.state.models import CampaignMember, Failure, Link, Run
 from syncd.wiring import tenant_runtime
 from tests.sync.conftest import DemoTenant
+from tests.waiting import HEAVY
 
 OUTBOUND = "00002"
 TO_CALL = 10
@@ -122,6 +123,7 @@ def assert_exactly(demo: DemoTenant, wanted: set[str]) -> None:
     )
 
 
+@HEAVY
 def test_rule_feeds_exactly_its_rows_converges_after_a_change_and_leaves_worked_records_alone(
     demo_tenant: DemoTenant,
 ) -> None:
@@ -166,6 +168,7 @@ def fault_hits(control: SandboxControl) -> dict[str, int]:
     return {rule["kind"]: rule["fired"] for rule in control.fault_state()["rules"]}
 
 
+@HEAVY
 def test_converges_without_duplicates_under_the_fault_mix(demo_tenant: DemoTenant) -> None:
     chosen = random.Random(8).sample(list(demo_tenant.demo.valid_customer_keys), 300)
     use_rule(demo_tenant, chosen[:200])

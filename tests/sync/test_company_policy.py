@@ -22,6 +22,7 @@ from syncd.state.db import make_engine
 from tests.sync.conftest import DemoTenant
 from tests.sync.convergence import assert_exact, converge_check
 from tests.sync.test_acceptance import open_failures
+from tests.waiting import HEAVY
 
 PROFILES = ["default", "adversarial"]
 
@@ -64,6 +65,7 @@ def execute(demo: DemoTenant, statement: str, **params: object) -> None:
     engine.dispose()
 
 
+@HEAVY
 def test_customers_of_unavailable_companies_go_without_them_and_get_them_when_they_come(
     big_tenant: DemoTenant,
 ) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -25,6 +24,7 @@ from syncd.thulium import (
 )
 from syncd.thulium.status import parse_retry_after
 from tests.thulium.conftest import Control
+from tests.waiting import wait_until
 
 
 def _api_log(control: Control, route: str, method: str) -> list[dict[str, Any]]:
@@ -214,8 +214,9 @@ def test_write_read_timeout_is_outcome_unknown(
     with pytest.raises(OutcomeUnknown):
         client.create_customer(CustomerPayload(surname="Slow", identifier="slow-1"))
     assert len(_api_log(control, "customers", "POST")) == 1
-    time.sleep(1.3)  # let the sandbox finish; the write was applied although its answer never arrived
-    assert [c["identifier"] for c in control.state()["customers"]] == ["slow-1"]
+    # the write was applied although its answer never arrived
+    identifiers = lambda: [c["identifier"] for c in control.state()["customers"]]  # noqa: E731
+    assert wait_until("the slowed create to be applied", identifiers) == ["slow-1"]
 
 
 def test_get_retried_after_dropped_connection(client: ThuliumClient, control: Control) -> None:

@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from syncd.settings import ProcessSettings
 from syncd.web.app import create_app
 from syncd.worker.broker import EmbeddedRedis
 from tests.fixtures.redis import RedisServer
+from tests.waiting import wait_until
 
 SECRET = "Hunter2-state-secret"
 OPS_USER, OPS_PASSWORD = "ops", "Ops-health-pw-42"
@@ -229,14 +229,15 @@ def test_serve_answers_and_exits_cleanly_on_sigterm(settings: ProcessSettings) -
 
 
 def wait_for_health(url: str, proc: subprocess.Popen[bytes]) -> httpx.Response:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            return httpx.get(url, timeout=10)
-        except httpx.TransportError:
-            time.sleep(0.1)
-    stderr = proc.stderr.read().decode() if proc.stderr and proc.poll() is not None else ""
-    raise AssertionError(f"web process did not answer on {url}; stderr:\n{stderr}")
+    def answered() -> httpx.Response | None:
+        if proc.poll() is not None:
+            stderr = proc.stderr.read().decode() if proc.stderr else ""
+            raise AssertionError(f"web process exited before answering on {url}; stderr:\n{stderr}")
+        return httpx.get(url, timeout=10)
+
+    return wait_until(
+        f"the web process to answer on {url}", answered, poll=0.1, ignoring=(httpx.TransportError,)
+    )
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import redis
 
 from syncd.settings import ProcessSettings
 from syncd.worker.broker import EmbeddedRedis, broker_url, ensure_broker, redis_client_url
+from tests.waiting import wait_until
 
 STARTERS = 4
 # Each starter sleeps until a shared instant, so the start attempts really overlap despite import time.
@@ -122,9 +123,7 @@ def test_stop_before_any_start_is_not_an_error(short_var_dir: Path) -> None:
 def test_killed_server_is_replaced_despite_its_stale_socket(server: EmbeddedRedis) -> None:
     (pid,) = server_pids(server)
     os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 5
-    while server_pids(server) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until("the killed server to be gone", lambda: not server_pids(server))
     assert server.socket_path.exists()
 
     assert server.ensure_running() is True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -18,7 +17,7 @@ from syncd.state.db import make_engine, session_factory
 from syncd.state.repository import StateStore
 from syncd.state.runs import reap
 from syncd.worker.lease import TenantBusy, lock_holder, lock_key, lock_seen, tenant_lease
-from tests.faults.processes import wait_until
+from tests.waiting import wait_until
 
 Sessions = sessionmaker[Session]
 JAN, FEB = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
@@ -50,8 +49,11 @@ def test_a_second_taker_finds_the_tenant_busy_and_sees_the_holder(
 def test_the_heartbeat_keeps_a_long_run_locked_past_its_ttl(
     redis_client: redis.Redis, sessions: Sessions
 ) -> None:
-    with tenant_lease(redis_client, sessions, "acme", "job1", ttl=0.6) as lease:
-        time.sleep(1.5)
+    ttl = 1.5
+    with tenant_lease(redis_client, sessions, "acme", "job1", ttl=ttl) as lease:
+        first = lease.deadline
+        # renewed for longer than one TTL: the lock outlived the TTL it was taken with
+        wait_until("renewals past the first TTL", lambda: lease.deadline > first + ttl)
         lease.ensure()
         assert lock_holder(redis_client, "acme") == lease.token
 
@@ -68,7 +70,7 @@ def test_a_holder_whose_lock_lapsed_is_fenced_in_the_state_db_and_before_writes(
             with pytest.raises(LeaseLost):
                 stale_store.commit("customers", Commit(links=[link("2", 102)], cursor=Position(FEB, "2")))
             StateStore(sessions, "acme", epoch=new.epoch).commit("customers", Commit(links=[link("3", 103)]))
-        time.sleep(5 / 3 + 0.5)
+        wait_until("its heartbeat to find the token gone", old.lost.is_set)
         with pytest.raises(LeaseLost):
             old.ensure()  # its heartbeat found the token gone
     reader = StateStore(sessions, "acme")
