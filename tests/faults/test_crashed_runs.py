@@ -118,9 +118,9 @@ def test_a_killed_daemon_worker_s_run_is_crashed_within_one_lease_ttl_and_the_ne
     acme = daemon.add_tenant("acme", sandbox, customers=400, seed=32)
     control = sandbox.control
     slow_batches(control, delay_ms=HOLD_MS)
+    job = resync(daemon, acme)  # queued before any worker runs: nothing can be answered unwatched
     daemon.worker("w1", concurrency=1)
     daemon.worker("w2", concurrency=1)
-    job = resync(daemon, acme)
     victim = holder_mid_batch(daemon, acme)
     token = wait_until("the holder's token", lambda: lock_holder(acme), 30, context=daemon.logs)
     run = wait_until("its customers run", lambda: running_run(acme, token), 30, context=daemon.logs)
