@@ -30,7 +30,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -39,6 +38,7 @@ from sqlalchemy.orm import Session
 from syncd.state import models
 from syncd.state.db import rowcount
 from syncd.state.leases import current_epoch
+from syncd.state.processes import pid_alive
 from syncd.state.types import utcnow
 
 log = logging.getLogger("syncd.runs")
@@ -216,18 +216,3 @@ def _reap(
         line = {"tenant": tenant, "stream": item.run.stream, "run_id": item.run.id, "reason": item.reason}
         log.warning("run crashed", extra={**line, "last_seen": item.run.seen.isoformat(), "by": noticed_by})
     return closed
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid runs here; a zombie (killed, not yet waited for) is dead."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no /proc (not Linux): the signal said it exists
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"

@@ -22,12 +22,12 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from syncd.settings.process import ProcessSettings
+from syncd.state.processes import PROC, pid_alive
 
 # sockaddr_un.sun_path is 108 bytes on Linux, one of which is the terminating NUL.
 SOCKET_PATH_MAX = 107
 POLL_S = 0.05
 PING_TIMEOUT_S = 1.0
-PROC = Path("/proc")
 SOCKET_SCHEMES = ("redis+socket", "socket")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 
@@ -124,10 +124,10 @@ class EmbeddedRedis:
         with self._start_lock():
             pid = self._server_pid()
             self._shutdown()
-            if pid is not None and not _wait_until(lambda: not _alive(pid), timeout / 2):
+            if pid is not None and not _wait_until(lambda: not pid_alive(pid), timeout / 2):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGTERM)
-                if not _wait_until(lambda: not _alive(pid), timeout / 2):
+                if not _wait_until(lambda: not pid_alive(pid), timeout / 2):
                     raise EmbeddedRedisError(f"embedded Redis (pid {pid}) did not exit within {timeout}s")
             if self.running():
                 raise EmbeddedRedisError(f"a Redis without a pidfile still answers on {self.socket_path}")
@@ -172,7 +172,7 @@ class EmbeddedRedis:
             pid = int(self.pidfile.read_text(encoding="ascii").strip())
         except (OSError, ValueError):
             return None
-        if not _alive(pid) or not _runs_socket(pid, self.socket_path):
+        if not pid_alive(pid) or not _runs_socket(pid, self.socket_path):
             return None
         return pid
 
@@ -198,28 +198,6 @@ def _wait_until(condition: Callable[[], bool], timeout: float) -> bool:
         if time.monotonic() >= deadline:
             return False
         time.sleep(POLL_S)
-    return True
-
-
-def _alive(pid: int) -> bool:
-    """A daemonized server is reparented to PID 1, which in a container may not reap it: a zombie is dead."""
-    if not PROC.is_dir():
-        return _signalable(pid)
-    try:
-        stat = (PROC / str(pid) / "stat").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return False
-    state = stat.rpartition(")")[2].split()[:1]
-    return state not in (["Z"], ["X"])
-
-
-def _signalable(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
 
 
