@@ -25,9 +25,8 @@ from syncd.settings import Tenant
 from syncd.settings.errors import ConfigProblem
 from syncd.source.probe import Unusable, probe_source
 from syncd.state import migrate
-from syncd.thulium import ThuliumError
 
-__all__ = ["local_problems", "stops_every_request", "thulium_problem"]
+__all__ = ["local_problems", "stops_thulium_probes", "thulium_problem"]
 
 
 def local_problems(tenant: Tenant, state_url: str) -> list[ConfigProblem]:
@@ -45,8 +44,3 @@ def state_problems(tenant: Tenant, url: str) -> list[ConfigProblem]:
     if revision is None or revision == migrate.head_revision() or known_revision(revision):
         return []
     return [unknown_revision(tenant, url, revision)]
-
-
-def stops_every_request(exc: BaseException) -> bool:
-    """Bad credentials, a dead host or a wrong URL: no stream of the tenant can do anything."""
-    return isinstance(exc, ThuliumError) and stops_thulium_probes(exc)

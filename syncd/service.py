@@ -19,7 +19,7 @@ from syncd.engine.run import StreamRun
 from syncd.logs import register_basic_auth
 from syncd.metrics import API_METRICS, record_run
 from syncd.ops.attempts import record_aborted_attempt
-from syncd.preflight import stops_every_request, thulium_problem
+from syncd.preflight import stops_thulium_probes, thulium_problem
 from syncd.settings import Tenant
 from syncd.settings.activity import ACTIVITY_STREAMS
 from syncd.thulium import ThuliumError
@@ -117,7 +117,7 @@ def stopping_problems(tenant: Tenant, outcome: StreamOutcome) -> list[str]:
     """A Thulium failure that stops every request is the tenant's problem, named by its key, not one
     stream's: the first stream to meet it would otherwise be blamed for bad credentials."""
     cause = outcome.cause
-    if not isinstance(cause, ThuliumError) or not stops_every_request(cause):
+    if not isinstance(cause, ThuliumError) or not stops_thulium_probes(cause):
         return []
     return [thulium_problem(tenant, cause).render(tenant.path)]
 
