@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from syncd.engine.ports import Commit
 from syncd.state import models
 from syncd.state.leases import take_epoch
+from syncd.state.processes import pid_alive
 from syncd.state.repository import StateStore
 from syncd.state.runs import (
     UNKNOWN_LOCK,
@@ -26,7 +27,6 @@ from syncd.state.runs import (
     close_crashed,
     dead_runs,
     open_runs,
-    pid_alive,
     reap,
     token_process,
     touch_runs,
