@@ -18,6 +18,7 @@ from syncd.engine.campaign_plan import Rule
 from syncd.engine.campaign_run import CampaignRun, campaign_stream
 from syncd.engine.errors import LeaseLost, RunAborted
 from syncd.engine.ports import Commit, FailureRecord
+from syncd.errors import Fatal
 from syncd.settings.tenant import CampaignRule
 from syncd.thulium import ThuliumClient, ThuliumError
 from syncd.wiring import SystemClock, TenantRuntime, campaign_options
@@ -27,7 +28,7 @@ log = logging.getLogger("syncd.sync")
 Statuses = dict[str, dict[int, str]]  # outbound id -> status id -> system status
 
 
-class CampaignSetupError(ValueError):
+class CampaignSetupError(ValueError, Fatal):
     """A rule names a campaign or status Thulium does not have: nothing may run until it is fixed."""
 
 

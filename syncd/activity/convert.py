@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from syncd.activity.periods import seconds_of
+from syncd.errors import Skippable
 
 Row = dict[str, Any]
 CHANNELS = ("facebook", "instagram", "web", "whatsapp")
@@ -75,8 +76,8 @@ def converted(key: str, build: Callable[[], Row]) -> Row | Rejected:
         return Rejected(key, str(exc))
 
 
-class FieldError(ValueError):
-    pass
+class FieldError(ValueError, Skippable):
+    """One field of one activity record cannot be stored; the record is rejected, the run goes on."""
 
 
 def field(raw: Mapping[str, Any], path: str, convert: Callable[[object], Any]) -> Any:

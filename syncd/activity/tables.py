@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 
 from syncd.activity.convert import CHAT_COUNTS, STATS, Row
+from syncd.errors import Fatal
 
 SYNCED_AT = "synced_at"
 
@@ -136,7 +137,7 @@ class Written:
     unchanged: int = 0
 
 
-class TableShapeError(Exception):
+class TableShapeError(Fatal):
     """An existing table does not have the key or the columns this version of syncd writes."""
 
 

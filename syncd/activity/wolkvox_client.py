@@ -13,12 +13,13 @@ from typing import Any
 import httpx
 
 from syncd.activity.periods import wolkvox_time
+from syncd.errors import Retriable
 
 log = logging.getLogger("syncd.wolkvox")
 REPORT_PATH = "/api/v2/reports_manager.php"
 
 
-class WolkvoxError(RuntimeError):
+class WolkvoxError(RuntimeError, Retriable):
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.status = status

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from syncd.errors import Skippable
+
 LIST_SEPARATORS = re.compile(r"[,;/|\n]+")
 PHONE_NOISE = re.compile(r"[\s\-.()]+")
 EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;.]+$")
@@ -17,7 +19,7 @@ MIN_PHONE_DIGITS = 3
 MAX_PHONE_DIGITS = 20
 
 
-class InvalidValue(ValueError):
+class InvalidValue(ValueError, Skippable):
     """A value that cannot be sent; the message never contains the value itself (it is personal data)."""
 
 

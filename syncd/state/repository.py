@@ -23,6 +23,7 @@ from syncd.engine.campaign_run import CAMPAIGN_PREFIX
 from syncd.engine.errors import StoreUnavailable
 from syncd.engine.ports import Commit, FailureRecord, Link
 from syncd.engine.records import Position
+from syncd.errors import Skippable
 from syncd.metrics import record_failures
 from syncd.source.position import decode_position, encode_position
 from syncd.state import models
@@ -49,7 +50,7 @@ T = TypeVar("T")
 log = logging.getLogger("syncd.failures")
 
 
-class CursorTooLong(ValueError):
+class CursorTooLong(ValueError, Skippable):
     """The encoded cursor does not fit its column.
 
     Raised before anything is written: SQLite would store it silently and PostgreSQL would

@@ -21,6 +21,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from syncd.errors import Fatal
 from syncd.settings.process import ProcessSettings
 from syncd.state.processes import PROC, pid_alive
 
@@ -32,7 +33,7 @@ SOCKET_SCHEMES = ("redis+socket", "socket")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
-class EmbeddedRedisError(RuntimeError):
+class EmbeddedRedisError(RuntimeError, Fatal):
     pass
 
 
