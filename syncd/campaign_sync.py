@@ -1,23 +1,22 @@
 """Sync a tenant's campaign rules: check them against Thulium, then one recorded run per rule.
 
 Kept apart from ``service.py`` because a campaign run needs more than one stream's parts:
-the customer links, a way to repair a stale one (a customers run), and the write-back table.
+the customer links and the write-back table. Repairing a stale link takes a customers run, so
+the service, which runs streams, answers a run's ``StaleLinks`` (see ``timed``).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import text
 
 from syncd.engine.campaign_plan import Rule
-from syncd.engine.campaign_run import CampaignRun, campaign_stream
+from syncd.engine.campaign_run import CampaignRun, Relinked, StaleLinks, campaign_stream, run_to_end
 from syncd.engine.errors import LeaseLost, RunAborted
-from syncd.engine.ports import Commit, FailureRecord
 from syncd.errors import Fatal
 from syncd.settings.tenant import CampaignRule
 from syncd.thulium import ThuliumClient, ThuliumError
@@ -95,36 +94,14 @@ class RuleQueries:
 
 
 class LinkedCustomers:
-    """Customer ids from the customers stream's links; a stale one is repaired by a customers run."""
+    """Customer ids from the customers stream's links (a stale one is repaired by the service)."""
 
-    def __init__(self, runtime: TenantRuntime, job_id: str | None) -> None:
-        self.runtime, self.job_id = runtime, job_id
+    def __init__(self, runtime: TenantRuntime) -> None:
+        self.runtime = runtime
 
     def customer_ids(self, keys: Collection[str]) -> dict[str, int]:
         links = self.runtime.store.links("customers", keys)
         return {key: link.thulium_id for key, link in links.items()}
-
-    def repair(self, keys: Collection[str]) -> dict[str, int]:
-        """Drop the links and let the customers stream look each key up (or create it) right now."""
-        from syncd.service import sync_stream  # the service runs campaigns; this calls back into it
-
-        now = datetime.now(UTC)
-        message = "a campaign add found the customer gone from Thulium: the link was stale; re-linking"
-        failures = [FailureRecord(key, "update", "retryable", message, next_attempt_at=now) for key in keys]
-        self.runtime.store.commit("customers", Commit(unlinked=sorted(keys), failures=failures))
-        line = {"tenant": self.runtime.tenant.name, "customers": len(keys)}
-        log.warning("relinking customers a campaign found stale", extra=line)
-        sync_stream(
-            self.runtime,
-            "customers",
-            full=False,
-            dry_run=False,
-            force=False,
-            trigger="repair",
-            job_id=self.job_id,
-            progress=None,
-        )
-        return self.customer_ids(keys)
 
 
 def campaign_run(
@@ -142,7 +119,7 @@ def campaign_run(
         statuses,
         campaign_options(runtime.tenant, full=full, dry_run=dry_run),
         source=RuleQueries(runtime),
-        links=LinkedCustomers(runtime, job_id),
+        links=LinkedCustomers(runtime),
         members=runtime.members,
         failures=runtime.store,
         crm=runtime.campaigns,
@@ -151,10 +128,12 @@ def campaign_run(
     )
 
 
-def timed(run: CampaignRun) -> tuple[dict[str, int], Exception | None, float]:
+def timed(
+    run: CampaignRun, relink: Callable[[StaleLinks], Relinked]
+) -> tuple[dict[str, int], Exception | None, float]:
     started = time.monotonic()
     try:
-        return run.run(), None, time.monotonic() - started
+        return run_to_end(run.steps(), relink), None, time.monotonic() - started
     except (RunAborted, ThuliumError, LeaseLost) as exc:
         return run.counters, exc, time.monotonic() - started
 

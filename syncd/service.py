@@ -9,12 +9,21 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from syncd.campaign_sync import CampaignSetupError, Statuses, campaign_run, check_campaigns, timed
-from syncd.engine.campaign_run import campaign_stream
+from syncd.campaign_sync import (
+    CampaignSetupError,
+    LinkedCustomers,
+    Statuses,
+    campaign_run,
+    check_campaigns,
+    timed,
+)
+from syncd.engine.campaign_run import Relinked, StaleLinks, campaign_stream
 from syncd.engine.errors import LeaseLost, RunAborted, StoreUnavailable
+from syncd.engine.ports import Commit, FailureRecord
 from syncd.engine.run import StreamRun
 from syncd.logs import register_basic_auth
 from syncd.metrics import API_METRICS, record_run
@@ -189,7 +198,7 @@ def sync_campaigns(
         run = campaign_run(
             runtime, rule, statuses[rule.outbound_id], full=full, dry_run=dry_run, job_id=job_id
         )
-        counters, error, seconds = timed(run)
+        counters, error, seconds = timed(run, relinker(runtime, job_id))
         outcome = finish(
             runtime, stream, run_id, counters, error, dry_run, requests_before, seconds, run.preview, job_id
         )
@@ -197,6 +206,35 @@ def sync_campaigns(
         if outcome.status == "fenced":
             break
     return outcomes
+
+
+def relinker(runtime: TenantRuntime, job_id: str | None) -> Callable[[StaleLinks], Relinked]:
+    """Answers a campaign run's stale links: drop the links, let a customers run look each key up
+    (or create it) right now, and hand back the ids it linked."""
+
+    def relink(stale: StaleLinks) -> Relinked:
+        now = datetime.now(UTC)
+        message = "a campaign add found the customer gone from Thulium: the link was stale; re-linking"
+        keys = sorted(stale.keys)
+        failures = [FailureRecord(key, "update", "retryable", message, next_attempt_at=now) for key in keys]
+        runtime.store.commit("customers", Commit(unlinked=keys, failures=failures))
+        log.warning(
+            "relinking customers a campaign found stale",
+            extra={"tenant": runtime.tenant.name, "customers": len(keys)},
+        )
+        sync_stream(
+            runtime,
+            "customers",
+            full=False,
+            dry_run=False,
+            force=False,
+            trigger="repair",
+            job_id=job_id,
+            progress=None,
+        )
+        return LinkedCustomers(runtime).customer_ids(keys)
+
+    return relink
 
 
 def sync_activity(

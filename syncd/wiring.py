@@ -14,9 +14,9 @@ from sqlalchemy import Engine
 
 from syncd.engine.campaign_ports import CampaignCrm
 from syncd.engine.campaign_run import CampaignOptions, campaign_stream
+from syncd.engine.options import RunOptions
 from syncd.engine.plan import StreamSpec
 from syncd.engine.ports import Crm
-from syncd.engine.run import RunOptions
 from syncd.settings import ProcessSettings, Tenant
 from syncd.settings.activity import ACTIVITY_STREAMS
 from syncd.settings.tenant import StreamSection, TenantFile, ThuliumSection

@@ -22,10 +22,6 @@ class CustomerLinks(Protocol):
         """Thulium customer ids of the linked keys (unlinked keys are absent)."""
         ...
 
-    def repair(self, keys: Collection[str]) -> dict[str, int]:
-        """Re-link customers whose Thulium record is gone; returns the keys that are linked again."""
-        ...
-
 
 class Members(Protocol):
     def members(self, outbound_id: str) -> dict[str, Member]: ...

@@ -8,11 +8,15 @@ campaign write is idempotent on Thulium's side (ALREADY_EXISTS, NOT_EXIST), so a
 whose outcome is unknown is simply sent again — never looked up, never duplicated. An add
 refused in words we do not recognise is decided by asking whether its customer still exists
 (``Decision.VERIFY``): gone means a stale link to repair, present means Thulium's refusal stands.
+
+Repairing a stale link takes a customers run, which is not this run's to start: ``steps()``
+yields a ``StaleLinks`` value and waits for the re-linked customer ids; ``run_to_end`` drives the
+steps with whatever re-links them (the application runs the customers stream).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -70,6 +74,33 @@ class Settled:
     vanished: list[str] = field(default_factory=list)  # the record is gone from the campaign
 
 
+@dataclass(frozen=True, slots=True)
+class StaleLinks:
+    """Adds found these keys' customers gone from Thulium: re-link them, answer with their new ids."""
+
+    keys: tuple[str, ...]
+
+
+Relinked = Mapping[str, int]  # key -> customer id, for the keys linked again (the others wait)
+Steps = Generator[StaleLinks, Relinked, dict[str, int]]
+
+
+def run_to_end(steps: Steps, relink: Callable[[StaleLinks], Relinked]) -> dict[str, int]:
+    """Drive a campaign run's steps, answering each stale-links request with ``relink``."""
+    try:
+        request = next(steps)
+        while True:
+            request = steps.send(relink(request))
+    except StopIteration as done:
+        counters: dict[str, int] = done.value
+        return counters
+
+
+def nothing_relinked(stale: StaleLinks) -> Relinked:
+    """For a run with no way to repair: stale keys wait for the next customers run."""
+    return {}
+
+
 CAMPAIGN_PREFIX = "campaign:"  # runs and failures of a campaign rule are stream campaign:<outbound_id>
 
 
@@ -103,6 +134,10 @@ class CampaignRun:
         self.known: dict[str, Member] = {}  # the members as planned from
 
     def run(self) -> dict[str, int]:
+        """The whole run, leaving stale links for the next customers run to repair."""
+        return run_to_end(self.steps(), nothing_relinked)
+
+    def steps(self) -> Steps:
         if not self.options.dry_run:
             self.poll(complete=self.options.full)
         plan, rejected = self.plan()
@@ -115,7 +150,7 @@ class CampaignRun:
             return self.counters
         self.record_rejected(rejected)
         self.record_waiting(plan.waiting)
-        self.execute(plan)
+        yield from self.execute(plan)
         self.failures.commit(self.stream, Commit(resolved=plan.kept + self.left_behind(plan)))
         return self.counters
 
@@ -208,11 +243,12 @@ class CampaignRun:
             self.failures.commit(self.stream, Commit(failures=failures))
 
     # -- applying -------------------------------------------------------------------------------
-    def execute(self, plan: CampaignPlan) -> None:
+    def execute(self, plan: CampaignPlan) -> Generator[StaleLinks, Relinked, None]:
         self.batches("remove_member", plan.remove, self.crm.max_batch(), self.send_removals)
         stale = self.batches("add_member", plan.add, self.crm.max_batch(), self.send_additions)
         if stale:
-            self.add_repaired(stale)
+            relinked = yield StaleLinks(tuple(op.key for op in stale))
+            self.add_relinked(stale, relinked)
         if self.counters["added"] and self.writeback is not None:
             # The records just added are the campaign's newest: read only those back.
             self.take(self.crm.newest(self.outbound_id, self.counters["added"]))
@@ -240,9 +276,8 @@ class CampaignRun:
             found = pool.map(lambda op: self.crm.record(self.outbound_id, op.customer_id), ops)
             return [state for state in found if state is not None]
 
-    def add_repaired(self, stale: list[MemberOp]) -> None:
-        """Our link pointed at a customer Thulium no longer has: re-link, then add once more."""
-        relinked = self.links.repair([op.key for op in stale])
+    def add_relinked(self, stale: list[MemberOp], relinked: Relinked) -> None:
+        """Our link pointed at a customer Thulium no longer has: add the re-linked ones once more."""
         again = [
             MemberOp(op.key, relinked[op.key], op.fields, op.fields_hash)
             for op in stale

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING
 
+from syncd.engine.options import RunOptions
 from syncd.engine.plan import Op, PagePlan
 from syncd.engine.ports import Clock, Commit, CrmResult, FailureRecord, Link, RemoteRecord
 from syncd.engine.records import Position
 from syncd.engine.resolve import Decision, ItemStatus
-
-if TYPE_CHECKING:
-    from syncd.engine.run import RunOptions
 
 UNTRACKED = -1  # items no page waits for (purging duplicates)
 PREVIEW_ROWS = 5

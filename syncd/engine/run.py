@@ -13,11 +13,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 from syncd.engine.compare import differs
 from syncd.engine.errors import RunAborted
+from syncd.engine.options import RunOptions
 from syncd.engine.outcomes import CommitBuilder, Item, Outcomes
 from syncd.engine.plan import (
     Op,
@@ -34,22 +34,6 @@ from syncd.engine.resolve import decide
 from syncd.engine.tracker import CursorTracker
 
 SAVE_EVERY = 0.05  # seconds between group commits of settled results
-
-
-@dataclass(frozen=True, slots=True)
-class RunOptions:
-    full: bool = False
-    dry_run: bool = False
-    force: bool = False
-    batch_size: int = 100
-    max_in_flight: int = 4
-    item_attempts: int = 5
-    page_size: int = 1000
-    on_thulium_delete: Literal["recreate", "ignore"] = "recreate"
-    on_thulium_edit: Literal["source_wins", "ignore"] = "source_wins"
-    max_delete_fraction: float = 0.2
-    park_for: timedelta = timedelta(minutes=5)
-    item_backoff: float = 0.2
 
 
 @dataclass(slots=True)

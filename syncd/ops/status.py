@@ -18,8 +18,8 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from syncd.engine.options import RunOptions
 from syncd.engine.records import Position
-from syncd.engine.run import RunOptions
 from syncd.ops.failures import StreamFailures, open_failure_summary
 from syncd.ops.health import (
     DEGRADED,

@@ -10,10 +10,11 @@ import pytest
 
 from syncd.engine.errors import RunAborted
 from syncd.engine.normalize import Unreadable
+from syncd.engine.options import RunOptions
 from syncd.engine.plan import StreamSpec
 from syncd.engine.records import Position, SourceRow
 from syncd.engine.resolve import ItemStatus
-from syncd.engine.run import RunOptions, StreamRun
+from syncd.engine.run import StreamRun
 from tests.engine.fakes import Crash, FakeClock, FakeCrm, FakeSource, FakeStore, failing
 
 CUSTOMERS = StreamSpec(

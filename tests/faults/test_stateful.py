@@ -45,11 +45,12 @@ from hypothesis.stateful import (
 
 from syncd.demo import generate_source, mutate, write_demo_config
 from syncd.engine.normalize import Normalized, normalize
+from syncd.engine.options import RunOptions
 from syncd.engine.plan import StreamSpec, company_key_of
 from syncd.engine.ports import CrmResult, Payload, RemoteRecord
 from syncd.engine.records import Position, SourceRow
 from syncd.engine.resolve import ItemStatus
-from syncd.engine.run import RunOptions, StreamRun
+from syncd.engine.run import StreamRun
 from syncd.sandbox import SandboxProcess
 from syncd.sandbox.readings import PROFILES
 from syncd.service import sync_tenant
