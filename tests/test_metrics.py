@@ -19,12 +19,13 @@ import redis
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from syncd.app.runtime import TenantRuntime
+from syncd.app.sync import finish
 from syncd.demo import write_demo_config
 from syncd.engine.ports import Commit, FailureRecord
 from syncd.engine.records import Position
-from syncd.metrics import API_METRICS, MultiprocessFiles, metrics_dir, serve_worker_metrics
+from syncd.observe.metrics import API_METRICS, MultiprocessFiles, metrics_dir, serve_worker_metrics
 from syncd.sandbox.launcher import SandboxProcess
-from syncd.service import finish
 from syncd.settings import ProcessSettings
 from syncd.state import migrate
 from syncd.state.db import make_engine, session_factory
@@ -34,7 +35,6 @@ from syncd.thulium import ThuliumClient, ThuliumNotFound, ThuliumUnavailable
 from syncd.thulium.retry import RetryPolicy
 from syncd.web.app import create_app
 from syncd.web.metrics import ROUTE, add_metrics_route
-from syncd.wiring import TenantRuntime
 from syncd.worker.lease import TenantBusy, tenant_lease
 
 
@@ -131,7 +131,7 @@ WORKER = textwrap.dedent(
     """
     import multiprocessing, sys
     from pathlib import Path
-    from syncd.metrics import record_run, use_multiprocess
+    from syncd.observe.metrics import record_run, use_multiprocess
 
     mode, var_dir = sys.argv[1], Path(sys.argv[2])
     use_multiprocess(var_dir)

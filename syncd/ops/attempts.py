@@ -10,7 +10,7 @@ reads the run log per stream (``syncd runs``, the last run in ``syncd status``, 
 ``syncd_runs`` gauge), so the attempt moves all of them with no new concept; and the next attempt
 that gets going replaces it as the stream's newest run, as any run does. Daemon jobs were already
 recorded in ``jobs``; they now leave the same runs, so ``syncd runs`` tells one story for both.
-The pre-flight (``syncd.preflight``: the local part of ``syncd check``) that stops a sync before
+The pre-flight (``syncd.app.preflight``: the local part of ``syncd check``) that stops a sync before
 anything is written is recorded the same way, but only into a state DB that already exists and is
 current: a tenant that never ran stays "no state yet" and no file is created. A dry run writes
 nothing and records nothing.
@@ -24,12 +24,12 @@ from contextlib import ExitStack, contextmanager
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from syncd.app.runtime import Guard, TenantRuntime, configured_streams, tenant_runtime
 from syncd.engine.campaign_run import campaign_stream
 from syncd.engine.errors import LeaseLost
 from syncd.settings import Tenant
 from syncd.state.db import make_engine, session_factory
 from syncd.state.repository import StateStore
-from syncd.wiring import Guard, TenantRuntime, configured_streams, tenant_runtime
 
 log = logging.getLogger("syncd.sync")
 
@@ -118,7 +118,7 @@ def record_refused_attempt(
     trigger: str,
     job_id: str | None = None,
 ) -> None:
-    """The pre-flight found a mistake (``syncd.preflight``): recorded when the state DB is there and
+    """The pre-flight found a mistake (``syncd.app.preflight``): recorded when the state DB is there and
     current, so a tenant that ran before is judged by this attempt; a missing or older state DB is left
     untouched (nothing is created by a sync that does not start) and health says "no state yet"."""
     from syncd.state import migrate

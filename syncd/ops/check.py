@@ -31,7 +31,7 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
-from syncd.campaign_sync import CampaignSetupError, check_campaigns
+from syncd.app.campaigns import CampaignSetupError, check_campaigns
 from syncd.settings import ConfigError, ProcessSettings, Tenant, load_tenant
 from syncd.settings.discovery import tenant_files
 from syncd.settings.errors import ConfigProblem

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from syncd.daemon_cli import JsonOption
+from syncd.cli.daemon import JsonOption
 
 if TYPE_CHECKING:
     from syncd.ops.check import TenantCheck

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from syncd.daemon_cli import JsonOption, fail, settings_for
+from syncd.cli.daemon import JsonOption, fail, settings_for
 from syncd.engine.campaign_run import CAMPAIGN_PREFIX
 from syncd.settings import ConfigError
 from syncd.settings.activity import ACTIVITY_STREAMS
@@ -308,8 +308,8 @@ def retry_run(
     settings: ProcessSettings, scope: Scope, rows: list[FailureRow], broker: str | None, console: Console
 ) -> int:
     """Queue or run the streams the retried rows belong to; returns an exit code like `syncd sync`."""
+    from syncd.cli.report import print_outcome
     from syncd.ops.failures import queue_retry, run_retry_here, sync_streams
-    from syncd.report import print_outcome
     from syncd.worker.lease import TenantBusy
 
     streams = sync_streams(row.stream for row in rows)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from syncd.app.runtime import RUNNABLE_STREAMS
 from syncd.settings import ProcessSettings
 from syncd.settings.discovery import TenantRef, tenant_file, tenant_ref
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobInfo, JobStore
-from syncd.wiring import RUNNABLE_STREAMS
 from syncd.worker.broker import live_broker_url
 from syncd.worker.startup import ensure_schema
 

@@ -24,7 +24,7 @@ from syncd.engine.errors import StoreUnavailable
 from syncd.engine.ports import Commit, FailureRecord, Link
 from syncd.engine.records import Position
 from syncd.errors import Skippable
-from syncd.metrics import record_failures
+from syncd.observe.metrics import record_failures
 from syncd.source.position import decode_position, encode_position
 from syncd.state import models
 from syncd.state.leases import fence

@@ -22,13 +22,13 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from sqlalchemy import func, select
 
-from syncd.metrics import MultiprocessFiles, metrics_dir
+from syncd.app.runtime import state_streams
+from syncd.observe.metrics import MultiprocessFiles, metrics_dir
 from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import TenantRef, tenant_files, tenant_ref
 from syncd.state import models
 from syncd.state.db import session_factory
 from syncd.web.health import StateEngines
-from syncd.wiring import state_streams
 
 log = logging.getLogger("syncd.web.metrics")
 

@@ -16,6 +16,7 @@ from syncd.activity.convert import agents_work_row
 from syncd.activity.runs import ActivityRun, ChatsRun, Clock, ConnectionsRun, ReportRun, WolkvoxRun
 from syncd.activity.tables import ActivityTable, TableShapeError
 from syncd.activity.wolkvox_client import WolkvoxClient, WolkvoxError
+from syncd.app.runtime import TenantRuntime
 from syncd.settings.activity import (
     ActivitySection,
     AgentsWorkSection,
@@ -26,7 +27,6 @@ from syncd.settings.activity import (
 from syncd.state.db import make_engine
 from syncd.state.jobs import JobStore
 from syncd.thulium import ThuliumError
-from syncd.wiring import TenantRuntime
 
 REPORTS = {"chats_summary": "chats/reports/summary", "agents_work": "agents_work_report"}
 POLL_SLOT = "poll:wolkvox_chats"

@@ -14,7 +14,7 @@ import typer
 from syncd.settings import ConfigError, ProcessSettings, Tenant, parse_tenant_file
 from syncd.settings.loader import state_url_of
 
-log = logging.getLogger("syncd.cli")
+log = logging.getLogger("syncd.cli.main")
 
 app = typer.Typer(
     help="Keep a Thulium CRM an exact mirror of your database.",
@@ -29,8 +29,8 @@ def setup(
         bool, typer.Option("--debug", help="Log at DEBUG and show the traceback of any error.")
     ] = False,
 ) -> None:
-    from syncd.explain import DEBUG_ENV
-    from syncd.logs import configure_logging
+    from syncd.app.explain import DEBUG_ENV
+    from syncd.observe.logs import configure_logging
 
     if debug:
         os.environ[DEBUG_ENV] = "1"  # child processes (`syncd up`) inherit it
@@ -205,11 +205,11 @@ def sync(
     """Sync one tenant now, in-process (no broker). Exit 0: all synced, 2: some rows failed, 1: aborted."""
     from rich.console import Console
 
+    from syncd.app.sync import sync_tenant
+    from syncd.cli.report import print_outcome, progress_reporter
     from syncd.ops.attempts import attempted_runtime
     from syncd.ops.exclusive import exclusive_run
     from syncd.ops.resync import check_streams
-    from syncd.report import print_outcome, progress_reporter
-    from syncd.service import sync_tenant
     from syncd.settings import load_tenant
     from syncd.source.engine import SourceMissing
     from syncd.state import migrate
@@ -252,8 +252,8 @@ def stop_on_problems(
 
     ``attempt`` (streams, full) records the stopped attempt as aborted runs (``syncd.ops.attempts``).
     """
+    from syncd.app.preflight import local_problems
     from syncd.ops.attempts import record_refused_attempt
-    from syncd.preflight import local_problems
 
     problems = local_problems(tenant, state_url)
     if problems:
@@ -287,7 +287,7 @@ def throwaway_state_url() -> str:
 
 
 def register_daemon_commands() -> None:
-    from syncd.daemon_cli import register
+    from syncd.cli.daemon import register
     from syncd.ops import check_cli, failures_cli
 
     register(app)
@@ -300,7 +300,7 @@ register_daemon_commands()
 
 def main() -> None:
     """The ``syncd`` command: an error that escapes a command is said in a few lines, not a traceback."""
-    from syncd.explain import debugging, explain
+    from syncd.app.explain import debugging, explain
 
     try:
         app()

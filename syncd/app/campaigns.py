@@ -14,13 +14,13 @@ from typing import Any
 
 from sqlalchemy import text
 
+from syncd.app.runtime import SystemClock, TenantRuntime, campaign_options
 from syncd.engine.campaign_plan import Rule
 from syncd.engine.campaign_run import CampaignRun, Relinked, StaleLinks, campaign_stream, run_to_end
 from syncd.engine.errors import LeaseLost, RunAborted
 from syncd.errors import Fatal
 from syncd.settings.tenant import CampaignRule
 from syncd.thulium import ThuliumClient, ThuliumError
-from syncd.wiring import SystemClock, TenantRuntime, campaign_options
 
 log = logging.getLogger("syncd.sync")
 

@@ -40,7 +40,7 @@ from syncd.thulium.pacing import (
     local_account,
 )
 
-log = logging.getLogger("syncd.wiring")
+log = logging.getLogger("syncd.app.runtime")
 
 # A customer needs its company's Thulium id; a campaign record needs its customer's.
 STREAM_ORDER = ("companies", "customers", "campaigns")

@@ -11,8 +11,8 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from syncd.service import Progress as ProgressCallback
-from syncd.service import TenantOutcome
+from syncd.app.sync import Progress as ProgressCallback
+from syncd.app.sync import TenantOutcome
 
 COLUMNS = ("read", "created", "updated", "deleted", "unchanged", "rejected", "failed", "retried", "adopted")
 CAMPAIGN_COLUMNS = ("wanted", "added", "changed", "removed", "kept", "skipped", "polled", "vanished")

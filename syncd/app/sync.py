@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from syncd.campaign_sync import (
+from syncd.app.campaigns import (
     CampaignSetupError,
     LinkedCustomers,
     Statuses,
@@ -21,18 +21,18 @@ from syncd.campaign_sync import (
     check_campaigns,
     timed,
 )
+from syncd.app.preflight import stops_thulium_probes, thulium_problem
+from syncd.app.runtime import SystemClock, TenantRuntime, configured_streams, run_options, stream_spec
 from syncd.engine.campaign_run import Relinked, StaleLinks, campaign_stream
 from syncd.engine.errors import LeaseLost, RunAborted, StoreUnavailable
 from syncd.engine.ports import Commit, FailureRecord
 from syncd.engine.run import StreamRun
-from syncd.logs import register_basic_auth
-from syncd.metrics import API_METRICS, record_run
+from syncd.observe.logs import register_basic_auth
+from syncd.observe.metrics import API_METRICS, record_run
 from syncd.ops.attempts import record_aborted_attempt
-from syncd.preflight import stops_thulium_probes, thulium_problem
 from syncd.settings import Tenant
 from syncd.settings.activity import ACTIVITY_STREAMS
 from syncd.thulium import ThuliumError
-from syncd.wiring import SystemClock, TenantRuntime, configured_streams, run_options, stream_spec
 
 log = logging.getLogger("syncd.sync")
 
@@ -244,7 +244,7 @@ def sync_activity(
     nothing to preview, so it reads nothing."""
     if dry_run:
         return StreamOutcome(stream, "dry-run", {}, 0, 0.0)
-    from syncd.activity.service import run_activity  # only tenants with [activity] pay for the import
+    from syncd.app.activity import run_activity  # only tenants with [activity] pay for the import
 
     try:
         run_id = runtime.store.start_run(stream, trigger, "incremental", job_id=job_id)
