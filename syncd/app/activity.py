@@ -12,11 +12,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from syncd.activity.convert import agents_work_row
-from syncd.activity.runs import ActivityRun, ChatsRun, Clock, ConnectionsRun, ReportRun, WolkvoxRun
-from syncd.activity.tables import ActivityTable, TableShapeError
-from syncd.activity.wolkvox_client import WolkvoxClient, WolkvoxError
 from syncd.app.runtime import TenantRuntime
+from syncd.engine.activity.convert import agents_work_row
+from syncd.engine.activity.runs import ActivityRun, ChatsRun, ConnectionsRun, ReportRun, WolkvoxRun
+from syncd.engine.ports import Clock
 from syncd.settings.activity import (
     ActivitySection,
     AgentsWorkSection,
@@ -24,9 +23,11 @@ from syncd.settings.activity import (
     ConnectionsSection,
     WolkvoxSection,
 )
+from syncd.source.activity_tables import ActivityTable, TableShapeError
 from syncd.state.db import make_engine
 from syncd.state.jobs import JobStore
 from syncd.thulium import ThuliumError
+from syncd.wolkvox.client import WolkvoxClient, WolkvoxError
 
 REPORTS = {"chats_summary": "chats/reports/summary", "agents_work": "agents_work_report"}
 POLL_SLOT = "poll:wolkvox_chats"

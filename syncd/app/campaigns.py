@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from typing import Any
-
-from sqlalchemy import text
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from syncd.app.runtime import SystemClock, TenantRuntime, campaign_options
 from syncd.engine.campaign_plan import Rule
@@ -20,6 +17,7 @@ from syncd.engine.campaign_run import CampaignRun, Relinked, StaleLinks, campaig
 from syncd.engine.errors import LeaseLost, RunAborted
 from syncd.errors import Fatal
 from syncd.settings.tenant import CampaignRule
+from syncd.source.campaign_queries import RuleQueries
 from syncd.thulium import ThuliumClient, ThuliumError
 
 log = logging.getLogger("syncd.sync")
@@ -64,35 +62,6 @@ def check_campaigns(client: ThuliumClient, rules: Sequence[CampaignRule], where:
     return statuses
 
 
-class RuleQueries:
-    """The rules' SQL over the tenant's database; ``:outbound_id`` is the one parameter, always bound."""
-
-    def __init__(self, runtime: TenantRuntime) -> None:
-        self.engine = runtime.source_engine
-        self.queries = {rule.outbound_id: rule.query for rule in runtime.tenant.config.campaigns}
-        self.where = str(runtime.tenant.path)
-
-    def rule_rows(self, outbound_id: str) -> Iterator[Mapping[str, Any]]:
-        statement = text(self.queries[outbound_id])
-        names = set(statement.compile().params)
-        extra = names - {"outbound_id"}
-        if extra:
-            raise RunAborted(
-                f"{self.where}: the query of campaign {outbound_id} uses :{', :'.join(sorted(extra))}; "
-                "only :outbound_id is bound"
-            )
-        params = {"outbound_id": outbound_id} if names else {}
-        with self.engine.connect() as connection:
-            result = connection.execute(statement, params)
-            if "key" not in list(result.keys()):
-                raise RunAborted(
-                    f"{self.where}: the query of campaign {outbound_id} returns no `key` column "
-                    f"(it returns {', '.join(result.keys())}); select the source key AS key"
-                )
-            for row in result.mappings():
-                yield dict(row)
-
-
 class LinkedCustomers:
     """Customer ids from the customers stream's links (a stale one is repaired by the service)."""
 
@@ -118,7 +87,11 @@ def campaign_run(
         Rule(rule.outbound_id, rule.remove_when_absent, rule.initial_status_id, rule.reset_worked),
         statuses,
         campaign_options(runtime.tenant, full=full, dry_run=dry_run),
-        source=RuleQueries(runtime),
+        source=RuleQueries(
+            runtime.source_engine,
+            {rule.outbound_id: rule.query for rule in runtime.tenant.config.campaigns},
+            str(runtime.tenant.path),
+        ),
         links=LinkedCustomers(runtime),
         members=runtime.members,
         failures=runtime.store,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from syncd.activity.periods import seconds_of
+from syncd.engine.activity.periods import seconds_of
 from syncd.errors import Skippable
 
 Row = dict[str, Any]

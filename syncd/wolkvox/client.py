@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from syncd.activity.periods import wolkvox_time
+from syncd.engine.activity.periods import wolkvox_time
 from syncd.errors import Retriable
 
 log = logging.getLogger("syncd.wolkvox")

@@ -15,10 +15,10 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from syncd.activity.convert import Rejected, Row, chats_summary_row, connection_row, text, wolkvox_rows
-from syncd.activity.periods import (
+from syncd.engine.activity.convert import Rejected, Row, chats_summary_row, connection_row, text, wolkvox_rows
+from syncd.engine.activity.periods import (
     day_spans,
     first_moment,
     period_start,
@@ -26,32 +26,12 @@ from syncd.activity.periods import (
     thulium_time,
     whole_windows,
 )
-from syncd.activity.tables import Written
-from syncd.engine.ports import Commit, FailureRecord
+from syncd.engine.activity.ports import ActivityState, Sink
+from syncd.engine.ports import Clock, Commit, FailureRecord
 from syncd.engine.records import Position
 
 PAGE = 100
 Params = list[tuple[str, str]]
-
-
-class ActivityState(Protocol):
-    def cursor(self, stream: str) -> Position | None: ...
-
-    def commit(self, stream: str, commit: Commit) -> None: ...
-
-    def open_failure_keys(self, stream: str) -> set[str]: ...
-
-    def source_keys_of(self, customer_ids: Sequence[int]) -> dict[int, tuple[str, str]]: ...
-
-
-class Sink(Protocol):
-    def write(self, rows: Sequence[Row]) -> Written: ...
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-    def sleep(self, seconds: float) -> None: ...
 
 
 @dataclass

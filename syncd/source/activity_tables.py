@@ -7,7 +7,6 @@ data writes nothing and the run can say exactly what it added and what it change
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +27,8 @@ from sqlalchemy import (
     select,
 )
 
-from syncd.activity.convert import CHAT_COUNTS, STATS, Row
+from syncd.engine.activity.convert import CHAT_COUNTS, STATS, Row
+from syncd.engine.activity.ports import Written
 from syncd.errors import Fatal
 
 SYNCED_AT = "synced_at"
@@ -128,13 +128,6 @@ BUILDERS: dict[str, Callable[[str, MetaData], Table]] = {
     "agents_work": agents_work_table,
     "wolkvox_chats": wolkvox_chats_table,
 }
-
-
-@dataclass
-class Written:
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
 
 
 class TableShapeError(Fatal):
