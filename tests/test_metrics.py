@@ -34,7 +34,7 @@ from syncd.state.runs import Crashed, close_crashed, open_runs
 from syncd.thulium import ThuliumClient, ThuliumNotFound, ThuliumUnavailable
 from syncd.thulium.retry import RetryPolicy
 from syncd.web.app import create_app
-from syncd.web.metrics import ROUTE, add_metrics_route
+from syncd.web.metrics import ROUTE
 from syncd.worker.lease import TenantBusy, tenant_lease
 
 
@@ -233,8 +233,6 @@ def test_the_web_process_serves_worker_counters_and_state_gauges(tmp_path: Path)
         from aiohttp.test_utils import TestClient, TestServer
 
         app = create_app(settings)
-        if not any(getattr(r, "canonical", None) == ROUTE for r in app.router.resources()):
-            add_metrics_route(app)
         async with TestClient(TestServer(app)) as client:
             response = await client.get(ROUTE)
             return response.status, response.headers["Content-Type"], await response.text()

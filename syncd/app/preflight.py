@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from syncd.ops.check import (
+from syncd.app.check import (
     known_revision,
     state_revision,
     stops_thulium_probes,

@@ -154,7 +154,7 @@ def pacing_backend(account: str, policy: PacingPolicy, settings: ProcessSettings
     # Imported here: only a paced tenant needs the Redis client and the broker lookup at start.
     import redis
 
-    from syncd.worker.broker import live_broker_url, redis_client_url
+    from syncd.broker.redis_broker import live_broker_url, redis_client_url
 
     local = InProcessBackend(policy, local_account(account))
     try:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from syncd.app.attempts import record_aborted_attempt
 from syncd.app.campaigns import (
     CampaignSetupError,
     LinkedCustomers,
@@ -29,7 +30,6 @@ from syncd.engine.ports import Commit, FailureRecord
 from syncd.engine.run import StreamRun
 from syncd.observe.logs import register_basic_auth
 from syncd.observe.metrics import API_METRICS, record_run
-from syncd.ops.attempts import record_aborted_attempt
 from syncd.settings import Tenant
 from syncd.settings.activity import ACTIVITY_STREAMS
 from syncd.thulium import ThuliumError

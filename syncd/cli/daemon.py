@@ -147,7 +147,7 @@ broker_app = typer.Typer(
 @broker_app.command("url")
 def broker_url_command() -> None:
     """Print the broker URL this process would use."""
-    from syncd.worker.broker import broker_url
+    from syncd.broker.redis_broker import broker_url
 
     typer.echo(broker_url(ProcessSettings()))
 
@@ -155,7 +155,7 @@ def broker_url_command() -> None:
 @broker_app.command("stop")
 def broker_stop() -> None:
     """Stop the embedded Redis (queued tasks persist in var/redis and come back with it)."""
-    from syncd.worker.broker import EmbeddedRedis
+    from syncd.broker.redis_broker import EmbeddedRedis
 
     EmbeddedRedis(ProcessSettings().var_dir).stop()
     typer.echo("embedded Redis stopped")

@@ -205,9 +205,9 @@ def sync(
     """Sync one tenant now, in-process (no broker). Exit 0: all synced, 2: some rows failed, 1: aborted."""
     from rich.console import Console
 
+    from syncd.app.attempts import attempted_runtime
     from syncd.app.sync import sync_tenant
     from syncd.cli.report import print_outcome, progress_reporter
-    from syncd.ops.attempts import attempted_runtime
     from syncd.ops.exclusive import exclusive_run
     from syncd.ops.resync import check_streams
     from syncd.settings import load_tenant
@@ -250,10 +250,10 @@ def stop_on_problems(
 ) -> None:
     """The local part of ``syncd check`` before the first write: a mistake is said once, in its words.
 
-    ``attempt`` (streams, full) records the stopped attempt as aborted runs (``syncd.ops.attempts``).
+    ``attempt`` (streams, full) records the stopped attempt as aborted runs (``syncd.app.attempts``).
     """
+    from syncd.app.attempts import record_refused_attempt
     from syncd.app.preflight import local_problems
-    from syncd.ops.attempts import record_refused_attempt
 
     problems = local_problems(tenant, state_url)
     if problems:
@@ -287,12 +287,11 @@ def throwaway_state_url() -> str:
 
 
 def register_daemon_commands() -> None:
-    from syncd.cli.daemon import register
-    from syncd.ops import check_cli, failures_cli
+    from syncd.cli import check, daemon, failures
 
-    register(app)
-    check_cli.register(app)
-    failures_cli.register(app)
+    daemon.register(app)
+    check.register(app)
+    failures.register(app)
 
 
 register_daemon_commands()

@@ -38,11 +38,8 @@ SCRAPE_TIMEOUT_S = 10.0
 SYNCED = ("ok", "partial")  # a run that reached the end of its source read
 
 
-def add_metrics_route(app: web.Application) -> None:
-    """Call from ``create_app`` once the settings and the state engines are on the app."""
-    from syncd.web.app import ENGINES_KEY, SETTINGS_KEY  # app.py imports this module
-
-    app[REGISTRY_KEY] = metrics_registry(app[SETTINGS_KEY], app[ENGINES_KEY])
+def add_metrics_route(app: web.Application, settings: ProcessSettings, engines: StateEngines) -> None:
+    app[REGISTRY_KEY] = metrics_registry(settings, engines)
     app.router.add_get(ROUTE, serve_metrics)
 
 

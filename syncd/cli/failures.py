@@ -171,8 +171,8 @@ def retry(
     A permanent or rejected failure becomes retryable, so it is re-read from the source and
     sent even if the row did not change. Exit 0/2/1 like `syncd sync` when run here.
     """
+    from syncd.broker.redis_broker import live_broker_url
     from syncd.ops.failures import retry_failures
-    from syncd.worker.broker import live_broker_url
 
     query = failure_query(stream, kind, "open", older_than, newer_than, keys=keys)
     now = datetime.now(UTC)

@@ -1,6 +1,6 @@
 """``syncd check``: validate tenant files and probe, read-only, what they point at.
 
-The probing lives in ``syncd.ops.check`` (testable functions returning problems); this
+The probing lives in ``syncd.app.check`` (testable functions returning problems); this
 module only prints: one ``file: key: problem`` line per problem, like the loader's errors,
 and a short summary of what was checked per tenant.
 """
@@ -18,7 +18,7 @@ import typer
 from syncd.cli.daemon import JsonOption
 
 if TYPE_CHECKING:
-    from syncd.ops.check import TenantCheck
+    from syncd.app.check import TenantCheck
 
 ConfigPath = Annotated[
     Path | None,
@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
 
 def check(config: ConfigPath = None, json_output: JsonOption = False) -> None:
     """Check tenant files, then probe (read-only) their source DB, state DB and Thulium. Exit 1: problems."""
-    from syncd.ops.check import check_config
+    from syncd.app.check import check_config
     from syncd.settings import ProcessSettings
 
     settings = ProcessSettings()
