@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from syncd.app.runtime import TenantRuntime
 from syncd.app.sync import finish
 from syncd.engine.ports import Commit, FailureRecord
-from syncd.observe.logs import (
+from syncd.observability.logs import (
     CHATTY_LOGGERS,
     HANDLER_NAME,
     QUIET_LOGGERS,

@@ -24,7 +24,7 @@ from syncd.app.sync import finish
 from syncd.demo import write_demo_config
 from syncd.engine.ports import Commit, FailureRecord
 from syncd.engine.records import Position
-from syncd.observe.metrics import API_METRICS, MultiprocessFiles, metrics_dir, serve_worker_metrics
+from syncd.observability.metrics import API_METRICS, MultiprocessFiles, metrics_dir, serve_worker_metrics
 from syncd.sandbox.launcher import SandboxProcess
 from syncd.settings import ProcessSettings
 from syncd.state import migrate
@@ -131,7 +131,7 @@ WORKER = textwrap.dedent(
     """
     import multiprocessing, sys
     from pathlib import Path
-    from syncd.observe.metrics import record_run, use_multiprocess
+    from syncd.observability.metrics import record_run, use_multiprocess
 
     mode, var_dir = sys.argv[1], Path(sys.argv[2])
     use_multiprocess(var_dir)

@@ -25,7 +25,7 @@ from contextlib import ExitStack, contextmanager
 from sqlalchemy.exc import SQLAlchemyError
 
 from syncd.app.runtime import Guard, TenantRuntime, configured_streams, tenant_runtime
-from syncd.engine.campaign_run import campaign_stream
+from syncd.engine.campaigns.run import campaign_stream
 from syncd.engine.errors import LeaseLost
 from syncd.settings import Tenant
 from syncd.state.db import make_engine, session_factory

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 
 from syncd.app.runtime import SystemClock, TenantRuntime, campaign_options
-from syncd.engine.campaign_plan import Rule
-from syncd.engine.campaign_run import CampaignRun, Relinked, StaleLinks, campaign_stream, run_to_end
+from syncd.engine.campaigns.plan import Rule
+from syncd.engine.campaigns.run import CampaignRun, Relinked, StaleLinks, campaign_stream, run_to_end
 from syncd.engine.errors import LeaseLost, RunAborted
 from syncd.errors import Fatal
 from syncd.settings.tenant import CampaignRule

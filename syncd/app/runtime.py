@@ -12,10 +12,10 @@ from typing import Protocol
 
 from sqlalchemy import Engine
 
-from syncd.engine.campaign_ports import CampaignCrm
-from syncd.engine.campaign_run import CampaignOptions, campaign_stream
-from syncd.engine.options import RunOptions
-from syncd.engine.plan import StreamSpec
+from syncd.engine.campaigns.ports import CampaignCrm
+from syncd.engine.campaigns.run import CampaignOptions, campaign_stream
+from syncd.engine.crm.options import RunOptions
+from syncd.engine.crm.plan import StreamSpec
 from syncd.engine.ports import Crm
 from syncd.settings import ProcessSettings, Tenant
 from syncd.settings.activity import ACTIVITY_STREAMS

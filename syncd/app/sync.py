@@ -24,12 +24,12 @@ from syncd.app.campaigns import (
 )
 from syncd.app.preflight import stops_thulium_probes, thulium_problem
 from syncd.app.runtime import SystemClock, TenantRuntime, configured_streams, run_options, stream_spec
-from syncd.engine.campaign_run import Relinked, StaleLinks, campaign_stream
+from syncd.engine.campaigns.run import Relinked, StaleLinks, campaign_stream
+from syncd.engine.crm.run import StreamRun
 from syncd.engine.errors import LeaseLost, RunAborted, StoreUnavailable
 from syncd.engine.ports import Commit, FailureRecord
-from syncd.engine.run import StreamRun
-from syncd.observe.logs import register_basic_auth
-from syncd.observe.metrics import API_METRICS, record_run
+from syncd.observability.logs import register_basic_auth
+from syncd.observability.metrics import API_METRICS, record_run
 from syncd.settings import Tenant
 from syncd.settings.activity import ACTIVITY_STREAMS
 from syncd.thulium import ThuliumError

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from syncd.cli.daemon import JsonOption, fail, settings_for
-from syncd.engine.campaign_run import CAMPAIGN_PREFIX
+from syncd.engine.campaigns.run import CAMPAIGN_PREFIX
 from syncd.settings import ConfigError
 from syncd.settings.activity import ACTIVITY_STREAMS
 

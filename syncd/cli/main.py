@@ -30,7 +30,7 @@ def setup(
     ] = False,
 ) -> None:
     from syncd.app.explain import DEBUG_ENV
-    from syncd.observe.logs import configure_logging
+    from syncd.observability.logs import configure_logging
 
     if debug:
         os.environ[DEBUG_ENV] = "1"  # child processes (`syncd up`) inherit it

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from syncd.app.attempts import attempted_runtime
 from syncd.app.runtime import RUNNABLE_STREAMS
 from syncd.app.sync import TenantOutcome, sync_tenant
-from syncd.engine.campaign_run import CAMPAIGN_PREFIX
+from syncd.engine.campaigns.run import CAMPAIGN_PREFIX
 from syncd.ops.exclusive import exclusive_run
 from syncd.settings import ProcessSettings, load_tenant
 from syncd.settings.discovery import TenantRef

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from syncd.app.runtime import state_streams
 from syncd.broker.redis_broker import live_broker_url
-from syncd.engine.options import RunOptions
+from syncd.engine.crm.options import RunOptions
 from syncd.engine.records import Position
 from syncd.ops.failures import StreamFailures, open_failure_summary
 from syncd.ops.health import (

@@ -40,8 +40,8 @@ from sqlalchemy import ColumnElement, Engine, Executable, Select, and_, case, fu
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import KeyedColumnElement
 
+from syncd.engine.crm.normalize import describe_error
 from syncd.engine.errors import SourceUnavailable
-from syncd.engine.normalize import describe_error
 from syncd.engine.records import Position, SourceRow
 from syncd.errors import Fatal
 from syncd.settings.tenant import StreamSection, TenantFile

@@ -11,7 +11,7 @@ import logging
 
 from aiohttp import hdrs, web
 
-from syncd.observe.logs import register_basic_auth
+from syncd.observability.logs import register_basic_auth
 from syncd.settings import ProcessSettings
 from syncd.web.health import StateEngines, check_health, details_allowed
 from syncd.web.metrics import add_metrics_route

@@ -23,7 +23,7 @@ from prometheus_client.metrics_core import Metric
 from sqlalchemy import func, select
 
 from syncd.app.runtime import state_streams
-from syncd.observe.metrics import MultiprocessFiles, metrics_dir
+from syncd.observability.metrics import MultiprocessFiles, metrics_dir
 from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import TenantRef, tenant_files, tenant_ref
 from syncd.state import models

@@ -21,7 +21,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from syncd.engine.campaign_records import RecordState
+from syncd.engine.campaigns.records import RecordState
 from syncd.errors import Skippable
 
 CUSTOMER_CREATED = "CUSTOMER_CREATED"

@@ -16,7 +16,7 @@ from syncd.app.attempts import attempted_runtime, record_refused_attempt
 from syncd.app.explain import explain
 from syncd.app.preflight import local_problems
 from syncd.app.sync import TenantOutcome, sync_tenant
-from syncd.observe.metrics import JOBS
+from syncd.observability.metrics import JOBS
 from syncd.settings import ConfigError, ProcessSettings, Tenant
 from syncd.settings.discovery import find_tenant
 from syncd.state.jobs import JobInfo, JobStore

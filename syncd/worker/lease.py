@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from syncd.engine.errors import LeaseLost
 from syncd.errors import Retriable
-from syncd.observe.metrics import LOCK_BUSY, LOCK_WAIT
+from syncd.observability.metrics import LOCK_BUSY, LOCK_WAIT
 from syncd.state.leases import take_epoch
 from syncd.state.runs import UNKNOWN_LOCK, LockSeen, process_token, reap, touch_runs
 

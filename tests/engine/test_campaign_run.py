@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from syncd.engine.campaign_plan import Rule
-from syncd.engine.campaign_run import CampaignOptions, CampaignRun, campaign_stream, run_to_end
+from syncd.engine.campaigns.plan import Rule
+from syncd.engine.campaigns.run import CampaignOptions, CampaignRun, campaign_stream, run_to_end
 from tests.engine.campaign_fakes import FakeCampaign, FakeLinks, FakeMembers, FakeRule, FakeWriteback
 from tests.engine.fakes import FakeClock, FakeStore
 

@@ -46,13 +46,13 @@ from hypothesis.stateful import (
 from syncd.app.runtime import TenantRuntime
 from syncd.app.sync import sync_tenant
 from syncd.demo import generate_source, mutate, write_demo_config
-from syncd.engine.normalize import Normalized, normalize
-from syncd.engine.options import RunOptions
-from syncd.engine.plan import StreamSpec, company_key_of
+from syncd.engine.crm.normalize import Normalized, normalize
+from syncd.engine.crm.options import RunOptions
+from syncd.engine.crm.plan import StreamSpec, company_key_of
+from syncd.engine.crm.run import StreamRun
 from syncd.engine.ports import CrmResult, Payload, RemoteRecord
 from syncd.engine.records import Position, SourceRow
 from syncd.engine.resolve import ItemStatus
-from syncd.engine.run import StreamRun
 from syncd.sandbox import SandboxProcess
 from syncd.sandbox.readings import PROFILES
 from syncd.settings import ProcessSettings, load_tenant

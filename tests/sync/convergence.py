@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from syncd.app.runtime import stream_spec
-from syncd.engine.compare import differs
-from syncd.engine.normalize import Normalized, normalize
-from syncd.engine.plan import StreamSpec, clearing_payload, company_key_of
+from syncd.engine.crm.compare import differs
+from syncd.engine.crm.normalize import Normalized, normalize
+from syncd.engine.crm.plan import StreamSpec, clearing_payload, company_key_of
 from syncd.sandbox.launcher import SandboxProcess
 from syncd.settings import Tenant
 from syncd.settings.tenant import CampaignRule

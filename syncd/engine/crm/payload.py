@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from syncd.engine.contact import InvalidValue, normalize_email, normalize_phone, split_list, unique
+from syncd.engine.crm.contact import InvalidValue, normalize_email, normalize_phone, split_list, unique
 
 # Lone surrogates: what a driver decoding with "surrogateescape" makes of bytes that are not UTF-8. Such a
 # string cannot be encoded again (for Thulium, the hash, the state DB), so it is refused as a value.

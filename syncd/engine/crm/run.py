@@ -15,11 +15,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from syncd.engine.compare import differs
-from syncd.engine.errors import RunAborted
-from syncd.engine.options import RunOptions
-from syncd.engine.outcomes import CommitBuilder, Item, Outcomes
-from syncd.engine.plan import (
+from syncd.engine.crm.compare import differs
+from syncd.engine.crm.options import RunOptions
+from syncd.engine.crm.outcomes import CommitBuilder, Item, Outcomes
+from syncd.engine.crm.plan import (
     Op,
     PageContext,
     PagePlan,
@@ -28,10 +27,11 @@ from syncd.engine.plan import (
     company_key_of,
     plan_page,
 )
+from syncd.engine.crm.tracker import CursorTracker
+from syncd.engine.errors import RunAborted
 from syncd.engine.ports import Clock, Commit, Crm, CrmResult, Link, RemoteRecord, Source, Store
 from syncd.engine.records import Position, SourceRow
 from syncd.engine.resolve import decide
-from syncd.engine.tracker import CursorTracker
 
 SAVE_EVERY = 0.05  # seconds between group commits of settled results
 

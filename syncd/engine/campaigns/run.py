@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from syncd.engine.campaign_plan import CampaignPlan, Member, MemberOp, Placed, Rule, plan_campaign
-from syncd.engine.campaign_ports import CampaignCrm, CustomerLinks, Failures, Members, RuleSource, Writeback
-from syncd.engine.campaign_records import RecordState
-from syncd.engine.campaign_rows import RowRejected, parse_rule_rows
+from syncd.engine.campaigns.plan import CampaignPlan, Member, MemberOp, Placed, Rule, plan_campaign
+from syncd.engine.campaigns.ports import CampaignCrm, CustomerLinks, Failures, Members, RuleSource, Writeback
+from syncd.engine.campaigns.records import RecordState
+from syncd.engine.campaigns.rows import RowRejected, parse_rule_rows
 from syncd.engine.ports import Clock, Commit, CrmResult, FailureRecord
 from syncd.engine.resolve import Decision, Operation, decide, verified
 

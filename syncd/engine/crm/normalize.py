@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from syncd.engine.contact import InvalidValue
-from syncd.engine.payload import clean_field
+from syncd.engine.crm.contact import InvalidValue
+from syncd.engine.crm.payload import clean_field
 from syncd.engine.records import SourceRow
 
 Kind = Literal["customer", "company"]

@@ -9,7 +9,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from syncd.engine.normalize import (
+from syncd.engine.crm.normalize import (
     Kind,
     Normalized,
     Unreadable,
@@ -17,7 +17,7 @@ from syncd.engine.normalize import (
     describe_error,
     normalize,
 )
-from syncd.engine.payload import decode_bytes, is_valid_text
+from syncd.engine.crm.payload import decode_bytes, is_valid_text
 from syncd.engine.ports import FailureRecord, Link, Payload
 from syncd.engine.records import SourceRow
 

@@ -6,8 +6,8 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from syncd.engine.campaign_plan import Member, Placed
-from syncd.engine.campaign_records import KeyedState, RecordState
+from syncd.engine.campaigns.plan import Member, Placed
+from syncd.engine.campaigns.records import KeyedState, RecordState
 from syncd.engine.ports import Commit, CrmResult
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 
-from syncd.engine.options import RunOptions
-from syncd.engine.plan import Op, PagePlan
+from syncd.engine.crm.options import RunOptions
+from syncd.engine.crm.plan import Op, PagePlan
 from syncd.engine.ports import Clock, Commit, CrmResult, FailureRecord, Link, RemoteRecord
 from syncd.engine.records import Position
 from syncd.engine.resolve import Decision, ItemStatus

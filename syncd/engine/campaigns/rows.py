@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from syncd.engine.campaign_plan import Wanted
+from syncd.engine.campaigns.plan import Wanted
 
 THULIUM_DATE = "%Y-%m-%d %H:%M"
 NEEDS_DATE = frozenset({"MY_RECORD", "CALL_NO_SOONER_THAN"})
