@@ -20,6 +20,7 @@ class RunStatus(StrEnum):
     ABORTED = "aborted"  # stopped early: nothing sensible could go on
     FENCED = "fenced"  # another process took the tenant's lock mid-run
     CRASHED = "crashed"  # its process died; closed by whoever noticed
+    DRY_RUN = "dry-run"  # what a dry run reports; never recorded
 
 
 SUCCEEDED_RUNS = frozenset({RunStatus.OK, RunStatus.PARTIAL})  # reached the end of the source read
@@ -84,3 +85,4 @@ class Trigger(StrEnum):
     RESYNC = "resync"
     WEBHOOK = "webhook"
     CLI = "cli"
+    REPAIR = "repair"  # a customers run a campaign started to re-link customers gone from Thulium

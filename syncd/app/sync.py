@@ -33,6 +33,9 @@ from syncd.observability.metrics import API_METRICS, record_run
 from syncd.settings import Tenant
 from syncd.settings.activity import ACTIVITY_STREAMS
 from syncd.thulium import ThuliumError
+from syncd.vocabulary import FailureKind, JobKind, RunStatus, Trigger
+
+STOPPED = (RunStatus.ABORTED, RunStatus.FENCED)  # customers must not run after their companies stopped
 
 log = logging.getLogger("syncd.sync")
 
@@ -42,7 +45,7 @@ Progress = Callable[[str, dict[str, int]], None]
 @dataclass
 class StreamOutcome:
     stream: str
-    status: str  # ok | partial | aborted | fenced | dry-run
+    status: str  # a RunStatus
     counters: dict[str, int]
     requests: int
     seconds: float
@@ -60,9 +63,9 @@ class TenantOutcome:
     @property
     def exit_code(self) -> int:
         """0: all synced; 2: finished with rejected, failed or waiting rows; 1: aborted."""
-        if self.problems or any(s.status in ("aborted", "fenced") for s in self.streams):
+        if self.problems or any(s.status in STOPPED for s in self.streams):
             return 1
-        if any(s.status == "partial" for s in self.streams):
+        if any(s.status == RunStatus.PARTIAL for s in self.streams):
             return 2
         return 0
 
@@ -74,7 +77,7 @@ def sync_tenant(
     full: bool = False,
     dry_run: bool = False,
     force: bool = False,
-    trigger: str = "cli",
+    trigger: str = Trigger.CLI,
     job_id: str | None = None,
     progress: Progress | None = None,
 ) -> TenantOutcome:
@@ -94,7 +97,7 @@ def sync_tenant(
                 record_aborted_attempt(
                     runtime.store, tenant, streams, exc, full=full, trigger=trigger, job_id=job_id
                 )
-            aborted = StreamOutcome("campaigns", "aborted", {}, 0, 0.0, error=str(exc), cause=exc)
+            aborted = StreamOutcome("campaigns", RunStatus.ABORTED, {}, 0, 0.0, error=str(exc), cause=exc)
             return TenantOutcome(tenant.name, [aborted], stopping_problems(tenant, aborted))
     for stream in wanted:
         if stream in ACTIVITY_STREAMS:
@@ -116,7 +119,7 @@ def sync_tenant(
             progress=progress,
         )
         outcomes.append(outcome)
-        if outcome.status in ("aborted", "fenced"):
+        if outcome.status in STOPPED:
             break  # customers must not run after their companies aborted
     problems = [line for outcome in outcomes for line in stopping_problems(tenant, outcome)]
     return TenantOutcome(tenant.name, outcomes, problems[:1])
@@ -147,7 +150,7 @@ def sync_stream(
     try:
         run_id = None if dry_run else runtime.store.start_run(stream, trigger, mode_of(full), job_id=job_id)
     except LeaseLost as exc:
-        return StreamOutcome(stream, "fenced", {}, 0, 0.0, error=str(exc))
+        return StreamOutcome(stream, RunStatus.FENCED, {}, 0, 0.0, error=str(exc))
     requests_before = runtime.client.requests_sent
     started = time.monotonic()
     report_progress = (lambda counters: progress(stream, counters)) if progress else None
@@ -193,7 +196,7 @@ def sync_campaigns(
                 None if dry_run else runtime.store.start_run(stream, trigger, mode_of(full), job_id=job_id)
             )
         except LeaseLost as exc:
-            return [*outcomes, StreamOutcome(stream, "fenced", {}, 0, 0.0, error=str(exc))]
+            return [*outcomes, StreamOutcome(stream, RunStatus.FENCED, {}, 0, 0.0, error=str(exc))]
         requests_before = runtime.client.requests_sent
         run = campaign_run(
             runtime, rule, statuses[rule.outbound_id], full=full, dry_run=dry_run, job_id=job_id
@@ -203,7 +206,7 @@ def sync_campaigns(
             runtime, stream, run_id, counters, error, dry_run, requests_before, seconds, run.preview, job_id
         )
         outcomes.append(outcome)
-        if outcome.status == "fenced":
+        if outcome.status == RunStatus.FENCED:
             break
     return outcomes
 
@@ -216,7 +219,9 @@ def relinker(runtime: TenantRuntime, job_id: str | None) -> Callable[[StaleLinks
         now = datetime.now(UTC)
         message = "a campaign add found the customer gone from Thulium: the link was stale; re-linking"
         keys = sorted(stale.keys)
-        failures = [FailureRecord(key, "update", "retryable", message, next_attempt_at=now) for key in keys]
+        failures = [
+            FailureRecord(key, "update", FailureKind.RETRYABLE, message, next_attempt_at=now) for key in keys
+        ]
         runtime.store.commit("customers", Commit(unlinked=keys, failures=failures))
         log.warning(
             "relinking customers a campaign found stale",
@@ -228,7 +233,7 @@ def relinker(runtime: TenantRuntime, job_id: str | None) -> Callable[[StaleLinks
             full=False,
             dry_run=False,
             force=False,
-            trigger="repair",
+            trigger=Trigger.REPAIR,
             job_id=job_id,
             progress=None,
         )
@@ -243,13 +248,13 @@ def sync_activity(
     """An activity stream only reads from Thulium and writes the tenant's own tables: a dry run has
     nothing to preview, so it reads nothing."""
     if dry_run:
-        return StreamOutcome(stream, "dry-run", {}, 0, 0.0)
+        return StreamOutcome(stream, RunStatus.DRY_RUN, {}, 0, 0.0)
     from syncd.app.activity import run_activity  # only tenants with [activity] pay for the import
 
     try:
-        run_id = runtime.store.start_run(stream, trigger, "incremental", job_id=job_id)
+        run_id = runtime.store.start_run(stream, trigger, JobKind.INCREMENTAL, job_id=job_id)
     except LeaseLost as exc:
-        return StreamOutcome(stream, "fenced", {}, 0, 0.0, error=str(exc))
+        return StreamOutcome(stream, RunStatus.FENCED, {}, 0, 0.0, error=str(exc))
     requests_before, started = runtime.client.requests_sent, time.monotonic()
     counters, error = run_activity(runtime, stream)
     seconds = time.monotonic() - started
@@ -257,7 +262,7 @@ def sync_activity(
 
 
 def mode_of(full: bool) -> str:
-    return "full" if full else "incremental"
+    return JobKind.FULL if full else JobKind.INCREMENTAL
 
 
 def finish(
@@ -290,13 +295,13 @@ def finish(
     return StreamOutcome(stream, status, counters, requests, seconds, preview, message, error)
 
 
-def stream_status(counters: dict[str, int], error: Exception | None, dry_run: bool) -> str:
+def stream_status(counters: dict[str, int], error: Exception | None, dry_run: bool) -> RunStatus:
     if isinstance(error, LeaseLost):
-        return "fenced"
+        return RunStatus.FENCED
     if error is not None:
-        return "aborted"
+        return RunStatus.ABORTED
     if dry_run:
-        return "dry-run"
+        return RunStatus.DRY_RUN
     if counters.get("rejected") or counters.get("failed") or counters.get("waiting"):
-        return "partial"
-    return "ok"
+        return RunStatus.PARTIAL
+    return RunStatus.OK
