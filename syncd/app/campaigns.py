@@ -108,7 +108,7 @@ def timed(
     try:
         return run_to_end(run.steps(), relink), None, time.monotonic() - started
     except (RunAborted, ThuliumError, LeaseLost) as exc:
-        return run.counters, exc, time.monotonic() - started
+        return run.counters.as_dict(), exc, time.monotonic() - started
 
 
 __all__ = ["CampaignSetupError", "campaign_run", "campaign_stream", "check_campaigns", "timed"]

@@ -27,6 +27,7 @@ from syncd.engine.activity.periods import (
     whole_windows,
 )
 from syncd.engine.activity.ports import ActivityState, Sink
+from syncd.engine.counters import Tally
 from syncd.engine.ports import Clock, Commit, FailureRecord
 from syncd.engine.records import Position
 
@@ -34,8 +35,8 @@ PAGE = 100
 Params = list[tuple[str, str]]
 
 
-@dataclass
-class ActivityCounters:
+@dataclass(slots=True)
+class ActivityCounters(Tally):
     read: int = 0
     inserted: int = 0
     updated: int = 0
@@ -43,9 +44,6 @@ class ActivityCounters:
     rejected: int = 0
     polls: int = 0
     deferred: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
 
 
 @dataclass(kw_only=True)

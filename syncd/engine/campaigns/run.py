@@ -26,26 +26,29 @@ from syncd.engine.campaigns.plan import CampaignPlan, Member, MemberOp, Placed, 
 from syncd.engine.campaigns.ports import CampaignCrm, CustomerLinks, Failures, Members, RuleSource, Writeback
 from syncd.engine.campaigns.records import RecordState
 from syncd.engine.campaigns.rows import RowRejected, parse_rule_rows
+from syncd.engine.counters import Tally
 from syncd.engine.ports import Clock, Commit, CrmResult, FailureRecord
 from syncd.engine.resolve import Decision, Operation, decide, verified
 
 T = TypeVar("T")
 PREVIEW_ROWS = 5
-COUNTERS = (
-    "wanted",
-    "added",
-    "changed",
-    "removed",
-    "kept",
-    "waiting",
-    "rejected",
-    "failed",
-    "retried",
-    "skipped",
-    "polled",
-    "vanished",
-    "verified",
-)
+
+
+@dataclass(slots=True)
+class CampaignCounters(Tally):
+    wanted: int = 0
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    kept: int = 0
+    waiting: int = 0
+    rejected: int = 0
+    failed: int = 0
+    retried: int = 0
+    skipped: int = 0
+    polled: int = 0
+    vanished: int = 0
+    verified: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +132,7 @@ class CampaignRun:
         self.crm, self.writeback = crm, writeback
         self.outbound_id = rule.outbound_id
         self.stream = campaign_stream(rule.outbound_id)
-        self.counters = dict.fromkeys(COUNTERS, 0)
+        self.counters = CampaignCounters()
         self.preview: dict[str, list[str]] = {}
         self.known: dict[str, Member] = {}  # the members as planned from
 
@@ -147,12 +150,12 @@ class CampaignRun:
                 for kind, ops in (("add", plan.add), ("change", plan.change), ("remove", plan.remove))
                 if ops
             }
-            return self.counters
+            return self.counters.as_dict()
         self.record_rejected(rejected)
         self.record_waiting(plan.waiting)
         yield from self.execute(plan)
         self.failures.commit(self.stream, Commit(resolved=plan.kept + self.left_behind(plan)))
-        return self.counters
+        return self.counters.as_dict()
 
     # -- outcomes back --------------------------------------------------------------------------
     def poll(self, *, complete: bool) -> None:
@@ -182,7 +185,7 @@ class CampaignRun:
 
     def take(self, states: Sequence[RecordState]) -> None:
         """What Thulium says of these records goes into the members and write-back tables."""
-        self.counters["polled"] += len(states)
+        self.counters.polled += len(states)
         matched = self.members.apply_states(self.outbound_id, states)
         if self.writeback is not None:
             self.writeback.upsert(self.outbound_id, matched)
@@ -190,7 +193,7 @@ class CampaignRun:
     def forget(self, keys: Sequence[str]) -> None:
         if not keys:
             return
-        self.counters["vanished"] += len(keys)
+        self.counters.vanished += len(keys)
         self.members.forget(self.outbound_id, keys)
         if self.writeback is not None:
             self.writeback.delete(self.outbound_id, keys)
@@ -207,10 +210,10 @@ class CampaignRun:
         plan.add = self.unheld(plan.add, held)
         plan.change = self.unheld(plan.change, held)
         count = self.counters
-        count["wanted"] = len(set(wanted_keys))
-        count["kept"] = len(plan.kept)
-        count["waiting"] = len(plan.waiting)
-        count["rejected"] = len(rows.rejected)
+        count.wanted = len(set(wanted_keys))
+        count.kept = len(plan.kept)
+        count.waiting = len(plan.waiting)
+        count.rejected = len(rows.rejected)
         return plan, rows.rejected
 
     def left_behind(self, plan: CampaignPlan) -> list[str]:
@@ -223,7 +226,7 @@ class CampaignRun:
     def unheld(self, ops: list[MemberOp], held: Mapping[str, str | None]) -> list[MemberOp]:
         """A permanent failure is not sent again until the rule asks for something different."""
         kept = [op for op in ops if op.key not in held or held[op.key] != op.fields_hash]
-        self.counters["skipped"] += len(ops) - len(kept)
+        self.counters.skipped += len(ops) - len(kept)
         return kept
 
     def record_rejected(self, rejected: Sequence[RowRejected]) -> None:
@@ -249,9 +252,9 @@ class CampaignRun:
         if stale:
             relinked = yield StaleLinks(tuple(op.key for op in stale))
             self.add_relinked(stale, relinked)
-        if self.counters["added"] and self.writeback is not None:
+        if self.counters.added and self.writeback is not None:
             # The records just added are the campaign's newest: read only those back.
-            self.take(self.crm.newest(self.outbound_id, self.counters["added"]))
+            self.take(self.crm.newest(self.outbound_id, self.counters.added))
         changes = self.unworked(plan.change)
         vanished = self.batches("change_member", changes, 1, self.send_change)
         self.forget([op.key for op in vanished])
@@ -266,7 +269,7 @@ class CampaignRun:
         self.take(self.read_records(ops))
         members = self.members.members(self.outbound_id)
         keep = [op for op in ops if op.key in members and not members[op.key].worked]
-        self.counters["kept"] += len(ops) - len(keep)
+        self.counters.kept += len(ops) - len(keep)
         return keep
 
     def read_records(self, ops: Sequence[MemberOp]) -> list[RecordState]:
@@ -284,10 +287,10 @@ class CampaignRun:
             if op.key in relinked
         ]
         still = [op.key for op in stale if op.key not in relinked]
-        self.counters["waiting"] += len(still)
+        self.counters.waiting += len(still)
         self.record_waiting(still)
         left = self.batches("add_member", again, self.crm.max_batch(), self.send_additions)
-        self.counters["waiting"] += len(left)
+        self.counters.waiting += len(left)
         self.record_waiting([op.key for op in left])
 
     def send_additions(self, ops: Sequence[MemberOp]) -> list[CrmResult]:
@@ -323,7 +326,7 @@ class CampaignRun:
                     leftovers.extend(settled)
             pending = again
             if pending:
-                self.counters["retried"] += len(pending)
+                self.counters.retried += len(pending)
                 self.clock.sleep(self.options.item_backoff * 2 ** (attempt - 1))
         return leftovers
 
@@ -356,7 +359,7 @@ class CampaignRun:
         ]
         if not unsure:
             return decisions
-        self.counters["verified"] += len(unsure)
+        self.counters.verified += len(unsure)
         with ThreadPoolExecutor(self.options.max_in_flight, thread_name_prefix="syncd-campaign") as pool:
             exists = dict(zip(unsure, pool.map(self.crm.customer_exists, unsure), strict=True))
         return [
@@ -384,17 +387,20 @@ class CampaignRun:
             again.append(op)
         else:
             settled.failures.append(self.failure(operation, op, result, decision))
-            self.counters["failed"] += 1
+            self.counters.failed += 1
 
     def ok(self, operation: str, op: MemberOp, result: CrmResult, settled: Settled) -> None:
         if operation == "remove_member":
             settled.removed.append(op.key)
-            self.counters["removed"] += 1
+            self.counters.removed += 1
             return
         status_id = op.fields.get("status_id")
         record_id = result.thulium_id if operation == "add_member" else None
         settled.placed.append(Placed(op.key, op.customer_id, record_id, op.fields_hash, status_id))
-        self.counters["added" if operation == "add_member" else "changed"] += 1
+        if operation == "add_member":
+            self.counters.added += 1
+        else:
+            self.counters.changed += 1
 
     def failure(self, operation: str, op: MemberOp, result: CrmResult, decision: Decision) -> FailureRecord:
         status = result.status

@@ -7,8 +7,9 @@ the sequencer which items go round again.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
+from syncd.engine.counters import Tally
 from syncd.engine.crm.options import RunOptions
 from syncd.engine.crm.plan import Op, PagePlan
 from syncd.engine.ports import Clock, Commit, CrmResult, FailureRecord, Link, RemoteRecord
@@ -29,7 +30,7 @@ class Item:
 
 
 @dataclass(slots=True)
-class Counters:
+class Counters(Tally):
     read: int = 0
     created: int = 0
     updated: int = 0
@@ -41,9 +42,6 @@ class Counters:
     adopted: int = 0
     waiting: int = 0
     warnings: int = 0  # synced, with a warning (a customer sent without its company)
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
 
 
 @dataclass(slots=True)
