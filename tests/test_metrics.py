@@ -6,7 +6,6 @@ import asyncio
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -237,9 +236,7 @@ def test_the_web_process_serves_worker_counters_and_state_gauges(tmp_path: Path)
             response = await client.get(ROUTE)
             return response.status, response.headers["Content-Type"], await response.text()
 
-    started = time.monotonic()
     status, content_type, body = asyncio.run(scrape())
-    assert time.monotonic() - started < 10
     assert status == 200 and content_type.startswith("text/plain"), body
     values = {
         (s.name, tuple(sorted(s.labels.items()))): s.value

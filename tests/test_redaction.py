@@ -215,14 +215,12 @@ def test_the_processor_judges_values_by_their_keys_and_walks_nested_fields() -> 
     assert out["empty_token"] == ""
 
 
-def test_a_long_line_without_matches_is_redacted_quickly() -> None:
-    """No catastrophic backtracking on long digit and word runs."""
-    import time
-
+@pytest.mark.timeout(60)
+def test_a_long_line_without_matches_is_redacted_and_left_as_it_was() -> None:
+    """No catastrophic backtracking on long digit and word runs: such a pattern would not finish in
+    hours on this line, so the timeout catches it without a wall-clock budget a busy CI could miss."""
     text = ("1-2-3-4-5-6-7-8-9-0-" * 500) + ("a.b." * 2000) + "x@" + "y" * 5000
-    started = time.monotonic()
-    redact_text(text)
-    assert time.monotonic() - started < 1.0
+    assert redact_text(text) == text
 
 
 # ---- acceptance: a DEBUG run, its logs and the broker, searched -----------------------------------------
