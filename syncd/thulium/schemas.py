@@ -339,7 +339,7 @@ class CustomerPayload(_Payload):
     """Fields of ``POST/PUT customers`` and batch items. ``surname`` is required by Thulium on create.
 
     (!) A ``custom_fields`` key that does not exist in Thulium is *created* by Thulium; check names against
-    ``ThuliumClient.custom_field_names()`` before sending.
+    ``client.custom_fields.names()`` before sending.
     """
 
     surname: str | None = None
