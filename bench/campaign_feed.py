@@ -29,7 +29,7 @@ def per_record_seconds(url: str, user: str, password: str, customer_ids: list[in
     with ThuliumClient(url, user, password) as client:
         started = time.perf_counter()
         for customer_id in customer_ids:
-            client.create_campaign_record("00002", {"customer_id": customer_id})
+            client.campaign_records.create("00002", {"customer_id": customer_id})
         return (time.perf_counter() - started) / len(customer_ids)
 
 
@@ -48,7 +48,7 @@ def main() -> None:
         assert feed.returncode == 0, feed.stderr
         again = b.sync("--stream", "campaigns")
         with ThuliumClient(b.sandbox.url, b.sandbox.user, b.sandbox.password) as client:
-            sample = [c.customer_id for c in itertools.islice(client.iter_customers(), args.sample)]
+            sample = [c.customer_id for c in itertools.islice(client.customers.iter(), args.sample)]
         baseline = per_record_seconds(b.sandbox.url, b.sandbox.user, b.sandbox.password, sample)
     naive_total = baseline * args.n
     print(

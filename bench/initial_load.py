@@ -33,7 +33,7 @@ def naive_seconds_per_record(url: str, user: str, password: str, sample: int) ->
         started = time.perf_counter()
         for index in range(sample):
             row = customer(rng, 10_000_000 + index, now, [])
-            client.create_customer(
+            client.customers.create(
                 {"name": row["first_name"], "surname": row["last_name"], "identifier": f"naive-{index}"}
             )
         return (time.perf_counter() - started) / sample
@@ -49,14 +49,14 @@ def bare_pipeline_seconds(
     customers = [customer(rng, 20_000_000 + i, now, []) for i in range(batch)]
 
     def company(index: int) -> Any:
-        return client.create_company({"name": f"floor {index}", "identifier": f"floor-c-{index}"})
+        return client.companies.create({"name": f"floor {index}", "identifier": f"floor-c-{index}"})
 
     def customer_batch(index: int) -> Any:
         payloads = [
             {"name": c["first_name"], "surname": c["last_name"], "identifier": f"floor-{index}-{j}"}
             for j, c in enumerate(customers)
         ]
-        return client.batch_create_customers(payloads)
+        return client.customers.batch_create(payloads)
 
     with ThuliumClient(url, user, password) as client, ThreadPoolExecutor(in_flight) as pool:
         started = time.perf_counter()

@@ -74,7 +74,7 @@ def delays_of(client: ThuliumClient, wanted: dict[str, str], started: float, tim
     while pending and time.monotonic() < deadline:
         for key, surname in list(pending.items()):
             # company_flag=False: a company's own customer record may share the key's identifier
-            found = client.find_customers_by_identifier(key, company_flag=False)
+            found = client.customers.find(key, company_flag=False)
             if any(customer.surname == surname for customer in found):
                 delays.append(time.monotonic() - started)
                 del pending[key]

@@ -62,12 +62,12 @@ def test_api_requests_and_retries_are_counted_by_endpoint_template_and_status(
     with ThuliumClient(
         sandbox.url, sandbox.user, sandbox.password, retry=policy, observer=API_METRICS, sleep=lambda _: None
     ) as client:
-        client.list_customers(limit=1)
+        client.customers.page(limit=1)
         with pytest.raises(ThuliumNotFound):
-            client.get_customer(987654321)
+            client.customers.get(987654321)
         sandbox.control.add_fault("error", method="GET", path="customers", count=3, status=500)
         with pytest.raises(ThuliumUnavailable):
-            client.list_customers(limit=1)
+            client.customers.page(limit=1)
     assert sample(requests[0], endpoint=requests[1], status="503") - before["503"] == 2
     assert sample(requests[0], endpoint=requests[1], status="200") - before["200"] == 1
     assert sample("syncd_api_retries_total", endpoint="GET customers", reason="503") - retries == 2

@@ -82,23 +82,23 @@ def build_run(
     if isinstance(section, ConnectionsSection):
 
         def page(date_from: str, date_to: str, offset: int) -> tuple[int, list[dict[str, Any]]]:
-            return client.connection_rows(date_from=date_from, date_to=date_to, offset=offset)
+            return client.reports.connection_rows(date_from=date_from, date_to=date_to, offset=offset)
 
         return ConnectionsRun(**common, fetch=page, overlap=timedelta(minutes=section.overlap_minutes))
     if isinstance(section, ChatsSummarySection):
         configured = list(section.user_logins)
         return ChatsRun(
             **common,
-            fetch=lambda params: client.report_rows(REPORTS[stream], params),
+            fetch=lambda params: client.reports.rows(REPORTS[stream], params),
             aggregate_by=section.aggregate_by,
             filters=report_filters(section),
-            logins=(lambda: configured) if configured else client.agent_logins,
+            logins=(lambda: configured) if configured else client.reports.agent_logins,
             whole_team=not configured,
         )
     if isinstance(section, AgentsWorkSection):
         return ReportRun(
             **common,
-            fetch=lambda params: client.report_rows(REPORTS[stream], params),
+            fetch=lambda params: client.reports.rows(REPORTS[stream], params),
             convert=agents_work_row,
             aggregate_by=section.aggregate_by,
             filters=report_filters(section),

@@ -31,7 +31,7 @@ class CampaignSetupError(ValueError, Fatal):
 
 def check_campaigns(client: ThuliumClient, rules: Sequence[CampaignRule], where: str) -> Statuses:
     """Every rule's campaign exists and is fed from the CRM, and every status id it names exists."""
-    outbounds = {outbound.id: outbound for outbound in client.list_outbounds()}
+    outbounds = {outbound.id: outbound for outbound in client.campaigns.all()}
     problems: list[str] = []
     statuses: Statuses = {}
     for index, rule in enumerate(rules):
@@ -49,7 +49,7 @@ def check_campaigns(client: ThuliumClient, rules: Sequence[CampaignRule], where:
                 "(crm: false); only CRM campaigns take records through crm_outbounds"
             )
             continue
-        found = client.list_outbound_statuses(rule.outbound_id)
+        found = client.campaigns.statuses(rule.outbound_id)
         statuses[rule.outbound_id] = {status.status_id: status.system_status or "" for status in found}
         if rule.initial_status_id is not None and rule.initial_status_id not in statuses[rule.outbound_id]:
             listed = ", ".join(f"{s.status_id} {s.name} ({s.system_status})" for s in found)

@@ -219,7 +219,7 @@ def check_thulium(tenant: Tenant) -> Section:
     """Credentials work, mapped custom fields exist, every campaign rule's campaign and status exist."""
     with probe_client(tenant) as client:
         try:
-            names = client.custom_field_names()
+            names = client.custom_fields.names()
         except ThuliumError as exc:
             problem = thulium_problem(tenant, exc)
             if stops_thulium_probes(exc):

@@ -1,10 +1,13 @@
-"""The Thulium REST API: an httpx client with typed methods, response/request schemas and the retry policy.
+"""The Thulium REST API: an httpx client by resource (``client.customers.get(13)``), response/request
+schemas and the retry policy.
 
-Whole-request status handling lives in ``status`` (one table); per-item 207 results are parsed into
-``ItemResult`` and judged by the engine, not here.
+Every request goes through one path (``session``); whole-request status handling lives in ``status`` (one
+table); per-item 207 results are parsed into ``ItemResult`` and judged by the engine, not here. The resource
+classes themselves are in ``syncd.thulium.resources``.
 """
 
-from syncd.thulium.client import Payload, RequestGate, ThuliumClient, Timeouts
+from syncd.thulium.client import ThuliumClient
+from syncd.thulium.encoding import Payload
 from syncd.thulium.errors import (
     ErrorDetail,
     OutcomeUnknown,
@@ -40,6 +43,7 @@ from syncd.thulium.schemas import (
     OutboundStatus,
     Page,
 )
+from syncd.thulium.session import RequestGate, RequestObserver, Timeouts
 
 __all__ = [
     "Address",
@@ -64,6 +68,7 @@ __all__ = [
     "Page",
     "Payload",
     "RequestGate",
+    "RequestObserver",
     "RetryPolicy",
     "ThuliumAPIError",
     "ThuliumAuthError",

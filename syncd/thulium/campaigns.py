@@ -35,29 +35,30 @@ class ThuliumCampaigns:
     def add(self, outbound_id: str, records: Sequence[tuple[int, Mapping[str, Any]]]) -> list[CrmResult]:
         bodies = [{**fields, "customer_id": customer_id} for customer_id, fields in records]
         try:
-            by_id = self._client.batch_add_campaign_records(outbound_id, bodies)
+            by_id = self._client.campaign_records.batch_add(outbound_id, bodies)
         except ThuliumError as exc:
             return _spread(exc, len(records))
         return [_result(by_id[customer_id]) for customer_id, _ in records]
 
     def remove(self, outbound_id: str, customer_ids: Sequence[int]) -> list[CrmResult]:
         try:
-            by_id = self._client.batch_remove_campaign_records(outbound_id, customer_ids)
+            by_id = self._client.campaign_records.batch_remove(outbound_id, customer_ids)
         except ThuliumError as exc:
             return _spread(exc, len(customer_ids))
         return [_result(by_id[customer_id]) for customer_id in customer_ids]
 
     def change(self, outbound_id: str, customer_id: int, fields: Mapping[str, Any]) -> CrmResult:
         try:
-            self._client.update_campaign_record(outbound_id, customer_id, fields)
+            self._client.campaign_records.update(outbound_id, customer_id, fields)
         except ThuliumError as exc:
             return _spread(exc, 1, batch=False)[0]
         return CrmResult(ItemStatus(NO_CONTENT))
 
     def records(self, outbound_id: str, since: date | None) -> Iterator[RecordState]:
-        filters = {} if since is None else {"call_date_from": since}
         try:
-            yield from map(record_state, self._client.iter_campaign_records(outbound_id, **filters))
+            yield from map(
+                record_state, self._client.campaign_records.iter(outbound_id, call_date_from=since)
+            )
         except ThuliumAuthError as exc:
             raise RunAborted(str(exc)) from exc
 
@@ -65,23 +66,23 @@ class ThuliumCampaigns:
         """The list's ``count`` says how many records there are; the newest are the last pages."""
         if count <= 0:
             return []
-        total = self._client.list_campaign_records(outbound_id, limit=1).count
+        total = self._client.campaign_records.page(outbound_id, limit=1).count
         found: list[RecordState] = []
         for offset in range(max(0, total - count), total, RECORDS_PAGE):
-            page = self._client.list_campaign_records(outbound_id, limit=RECORDS_PAGE, offset=offset)
+            page = self._client.campaign_records.page(outbound_id, limit=RECORDS_PAGE, offset=offset)
             found.extend(map(record_state, page.result))
         return found
 
     def record(self, outbound_id: str, customer_id: int) -> RecordState | None:
         try:
-            return record_state(self._client.get_campaign_record(outbound_id, customer_id))
+            return record_state(self._client.campaign_records.get(outbound_id, customer_id))
         except ThuliumNotFound:
             return None
 
     def customer_exists(self, customer_id: int) -> bool | None:
         """404/410 means gone; any other failure (after the client's own retries) cannot tell."""
         try:
-            self._client.get_customer(customer_id)
+            self._client.customers.get(customer_id)
         except ThuliumNotFound:
             return False
         except ThuliumAuthError as exc:

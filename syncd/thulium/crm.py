@@ -101,21 +101,21 @@ class ThuliumCrm:
         return _in_calls(thulium_ids, ids, 1, self._delete_companies, batch=False)
 
     def _create_customers(self, payloads: Sequence[Payload]) -> list[CrmResult]:
-        return [_created(item) for item in self._client.batch_create_customers(payloads)]
+        return [_created(item) for item in self._client.customers.batch_create(payloads)]
 
     def _update_customers(self, changes: Sequence[tuple[int, Payload]]) -> list[CrmResult]:
         bodies = [{**payload, "customer_id": thulium_id} for thulium_id, payload in changes]
-        by_id = self._client.batch_update_customers(bodies)
+        by_id = self._client.customers.batch_update(bodies)
         return [_keyed(by_id[thulium_id], thulium_id) for thulium_id, _ in changes]
 
     def _delete_customers(self, thulium_ids: Sequence[int]) -> list[CrmResult]:
-        by_id = self._client.batch_delete_customers(thulium_ids)
+        by_id = self._client.customers.batch_delete(thulium_ids)
         return [_keyed(by_id[thulium_id], thulium_id) for thulium_id in thulium_ids]
 
     def _create_companies(self, payloads: Sequence[Payload]) -> list[CrmResult]:
         results = []
         for payload in payloads:
-            ids = self._client.create_company(payload)
+            ids = self._client.companies.create(payload)
             results.append(
                 CrmResult(ItemStatus(CREATED), thulium_id=ids.company_id, company_customer_id=ids.customer_id)
             )
@@ -124,7 +124,7 @@ class ThuliumCrm:
     def _update_companies(self, changes: Sequence[tuple[int, Payload]]) -> list[CrmResult]:
         results = []
         for company_id, payload in changes:
-            self._client.update_company(company_id, payload)
+            self._client.companies.update(company_id, payload)
             results.append(CrmResult(ItemStatus(NO_CONTENT), thulium_id=company_id))
         return results
 
@@ -132,7 +132,7 @@ class ThuliumCrm:
         results = []
         for company_id in company_ids:
             self._detach_members(company_id)
-            self._client.delete_company(company_id)
+            self._client.companies.delete(company_id)
             results.append(CrmResult(ItemStatus(NO_CONTENT), thulium_id=company_id))
         return results
 
@@ -140,11 +140,11 @@ class ThuliumCrm:
         """DELETE companies/:id "removes the company and all its dependants": whether that takes its
         employees' customer records with it is not said, so they are detached first and no customer can
         disappear with its company. Until every one is detached, the company is not deleted."""
-        listed = self._client.iter_customers(company_id=company_id)
+        listed = self._client.customers.iter(company_id=company_id)
         members = [c.customer_id for c in listed if not c.company_flag and c.company_id == company_id]
         for start in range(0, len(members), CUSTOMERS_MAX_BATCH):
             chunk = members[start : start + CUSTOMERS_MAX_BATCH]
-            answers = self._client.batch_update_customers(
+            answers = self._client.customers.batch_update(
                 [{"customer_id": m, "company_id": ""} for m in chunk]
             )
             stuck = [m for m, item in answers.items() if item.http_status not in (NO_CONTENT, 404)]
@@ -173,11 +173,11 @@ class ThuliumCrm:
         """``company_flag`` is never sent: the document shows only ``true``, and a server that reads
         "false" as a non-empty string would answer with companies only. Filtered here instead."""
         if _stream(stream) == CUSTOMERS:
-            found = self._client.find_customers_by_identifier(identifier, **INCLUDES)
+            found = self._client.customers.find(identifier, **INCLUDES)
             return [remote_record(c) for c in found if not c.company_flag]
         if not identifier:
             raise ValueError("identifier must not be empty: Thulium reads an empty filter as 'has none'")
-        companies = self._client.iter_companies(identifier=identifier, **INCLUDES)
+        companies = self._client.companies.iter(identifier=identifier, **INCLUDES)
         return [remote_record(c) for c in companies if c.identifier == identifier]
 
     def settle(
@@ -222,17 +222,17 @@ class ThuliumCrm:
         """(records of the stream, whether the page was the last one). A short page is judged before the
         company records are left out: they count in the customers' id sequence and in its pages."""
         if _stream(stream) == CUSTOMERS:
-            page = self._client.list_customers(limit=size, offset=offset, order="-customer_id", **INCLUDES)
+            page = self._client.customers.page(limit=size, offset=offset, order="-customer_id", **INCLUDES)
             return [remote_record(c) for c in page if not c.company_flag], len(page) < size
-        companies = self._client.list_companies(limit=size, offset=offset, order="-company_id", **INCLUDES)
+        companies = self._client.companies.page(limit=size, offset=offset, order="-company_id", **INCLUDES)
         return [remote_record(c) for c in companies], len(companies) < size
 
     def scan(self, stream: str) -> Iterator[RemoteRecord]:
         """Company records are left out of customers: they belong to the companies stream."""
         if _stream(stream) == CUSTOMERS:
-            customers = self._client.iter_customers(**INCLUDES)
+            customers = self._client.customers.iter(**INCLUDES)
             return (remote_record(c) for c in customers if not c.company_flag)
-        return (remote_record(c) for c in self._client.iter_companies(**INCLUDES))
+        return (remote_record(c) for c in self._client.companies.iter(**INCLUDES))
 
 
 # ---- per-item results --------------------------------------------------------------------------------------

@@ -110,52 +110,43 @@ OptAddress = Annotated[Address | None, BeforeValidator(_to_mapping_or_none)]
 CustomFields = Annotated[dict[str, Any] | None, BeforeValidator(_to_mapping_or_none)]
 
 
-class Customer(_Response):
-    """A CRM customer. ``custom_fields``/addresses are ``None`` unless requested with the include flags."""
+class _Party(_Response):
+    """What Thulium reads back for customers and companies alike (a company is also a customer record)."""
 
-    customer_id: int
     name: Text = None
-    surname: Text = None
+    identifier: Text = None
     phone_number: Text = None
     phone_numbers: TextList = Field(default_factory=list)
     email: Text = None
     emails: TextList = Field(default_factory=list)
-    company_id: OptInt = None
-    identifier: Text = None
     type: Text = None
     group: Text = None
+    nip: Text = None
+    account_manager: BlankText = None
+    address: OptAddress = None
+    invoice_address: OptAddress = None
+    mail_drop_address: OptAddress = None
+    custom_fields: CustomFields = None
+
+
+class Customer(_Party):
+    """A CRM customer. ``custom_fields``/addresses are ``None`` unless requested with the include flags."""
+
+    customer_id: int
+    surname: Text = None
+    company_id: OptInt = None
     company_flag: Flag = False
     birthdate: BlankText = None
     gender: Text = None
     homepage: Text = None
-    nip: Text = None
-    account_manager: BlankText = None
     updated_at: BlankText = None
-    address: OptAddress = None
-    invoice_address: OptAddress = None
-    mail_drop_address: OptAddress = None
-    custom_fields: CustomFields = None
 
 
-class Company(_Response):
+class Company(_Party):
     """A company; it is also a customer record (``customer_id``)."""
 
     company_id: int
     customer_id: OptInt = None
-    name: Text = None
-    identifier: Text = None
-    phone_number: Text = None
-    phone_numbers: TextList = Field(default_factory=list)
-    email: Text = None
-    emails: TextList = Field(default_factory=list)
-    type: Text = None
-    group: Text = None
-    nip: Text = None
-    account_manager: BlankText = None
-    address: OptAddress = None
-    invoice_address: OptAddress = None
-    mail_drop_address: OptAddress = None
-    custom_fields: CustomFields = None
 
 
 class CompanyIds(BaseModel):
@@ -335,36 +326,41 @@ class AddressPayload(_Payload):
     country: str | None = None
 
 
-class CustomerPayload(_Payload):
-    """Fields of ``POST/PUT customers`` and batch items. ``surname`` is required by Thulium on create.
+class _PartyPayload(_Payload):
+    """What ``POST/PUT customers`` and ``POST/PUT companies`` both take.
 
     (!) A ``custom_fields`` key that does not exist in Thulium is *created* by Thulium; check names against
-    ``ThuliumClient.custom_field_names()`` before sending.
+    ``client.custom_fields.names()`` before sending.
     """
 
-    surname: str | None = None
     name: str | None = None
+    nip: str | None = None
     email: str | list[str] | None = None
     phone_number: str | list[str] | None = None
-    company_id: int | None = None
     type: str | None = None
     group: str | None = None
     identifier: str | None = None
-    gender: str | None = None
-    homepage: str | None = None
-    birthdate: str | None = None
-    nip: str | None = None
     note: str | None = None
-    pesel: str | None = None
-    job: str | None = None
-    job_title: str | None = None
-    account_manager: str | None = None
     custom_fields: dict[str, str] | None = None
     fill_read_only_custom_fields: bool | None = None
+    account_manager: str | None = None
     vip: bool | None = None
     address: AddressPayload | None = None
     invoice_address: AddressPayload | None = None
     mail_drop_address: AddressPayload | None = None
+
+
+class CustomerPayload(_PartyPayload):
+    """Fields of ``POST/PUT customers`` and batch items. ``surname`` is required by Thulium on create."""
+
+    surname: str | None = None
+    company_id: int | None = None
+    gender: str | None = None
+    homepage: str | None = None
+    birthdate: str | None = None
+    pesel: str | None = None
+    job: str | None = None
+    job_title: str | None = None
 
 
 class CustomerUpdate(CustomerPayload):
@@ -373,24 +369,8 @@ class CustomerUpdate(CustomerPayload):
     customer_id: int
 
 
-class CompanyPayload(_Payload):
+class CompanyPayload(_PartyPayload):
     """Fields of ``POST/PUT companies``. ``name`` is required on create; a given ``nip`` must be unique."""
-
-    name: str | None = None
-    nip: str | None = None
-    email: str | list[str] | None = None
-    phone_number: str | list[str] | None = None
-    type: str | None = None
-    group: str | None = None
-    identifier: str | None = None
-    note: str | None = None
-    custom_fields: dict[str, str] | None = None
-    fill_read_only_custom_fields: bool | None = None
-    account_manager: str | None = None
-    vip: bool | None = None
-    address: AddressPayload | None = None
-    invoice_address: AddressPayload | None = None
-    mail_drop_address: AddressPayload | None = None
 
 
 class CampaignRecordPayload(_Payload):

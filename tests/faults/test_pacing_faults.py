@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from typing_extensions import Unpack
 
 from syncd.demo import demo_config, generate_source
 from syncd.sandbox import SandboxProcess
@@ -27,6 +28,8 @@ from syncd.state import migrate
 from syncd.state.db import make_engine, session_factory
 from syncd.state.models import Failure
 from syncd.thulium import Company, Customer, RetryPolicy, ThuliumClient
+from syncd.thulium.resources import Companies, Customers, Filters
+from syncd.thulium.session import ApiSession
 from tests.faults.figures import Figures, assert_passed, measure
 from tests.faults.processes import invalid_rows
 from tests.sync.conftest import SYNCD, DemoTenant
@@ -51,17 +54,31 @@ class TenantView(ThuliumClient):
         patient = RetryPolicy(max_attempts=8, base_delay=0.05, max_backoff=0.5)
         super().__init__(sandbox.url, sandbox.user, sandbox.password, retry=patient)
         self.prefix = prefix
+        self.customers = TenantCustomers(self.session, prefix)
+        self.companies = TenantCompanies(self.session, prefix)
 
-    def iter_customers(
-        self, *, page_size: int = 1000, order: str = "customer_id", **filters: Any
+
+class TenantCustomers(Customers):
+    def __init__(self, session: ApiSession, prefix: str) -> None:
+        super().__init__(session)
+        self.prefix = prefix
+
+    def iter(
+        self, *, page_size: int = 1000, order: str | None = None, **filters: Unpack[Filters]
     ) -> Iterator[Customer]:
-        found = super().iter_customers(page_size=page_size, order=order, **filters)
+        found = super().iter(page_size=page_size, order=order, **filters)
         return (c for c in found if (c.identifier or "").startswith(self.prefix))
 
-    def iter_companies(
-        self, *, page_size: int = 1000, order: str = "company_id", **filters: Any
+
+class TenantCompanies(Companies):
+    def __init__(self, session: ApiSession, prefix: str) -> None:
+        super().__init__(session)
+        self.prefix = prefix
+
+    def iter(
+        self, *, page_size: int = 1000, order: str | None = None, **filters: Unpack[Filters]
     ) -> Iterator[Company]:
-        found = super().iter_companies(page_size=page_size, order=order, **filters)
+        found = super().iter(page_size=page_size, order=order, **filters)
         return (c for c in found if (c.identifier or "").startswith(self.prefix))
 
 

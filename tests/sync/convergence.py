@@ -132,7 +132,7 @@ def campaign_figures(
         rows = connection.execute(text(rule.query), {"outbound_id": rule.outbound_id}).mappings()
         wanted = {spec.identifier(str(row["key"])) for row in rows}
     expected = {identifier for identifier in wanted if identifier in customers}
-    records = list(client.iter_campaign_records(rule.outbound_id))
+    records = list(client.campaign_records.iter(rule.outbound_id))
     held = Counter(identifiers.get(r.customer_id, f"customer {r.customer_id}") for r in records)
     return StreamFigures(
         expected=len(expected),

@@ -77,7 +77,7 @@ def linked_ids(demo: DemoTenant) -> dict[int, str]:
 
 def campaign_records(demo: DemoTenant) -> list[dict[str, object]]:
     with demo.client() as client:
-        return [r.model_dump() for r in client.iter_campaign_records(OUTBOUND)]
+        return [r.model_dump() for r in client.campaign_records.iter(OUTBOUND)]
 
 
 def campaign_keys(demo: DemoTenant) -> list[str]:
@@ -311,7 +311,7 @@ def test_a_record_deleted_in_thulium_is_added_again_by_the_full_run(demo_tenant:
     demo_tenant.sync()
     keys_of = {key: thulium_id for thulium_id, key in linked_ids(demo_tenant).items()}
     with demo_tenant.client() as client:
-        client.delete_campaign_record(OUTBOUND, keys_of[valid[3]])
+        client.campaign_records.delete(OUTBOUND, keys_of[valid[3]])
     assert demo_tenant.sync("--stream", "campaigns", "--full").returncode == 0
     assert_exactly(demo_tenant, set(valid[:30]))
     engine = make_engine(demo_tenant.state_url)

@@ -80,8 +80,7 @@ def make_client(sandbox: Any) -> Iterator[Callable[..., ThuliumClient]]:
         kwargs.setdefault("timeouts", Timeouts(connect=2.0, read=5.0, write=5.0, pool=2.0))
         user = kwargs.pop("user", sandbox.user)
         password = kwargs.pop("password", sandbox.password)
-        client_class: type[ThuliumClient] = kwargs.pop("client_class", ThuliumClient)
-        client = client_class(api, user, password, **kwargs)
+        client = ThuliumClient(api, user, password, **kwargs)
         made.append(client)
         return client
 

@@ -20,14 +20,14 @@ OUTBOUND = "00002"
 
 
 def a_customer(client: ThuliumClient) -> int:
-    return client.create_customer({"surname": "Nowak"})
+    return client.customers.create({"surname": "Nowak"})
 
 
 def test_a_customer_is_there_then_gone(client: ThuliumClient, control: Control) -> None:
     campaigns = ThuliumCampaigns(client)
     customer_id = a_customer(client)
     assert campaigns.customer_exists(customer_id) is True
-    client.delete_customer(customer_id)
+    client.customers.delete(customer_id)
     assert campaigns.customer_exists(customer_id) is False
     checks = [e for e in control.log() if e["route"] == "customers/:id" and e["method"] == "GET"]
     assert len(checks) == 2
@@ -51,7 +51,7 @@ def test_an_add_for_a_deleted_customer_is_stale_or_verified_by_its_wording(
 ) -> None:
     sandbox.control.set_readings(customer_not_found_message=message)
     customer_id = a_customer(client)
-    client.delete_customer(customer_id)
+    client.customers.delete(customer_id)
     (result,) = ThuliumCampaigns(client).add(OUTBOUND, [(customer_id, {})])
     assert (result.status.http_status, result.status.status, result.status.message) == (
         400,

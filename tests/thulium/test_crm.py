@@ -20,8 +20,9 @@ from syncd.thulium import (
     ThuliumClient,
     ThuliumNotFound,
 )
-from syncd.thulium.client import Payload as ClientPayload
+from syncd.thulium import Payload as ClientPayload
 from syncd.thulium.crm import ThuliumCrm
+from syncd.thulium.resources import Companies, Customers
 from tests.thulium.conftest import Control
 
 MISSING_ID = 999_999
@@ -197,29 +198,30 @@ def test_company_lost_response_is_unknown_then_found(crm: ThuliumCrm, control: C
     assert (found.thulium_id, found.company_customer_id) == (company["company_id"], company["customer_id"])
 
 
-class RevokedAfter(ThuliumClient):
+class RevokedAfter(Companies):
     """Credentials revoked after ``allowed`` company creates: the sandbox cannot do that."""
 
     allowed = 1
 
-    def create_company(self, payload: ClientPayload) -> CompanyIds:
+    def create(self, payload: ClientPayload) -> CompanyIds:
         if self.allowed <= 0:
             raise ThuliumAuthError("revoked", method="POST", path="companies", status_code=401)
         self.allowed -= 1
-        return super().create_company(payload)
+        return super().create(payload)
 
 
-class CreatedWithoutId(ThuliumClient):
+class CreatedWithoutId(Customers):
     """A 207 whose created item carries no id (a Thulium answer the sandbox never gives)."""
 
-    def batch_create_customers(self, payloads: Sequence[ClientPayload]) -> list[ItemResult]:
+    def batch_create(self, payloads: Sequence[ClientPayload]) -> list[ItemResult]:
         return [ItemResult(key=str(i), http_status=201) for i, _ in enumerate(payloads)]
 
 
 def test_fatal_error_after_an_applied_call_keeps_its_result(
     make_client: Callable[..., ThuliumClient],
 ) -> None:
-    client = make_client(client_class=RevokedAfter)
+    client = make_client()
+    client.companies = RevokedAfter(client.session)
     crm = ThuliumCrm(client)
     made, failed, skipped = crm.create("companies", [{"name": "A"}, {"name": "B"}, {"name": "C"}])
     assert made.status == ItemStatus(201) and made.thulium_id is not None
@@ -232,7 +234,9 @@ def test_fatal_error_after_an_applied_call_keeps_its_result(
 
 
 def test_created_item_without_id_is_unknown(make_client: Callable[..., ThuliumClient]) -> None:
-    crm = ThuliumCrm(make_client(client_class=CreatedWithoutId))
+    client = make_client()
+    client.customers = CreatedWithoutId(client.session)
+    crm = ThuliumCrm(client)
     (result,) = crm.create("customers", [{"surname": "A"}])
     assert result.status.http_status is None and "customer_id" in (result.status.message or "")
 
@@ -314,14 +318,14 @@ def test_settling_reads_the_newest_records_and_finds_what_a_lost_create_made(
     """A create whose answer was lost, then 1,200 newer records, a company's own record among the newest:
     the first page of 1,000 is full although it holds one company (records of one id sequence), so the read
     goes on to the second page and finds it; what never landed is found absent without a lookup each."""
-    [floor_record] = client.batch_create_customers([{"surname": "Before", "identifier": "before"}])
+    [floor_record] = client.customers.batch_create([{"surname": "Before", "identifier": "before"}])
     floor = floor_record.customer_id
     assert floor is not None
-    client.batch_create_customers([{"surname": "Ours", "identifier": "ours"}])
+    client.customers.batch_create([{"surname": "Ours", "identifier": "ours"}])
     for start in (0, 1000):
         batch = [{"surname": f"N{i}", "identifier": f"n{i}"} for i in range(start, start + 600)]
-        client.batch_create_customers(batch)
-    client.create_company({"name": "ACME", "identifier": "acme"})
+        client.customers.batch_create(batch)
+    client.companies.create({"name": "ACME", "identifier": "acme"})
     found = crm.settle("customers", ["ours", "never"], floor)
     assert [r.identifier for r in found["ours"]] == ["ours"] and found["never"] == []
     reads = _log_of(control, "GET", "customers")

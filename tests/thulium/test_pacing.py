@@ -404,8 +404,8 @@ def test_a_429_pauses_another_client_of_the_account(
     other = make_client(gate=PacingGate(InProcessBackend(policy, account)))
     control.fault("too_many_requests", method="GET", path="outbounds", count=1, retry_after=1)
     with pytest.raises(ThuliumUnavailable):
-        throttled.list_outbounds()
-    other.list_outbounds()
+        throttled.campaigns.all()
+    other.campaigns.all()
     first, second = control.log()
     assert first["status"] == 429 and second["status"] == 200
     assert second["t"] >= first["t"] + 1.0, "the other client waited for the Retry-After"
@@ -418,11 +418,11 @@ def test_5xx_answers_open_the_breaker_and_then_nothing_is_sent(
     client = make_client(gate=PacingGate(InProcessBackend(policy), max_wait=1.0))
     control.fault("error", status=503)
     with pytest.raises(ThuliumUnavailable):
-        client.list_outbounds()  # FAST_RETRY: four attempts, the breaker opens on the third
+        client.campaigns.all()  # FAST_RETRY: four attempts, the breaker opens on the third
     sent = len(control.log())
     assert sent == 3, "the fourth attempt was held back by the open breaker"
     with pytest.raises(ThuliumUnavailable, match="circuit breaker is open"):
-        client.list_outbounds()
+        client.campaigns.all()
     assert len(control.log()) == sent, "nothing more reached Thulium"
 
 

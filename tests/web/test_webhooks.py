@@ -102,12 +102,12 @@ class Deployment:
     def place(self, outbound_id: str, count: int, *, known: bool = True) -> list[int]:
         """Adds ``count`` new customers to the campaign in the sandbox; ``known``: as syncd's members."""
         customer_ids = [
-            self.thulium.create_customer(
+            self.thulium.customers.create(
                 {"surname": f"Member {outbound_id}-{i}", "phone_number": f"6001002{i:02}"}
             )
             for i in range(count)
         ]
-        results = self.thulium.batch_add_campaign_records(
+        results = self.thulium.campaign_records.batch_add(
             outbound_id, [{"customer_id": c} for c in customer_ids]
         )
         if known:
@@ -127,7 +127,7 @@ class Deployment:
 
     def records(self, outbound_id: str) -> dict[int, CampaignRecord]:
         """What ``GET crm_outbounds/:id/records`` says, by customer id."""
-        return {r.customer_id: r for r in self.thulium.iter_campaign_records(outbound_id)}
+        return {r.customer_id: r for r in self.thulium.campaign_records.iter(outbound_id)}
 
     def events(self) -> list[models.WebhookEvent]:
         with self.sessions() as session:
