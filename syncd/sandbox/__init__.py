@@ -3,11 +3,11 @@
 Start it with ``SandboxProcess`` (separate process) or ``run_sandbox`` (blocking, for the CLI); see README.md.
 """
 
-from syncd.sandbox.app import SandboxConfig, build_app, run_sandbox, serve
-from syncd.sandbox.client_control import SandboxControl
-from syncd.sandbox.faults import FaultConfig, FaultRule, RateLimit
-from syncd.sandbox.launcher import SandboxProcess
-from syncd.sandbox.wolkvox_launcher import WolkvoxProcess
+from syncd.sandbox.launch.thulium_control import SandboxControl
+from syncd.sandbox.launch.thulium_process import SandboxProcess
+from syncd.sandbox.launch.wolkvox_process import WolkvoxProcess
+from syncd.sandbox.thulium.app import SandboxConfig, build_app, run_sandbox, serve
+from syncd.sandbox.thulium.faults import FaultConfig, FaultRule, RateLimit
 
 __all__ = [
     "FaultConfig",

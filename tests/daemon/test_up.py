@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from syncd.sandbox.client_control import SandboxControl
+from syncd.sandbox import SandboxControl
 from syncd.worker.broker import EmbeddedRedis
 from tests.daemon.harness import SYNCD
 from tests.waiting import wait_until

@@ -51,7 +51,7 @@ from syncd.engine.records import Position, SourceRow
 from syncd.engine.resolve import ItemStatus
 from syncd.engine.run import RunOptions, StreamRun
 from syncd.sandbox import SandboxProcess
-from syncd.sandbox.readings import PROFILES
+from syncd.sandbox.thulium.readings import PROFILES
 from syncd.service import sync_tenant
 from syncd.settings import ProcessSettings, load_tenant
 from syncd.source import SqlSource

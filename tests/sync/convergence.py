@@ -17,7 +17,7 @@ from sqlalchemy import Engine, text
 from syncd.engine.compare import differs
 from syncd.engine.normalize import Normalized, normalize
 from syncd.engine.plan import StreamSpec, clearing_payload, company_key_of
-from syncd.sandbox.launcher import SandboxProcess
+from syncd.sandbox import SandboxProcess
 from syncd.settings import Tenant
 from syncd.settings.tenant import CampaignRule
 from syncd.source import SqlSource

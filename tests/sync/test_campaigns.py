@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, delete, insert, select, text, update
 
 from syncd.campaign_sync import check_campaigns
-from syncd.sandbox.client_control import SandboxControl
-from syncd.sandbox.readings import REWORDED_NOT_FOUND
+from syncd.sandbox import SandboxControl
+from syncd.sandbox.thulium.readings import REWORDED_NOT_FOUND
 from syncd.service import TenantOutcome, sync_campaigns
 from syncd.state.db import make_engine, session_factory
 from syncd.state.models import CampaignMember, Failure, Link, Run

@@ -19,7 +19,7 @@ import redis
 from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from syncd.sandbox.launcher import SandboxProcess
+from syncd.sandbox import SandboxProcess
 from syncd.settings import ProcessSettings
 from syncd.source.writeback import writeback_table
 from syncd.state import migrate, models

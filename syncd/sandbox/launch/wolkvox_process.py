@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 
-from syncd.sandbox.child_server import START_TIMEOUT_S as START_TIMEOUT_S  # re-exported
-from syncd.sandbox.child_server import ChildServer
-from syncd.sandbox.wolkvox import REPORT_PATH, TOKEN_ENV, token_label
-from syncd.sandbox.wolkvox_main import PORT_LINE_PREFIX
+from syncd.sandbox.launch.child_process import START_TIMEOUT_S as START_TIMEOUT_S  # re-exported
+from syncd.sandbox.launch.child_process import ChildServer
+from syncd.sandbox.wolkvox.main import PORT_LINE_PREFIX
+from syncd.sandbox.wolkvox.state import REPORT_PATH, TOKEN_ENV, token_label
 
 
 class WolkvoxStartError(RuntimeError):
@@ -102,7 +102,7 @@ class WolkvoxControl:
 class WolkvoxProcess(ChildServer[WolkvoxControl]):
     """``with WolkvoxProcess(min_poll_seconds=1) as wv: httpx.get(wv.url, params=..., headers=wv.headers)``"""
 
-    module = "syncd.sandbox.wolkvox_main"
+    module = "syncd.sandbox.wolkvox.main"
     slug = "wolkvox"
     display_name = "wolkvox sandbox"
     port_line_prefix = PORT_LINE_PREFIX

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from syncd.sandbox.app import DEFAULT_PASSWORD, DEFAULT_USER, PASSWORD_ENV, PORT_LINE_PREFIX
-from syncd.sandbox.child_server import START_TIMEOUT_S as START_TIMEOUT_S  # re-exported
-from syncd.sandbox.child_server import ChildServer
-from syncd.sandbox.client_control import SandboxControl
-from syncd.sandbox.faults import FaultConfig
-from syncd.sandbox.readings import Readings
+from syncd.sandbox.launch.child_process import START_TIMEOUT_S as START_TIMEOUT_S  # re-exported
+from syncd.sandbox.launch.child_process import ChildServer
+from syncd.sandbox.launch.thulium_control import SandboxControl
+from syncd.sandbox.thulium.app import DEFAULT_PASSWORD, DEFAULT_USER, PASSWORD_ENV, PORT_LINE_PREFIX
+from syncd.sandbox.thulium.faults import FaultConfig
+from syncd.sandbox.thulium.readings import Readings
 
 
 class SandboxStartError(RuntimeError):

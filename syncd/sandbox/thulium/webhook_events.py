@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from syncd.sandbox.store import CampaignRecord, Customer, Outbound, Store
+from syncd.sandbox.thulium.store import CampaignRecord, Customer, Outbound, Store
 
 WEBHOOK_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
-from syncd.sandbox.activity_events import Agent
-from syncd.sandbox.activity_reports import (
+from syncd.sandbox.thulium.activity.events import Agent
+from syncd.sandbox.thulium.activity.reports import (
     AGGREGATES,
     AgentQuery,
     ChatQuery,
@@ -18,9 +18,9 @@ from syncd.sandbox.activity_reports import (
     agents_work,
     chat_summary,
 )
-from syncd.sandbox.errors import CODE_BAD_PARAM, ApiError
-from syncd.sandbox.middleware import SANDBOX_KEY
-from syncd.sandbox.web_utils import flag, json_response, list_param, page, widen
+from syncd.sandbox.thulium.errors import CODE_BAD_PARAM, ApiError
+from syncd.sandbox.thulium.middleware import SANDBOX_KEY
+from syncd.sandbox.thulium.params import flag, json_response, list_param, page, widen
 
 routes = web.RouteTableDef()
 _FORMATS = {10: "%Y-%m-%d", 16: "%Y-%m-%d %H:%M", 19: "%Y-%m-%d %H:%M:%S"}

@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from syncd.sandbox.faults import FaultConfig, FaultKind, FaultRule, RateLimit
-from syncd.sandbox.readings import Readings
+from syncd.sandbox.thulium.faults import FaultConfig, FaultKind, FaultRule, RateLimit
+from syncd.sandbox.thulium.readings import Readings
 
 
 class SandboxControlError(RuntimeError):
@@ -55,7 +55,7 @@ class SandboxControl:
         return Readings.from_json(self._call("GET", "/readings"))
 
     def set_readings(self, **switches: Any) -> Readings:
-        """Change some switches (see ``syncd.sandbox.readings``); the rest stay. A reset restores the
+        """Change some switches (see ``syncd.sandbox.thulium.readings``); the rest stay. A reset restores the
         startup profile."""
         return Readings.from_json(self._call("PATCH", "/readings", json=switches))
 

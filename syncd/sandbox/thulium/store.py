@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from syncd.sandbox.activity_events import Activity
-from syncd.sandbox.errors import CODE_NOT_FOUND, CODE_VALIDATION, ApiError, ErrorItem
-from syncd.sandbox.readings import Readings
-from syncd.sandbox.validation import ADDRESS_KINDS, parse_company, parse_customer
+from syncd.sandbox.thulium.activity.events import Activity
+from syncd.sandbox.thulium.errors import CODE_NOT_FOUND, CODE_VALIDATION, ApiError, ErrorItem
+from syncd.sandbox.thulium.readings import Readings
+from syncd.sandbox.thulium.validation import ADDRESS_KINDS, parse_company, parse_customer
 
 SYSTEM_STATUSES = (
     "TO_CALL",

@@ -10,20 +10,20 @@ from typing import Any
 
 from aiohttp import web
 
-from syncd.sandbox.dialer import run_dialer
-from syncd.sandbox.errors import ApiError
-from syncd.sandbox.middleware import SANDBOX_KEY
-from syncd.sandbox.runtime import Sandbox
-from syncd.sandbox.store import CampaignRecord, Outbound
-from syncd.sandbox.views import Includes, record_view
-from syncd.sandbox.web_utils import json_object, json_response, no_content
-from syncd.sandbox.webhook_events import (
+from syncd.sandbox.thulium.dialer import run_dialer
+from syncd.sandbox.thulium.errors import ApiError
+from syncd.sandbox.thulium.middleware import SANDBOX_KEY
+from syncd.sandbox.thulium.params import json_object, json_response, no_content
+from syncd.sandbox.thulium.runtime import Sandbox
+from syncd.sandbox.thulium.store import CampaignRecord, Outbound
+from syncd.sandbox.thulium.views import Includes, record_view
+from syncd.sandbox.thulium.webhook_events import (
     CUSTOMER_NOTE_SAVED,
     OUTBOUND_RECORD_SAVED,
     customer_note_saved,
     outbound_record_saved,
 )
-from syncd.sandbox.webhooks import WebhookTarget
+from syncd.sandbox.thulium.webhooks import WebhookTarget
 
 routes = web.RouteTableDef()
 DEFAULT_FLUSH_TIMEOUT_S = 30.0

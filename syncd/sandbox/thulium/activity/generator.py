@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from syncd.sandbox.activity_events import (
+from syncd.sandbox.thulium.activity.events import (
     DATE_FMT,
     EVENT_KINDS,
     PAUSE_IDS,

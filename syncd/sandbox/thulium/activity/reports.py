@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncd.sandbox.activity_events import (
+from syncd.sandbox.thulium.activity.events import (
     DATE_FMT,
     PAUSE_IDS,
     RATINGS,

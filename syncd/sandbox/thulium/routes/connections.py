@@ -10,9 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
-from syncd.sandbox.errors import CODE_BAD_PARAM, ApiError
-from syncd.sandbox.middleware import SANDBOX_KEY
-from syncd.sandbox.web_utils import json_response, list_param, page, widen
+from syncd.sandbox.thulium.errors import CODE_BAD_PARAM, ApiError
+from syncd.sandbox.thulium.middleware import SANDBOX_KEY
+from syncd.sandbox.thulium.params import json_response, list_param, page, widen
 
 routes = web.RouteTableDef()
 

@@ -6,10 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
-from syncd.sandbox.middleware import SANDBOX_KEY
-from syncd.sandbox.store import MSG_COMPANY_NOT_FOUND, Company, Store
-from syncd.sandbox.views import Includes, company_view, single_company_view
-from syncd.sandbox.web_utils import (
+from syncd.sandbox.thulium.middleware import SANDBOX_KEY
+from syncd.sandbox.thulium.params import (
     custom_field_filters,
     json_object,
     json_response,
@@ -18,6 +16,8 @@ from syncd.sandbox.web_utils import (
     page,
     path_int,
 )
+from syncd.sandbox.thulium.store import MSG_COMPANY_NOT_FOUND, Company, Store
+from syncd.sandbox.thulium.views import Includes, company_view, single_company_view
 
 COMPANY_ORDER = ("name", "nip", "company_id", "identifier", "customer_id")
 

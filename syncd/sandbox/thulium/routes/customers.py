@@ -6,11 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
-from syncd.sandbox.errors import ApiError
-from syncd.sandbox.middleware import SANDBOX_KEY, decision_of
-from syncd.sandbox.store import MSG_CUSTOMER_NOT_FOUND, Customer, Store
-from syncd.sandbox.views import Includes, customer_view, single_customer_view
-from syncd.sandbox.web_utils import (
+from syncd.sandbox.thulium.errors import ApiError
+from syncd.sandbox.thulium.middleware import SANDBOX_KEY, decision_of
+from syncd.sandbox.thulium.params import (
     custom_field_filters,
     flag,
     json_object,
@@ -21,7 +19,9 @@ from syncd.sandbox.web_utils import (
     page,
     path_int,
 )
-from syncd.sandbox.webhook_events import CUSTOMER_CREATED, customer_created
+from syncd.sandbox.thulium.store import MSG_CUSTOMER_NOT_FOUND, Customer, Store
+from syncd.sandbox.thulium.views import Includes, customer_view, single_customer_view
+from syncd.sandbox.thulium.webhook_events import CUSTOMER_CREATED, customer_created
 
 CUSTOMER_ORDER = ("surname", "name", "nip", "company_id", "customer_id", "identifier")
 MSG_UNAVAILABLE = "Service temporarily unavailable."

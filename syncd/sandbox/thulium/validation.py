@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from syncd.sandbox.errors import CODE_CONFLICT, CODE_NOT_FOUND, CODE_VALIDATION, ErrorItem
+from syncd.sandbox.thulium.errors import CODE_CONFLICT, CODE_NOT_FOUND, CODE_VALIDATION, ErrorItem
 
 MSG_SURNAME_REQUIRED = "Surname is required."
 MSG_NAME_REQUIRED = "Name is required."

@@ -11,13 +11,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from syncd.sandbox.store import SYSTEM_STATUSES, Outbound, Status, Store
+from syncd.sandbox.thulium.store import SYSTEM_STATUSES, Outbound, Status, Store
 
 DEFAULT_SEED_NAME = "default_seed.json"
 
 
 def default_seed() -> dict[str, Any]:
-    text = resources.files("syncd.sandbox").joinpath(DEFAULT_SEED_NAME).read_text(encoding="utf-8")
+    text = resources.files("syncd.sandbox.thulium").joinpath(DEFAULT_SEED_NAME).read_text(encoding="utf-8")
     doc: dict[str, Any] = json.loads(text)
     return doc
 

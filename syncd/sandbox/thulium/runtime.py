@@ -11,11 +11,11 @@ from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from syncd.sandbox.faults import FaultConfig, FaultEngine
-from syncd.sandbox.readings import Readings
-from syncd.sandbox.seed import load_seed
-from syncd.sandbox.store import Store
-from syncd.sandbox.webhooks import WebhookEmitter
+from syncd.sandbox.thulium.faults import FaultConfig, FaultEngine
+from syncd.sandbox.thulium.readings import Readings
+from syncd.sandbox.thulium.seed import load_seed
+from syncd.sandbox.thulium.store import Store
+from syncd.sandbox.thulium.webhooks import WebhookEmitter
 
 LOG_CAPACITY = 50_000
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from syncd.sandbox.errors import CODE_BAD_PARAM, CODE_INVALID_JSON, CODE_NOT_FOUND, ApiError
+from syncd.sandbox.thulium.errors import CODE_BAD_PARAM, CODE_INVALID_JSON, CODE_NOT_FOUND, ApiError
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:

@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from syncd.sandbox.web_utils import json_object, json_response
+from syncd.sandbox.thulium.params import json_object, json_response
 
 CHANNELS = ("facebook", "instagram", "web", "whatsapp")
 CHANNEL_WEIGHTS = (20, 10, 25, 45)

@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 
-from syncd.sandbox.errors import ApiError
+from syncd.sandbox.thulium.errors import ApiError
 
 ENCODINGS = ("json", "form")
 DEFAULT_TIMEOUT_S = 5.0

@@ -7,12 +7,9 @@ from typing import Any
 
 from aiohttp import web
 
-from syncd.sandbox.errors import CODE_BAD_PARAM, CODE_VALIDATION, ApiError, ErrorItem
-from syncd.sandbox.middleware import SANDBOX_KEY, decision_of
-from syncd.sandbox.seed import default_statuses
-from syncd.sandbox.store import FINAL_SYSTEM_STATUSES, MSG_CUSTOMER_NOT_FOUND, CampaignRecord, Outbound, Store
-from syncd.sandbox.views import Includes, outbound_view, record_view, status_view
-from syncd.sandbox.web_utils import (
+from syncd.sandbox.thulium.errors import CODE_BAD_PARAM, CODE_VALIDATION, ApiError, ErrorItem
+from syncd.sandbox.thulium.middleware import SANDBOX_KEY, decision_of
+from syncd.sandbox.thulium.params import (
     json_body,
     json_object,
     json_response,
@@ -21,6 +18,15 @@ from syncd.sandbox.web_utils import (
     order_keys,
     page,
 )
+from syncd.sandbox.thulium.seed import default_statuses
+from syncd.sandbox.thulium.store import (
+    FINAL_SYSTEM_STATUSES,
+    MSG_CUSTOMER_NOT_FOUND,
+    CampaignRecord,
+    Outbound,
+    Store,
+)
+from syncd.sandbox.thulium.views import Includes, outbound_view, record_view, status_view
 
 routes = web.RouteTableDef()
 DIALERS = ("predictive", "progressive", "preview")

@@ -11,8 +11,8 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
-from syncd.sandbox.errors import ApiError
-from syncd.sandbox.store import SYSTEM_STATUSES, CampaignRecord, Outbound, Status, Store
+from syncd.sandbox.thulium.errors import ApiError
+from syncd.sandbox.thulium.store import SYSTEM_STATUSES, CampaignRecord, Outbound, Status, Store
 
 AGENTS = ("j.kowalski", "a.nowak", "m.wisniewska")
 NOTES = (

@@ -8,18 +8,18 @@ from typing import Any
 
 from aiohttp import web
 
-from syncd.sandbox.activity_generator import GenerateRequest, generate
-from syncd.sandbox.control_events import emit_record_saved
-from syncd.sandbox.errors import ApiError, error_response
-from syncd.sandbox.faults import FaultConfig, FaultRule
-from syncd.sandbox.middleware import SANDBOX_KEY
-from syncd.sandbox.readings import Readings, profile
-from syncd.sandbox.runtime import Sandbox
-from syncd.sandbox.seed import load_seed, normalize_connection, outbound_from_json
-from syncd.sandbox.store import now_text
-from syncd.sandbox.views import Includes, company_view, customer_view, record_view
-from syncd.sandbox.web_utils import json_object, json_response, no_content
-from syncd.sandbox.webhook_events import CUSTOMER_CREATED, customer_created
+from syncd.sandbox.thulium.activity.generator import GenerateRequest, generate
+from syncd.sandbox.thulium.errors import ApiError, error_response
+from syncd.sandbox.thulium.faults import FaultConfig, FaultRule
+from syncd.sandbox.thulium.middleware import SANDBOX_KEY
+from syncd.sandbox.thulium.params import json_object, json_response, no_content
+from syncd.sandbox.thulium.readings import Readings, profile
+from syncd.sandbox.thulium.routes.control_events import emit_record_saved
+from syncd.sandbox.thulium.runtime import Sandbox
+from syncd.sandbox.thulium.seed import load_seed, normalize_connection, outbound_from_json
+from syncd.sandbox.thulium.store import now_text
+from syncd.sandbox.thulium.views import Includes, company_view, customer_view, record_view
+from syncd.sandbox.thulium.webhook_events import CUSTOMER_CREATED, customer_created
 
 CONTROL_PREFIX = "/_sandbox/"
 routes = web.RouteTableDef()

@@ -10,21 +10,21 @@ from pathlib import Path
 
 from aiohttp import web
 
-from syncd.sandbox import (
+from syncd.sandbox.launch.child_process import announce_port, run_until_signalled, serve_runner
+from syncd.sandbox.thulium.faults import FaultConfig
+from syncd.sandbox.thulium.middleware import SANDBOX_KEY, api_middleware
+from syncd.sandbox.thulium.readings import Readings, profile
+from syncd.sandbox.thulium.routes import (
+    campaigns,
+    companies,
+    connections,
     control,
     control_events,
-    routes_activity,
-    routes_campaigns,
-    routes_companies,
-    routes_customers,
-    routes_reports,
+    customers,
+    reports,
 )
-from syncd.sandbox.child_server import announce_port, run_until_signalled, serve_runner
-from syncd.sandbox.faults import FaultConfig
-from syncd.sandbox.middleware import SANDBOX_KEY, api_middleware
-from syncd.sandbox.readings import Readings, profile
-from syncd.sandbox.runtime import Sandbox
-from syncd.sandbox.seed import read_seed_file
+from syncd.sandbox.thulium.runtime import Sandbox
+from syncd.sandbox.thulium.seed import read_seed_file
 
 DEFAULT_USER = "api_user"
 DEFAULT_PASSWORD = "sandbox-secret"
@@ -56,11 +56,11 @@ def build_app(config: SandboxConfig) -> web.Application:
         startup_readings=config.readings,
     )
     for table in (
-        routes_customers.routes,
-        routes_companies.routes,
-        routes_campaigns.routes,
-        routes_activity.routes,
-        routes_reports.routes,
+        customers.routes,
+        companies.routes,
+        campaigns.routes,
+        connections.routes,
+        reports.routes,
         control.routes,
         control_events.routes,
     ):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from syncd.sandbox.store import CampaignRecord, Company, Customer, Outbound, Status, Store
+from syncd.sandbox.thulium.store import CampaignRecord, Company, Customer, Outbound, Status, Store
 
 ADDRESS_OUTPUT_KEYS = (
     "street",

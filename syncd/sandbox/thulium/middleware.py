@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from syncd.sandbox.errors import (
+from syncd.sandbox.thulium.errors import (
     CODE_AUTH,
     CODE_METHOD,
     CODE_NOT_FOUND,
@@ -21,8 +21,8 @@ from syncd.sandbox.errors import (
     ApiError,
     error_response,
 )
-from syncd.sandbox.faults import DEFAULT_HANG_MS, Decision
-from syncd.sandbox.runtime import LogEntry, Sandbox
+from syncd.sandbox.thulium.faults import DEFAULT_HANG_MS, Decision
+from syncd.sandbox.thulium.runtime import LogEntry, Sandbox
 
 API_PREFIX = "/api/"
 SANDBOX_KEY: web.AppKey[Sandbox] = web.AppKey("sandbox", Sandbox)
