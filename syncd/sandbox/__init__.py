@@ -1,6 +1,11 @@
-"""A faithful Thulium API simulator (HTTP, in-memory) with fault injection — for tests, demo and benchmarks.
+"""Test doubles of the vendors syncd talks to, for tests, the demo and benchmarks (see README.md):
 
-Start it with ``SandboxProcess`` (separate process) or ``run_sandbox`` (blocking, for the CLI); see README.md.
+- ``thulium/``: a faithful Thulium API simulator (HTTP, in-memory) with fault injection;
+- ``wolkvox/``: a small Wolkvox ``chat_13`` simulator that enforces and measures the vendor's limits;
+- ``launch/``: each in its own child process, and the typed clients of their control APIs.
+
+Start one with ``SandboxProcess`` / ``WolkvoxProcess`` (separate process) or ``run_sandbox`` (blocking, for
+the CLI).
 """
 
 from syncd.sandbox.launch.thulium_control import SandboxControl

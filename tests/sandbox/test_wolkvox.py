@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from syncd.sandbox import WolkvoxProcess
-from syncd.sandbox.launch.wolkvox_process import WolkvoxControlError
+from syncd.sandbox.launch.wolkvox_control import WolkvoxControlError
 from syncd.sandbox.wolkvox import CHANNELS, token_label
 from tests.waiting import wait_until
 

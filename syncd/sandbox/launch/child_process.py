@@ -1,73 +1,26 @@
-"""Both ends of running a simulator as a child process, kept together because they share one small protocol:
-the child binds port 0 and prints ``<PREFIX><port>`` as its first stdout line, then serves until SIGTERM;
-the launcher waits for that line, and ends the child with SIGTERM (then SIGKILL if it hangs)."""
+"""The launcher's side of running a simulator as a child process (the child's side, and the protocol both
+keep, is ``syncd.sandbox.serving``): start it on port 0, wait for its ``<PREFIX><port>`` line, and end it with
+SIGTERM (then SIGKILL if it hangs)."""
 
 from __future__ import annotations
 
 import abc
-import asyncio
-import contextlib
 import os
 import queue
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Coroutine
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, ClassVar, Generic, Protocol, Self, TypeVar
-
-from aiohttp import web
+from typing import IO, ClassVar, Generic, Protocol, Self, TypeVar
 
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 5.0
 
 
-# --- child side ---------------------------------------------------------------------------------------
-
-
-def announce_port(prefix: str, port: int) -> None:
-    """Flushed at once: the launcher is blocked on this line, and a pipe would otherwise buffer it."""
-    sys.stdout.write(f"{prefix}{port}\n")
-    sys.stdout.flush()
-
-
-async def serve_runner(
-    runner: web.AppRunner, host: str, port: int, *, ready: Callable[[int], None] | None = None
-) -> None:
-    """Runs until cancelled. ``ready`` gets the port actually bound, which is what makes port 0 usable."""
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    sockets = getattr(site._server, "sockets", None) or []
-    bound = int(sockets[0].getsockname()[1]) if sockets else port
-    if ready is not None:
-        ready(bound)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await runner.cleanup()
-
-
-def run_until_signalled(serving: Coroutine[Any, Any, None]) -> None:
-    """SIGTERM/SIGINT cancel ``serving`` instead of killing the process, so its cleanup runs and a launcher's
-    ``terminate()`` ends the child promptly and quietly."""
-
-    async def main() -> None:
-        task = asyncio.ensure_future(serving)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, task.cancel)
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    asyncio.run(main())
-
-
-# --- launcher side ------------------------------------------------------------------------------------
+class ChildStartError(RuntimeError):
+    """The simulator did not announce its port in time, or is used before it started."""
 
 
 class _Closeable(Protocol):
@@ -89,7 +42,6 @@ class ChildServer(abc.ABC, Generic[ControlT]):
     display_name: ClassVar[str]
     """Names the server in error messages."""
     port_line_prefix: ClassVar[str]
-    start_error: ClassVar[type[RuntimeError]]
 
     def __init__(self, *, host: str) -> None:
         self.host = host
@@ -117,7 +69,7 @@ class ChildServer(abc.ABC, Generic[ControlT]):
     @property
     def control(self) -> ControlT:
         if self._control is None:
-            raise self.start_error(f"{self.display_name} is not running")
+            raise ChildStartError(f"{self.display_name} is not running")
         return self._control
 
     def start(self) -> Self:
@@ -144,7 +96,7 @@ class ChildServer(abc.ABC, Generic[ControlT]):
             # Read before stop(): stopping deletes the temp dir, log included.
             detail = self.log_path.read_text(encoding="utf-8")[-2000:] if self.log_path else ""
             self.stop()
-            raise self.start_error(
+            raise ChildStartError(
                 f"{self.display_name} did not start (first line {line!r}); stderr:\n{detail}"
             )
         return int(line[len(self.port_line_prefix) :])

@@ -4,44 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
+from syncd.sandbox.launch.control_client import ControlClient, ControlError
 from syncd.sandbox.thulium.faults import FaultConfig, FaultKind, FaultRule, RateLimit
 from syncd.sandbox.thulium.readings import Readings
 
 
-class SandboxControlError(RuntimeError):
+class SandboxControlError(ControlError):
     pass
 
 
-class SandboxControl:
-    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
-        """``base_url`` is the server root, e.g. ``http://127.0.0.1:43121``."""
-        self._http = httpx.Client(base_url=base_url.rstrip("/") + "/_sandbox", timeout=timeout)
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> SandboxControl:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        params: dict[str, Any] | None = None,
-        timeout: float | None = None,
-    ) -> Any:
-        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
-        resp = self._http.request(method, path, json=json, params=params, **extra)
-        if resp.status_code >= 400:
-            raise SandboxControlError(f"{method} /_sandbox{path} -> {resp.status_code}: {resp.text}")
-        return resp.json() if resp.content else None
+class SandboxControl(ControlClient):
+    prefix = "/_sandbox"
+    error = SandboxControlError
 
     # ------------------------------------------------------------------ lifecycle / inspection
     def health(self) -> bool:

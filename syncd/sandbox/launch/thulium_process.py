@@ -6,16 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from syncd.sandbox.launch.child_process import START_TIMEOUT_S as START_TIMEOUT_S  # re-exported
 from syncd.sandbox.launch.child_process import ChildServer
 from syncd.sandbox.launch.thulium_control import SandboxControl
 from syncd.sandbox.thulium.app import DEFAULT_PASSWORD, DEFAULT_USER, PASSWORD_ENV, PORT_LINE_PREFIX
 from syncd.sandbox.thulium.faults import FaultConfig
 from syncd.sandbox.thulium.readings import Readings
-
-
-class SandboxStartError(RuntimeError):
-    pass
 
 
 class SandboxProcess(ChildServer[SandboxControl]):
@@ -25,7 +20,6 @@ class SandboxProcess(ChildServer[SandboxControl]):
     slug = "sandbox"
     display_name = "sandbox"
     port_line_prefix = PORT_LINE_PREFIX
-    start_error = SandboxStartError
 
     def __init__(
         self,

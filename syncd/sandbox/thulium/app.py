@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from syncd.sandbox.launch.child_process import announce_port, run_until_signalled, serve_runner
+from syncd.sandbox.serving import announce_port, run_until_signalled, serve_runner
 from syncd.sandbox.thulium.faults import FaultConfig
 from syncd.sandbox.thulium.middleware import SANDBOX_KEY, api_middleware
 from syncd.sandbox.thulium.readings import Readings, profile

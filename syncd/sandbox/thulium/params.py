@@ -1,18 +1,14 @@
-"""Request parsing and response helpers shared by the API routes (one behaviour for every bad input)."""
+"""Request parsing and response helpers shared by the Thulium routes (one behaviour for every bad input)."""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from aiohttp import web
 
+from syncd.sandbox.json_http import InvalidBody, read_json, read_json_object
 from syncd.sandbox.thulium.errors import CODE_BAD_PARAM, CODE_INVALID_JSON, CODE_NOT_FOUND, ApiError
-
-
-def json_response(data: Any, status: int = 200) -> web.Response:
-    return web.Response(status=status, text=json.dumps(data), content_type="application/json")
 
 
 def no_content() -> web.Response:
@@ -20,20 +16,17 @@ def no_content() -> web.Response:
 
 
 async def json_body(request: web.Request) -> Any:
-    raw = await request.read()
-    if not raw.strip():
-        return {}
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError.one(400, "Invalid JSON in request body.", CODE_INVALID_JSON) from None
+        return await read_json(request)
+    except InvalidBody as err:
+        raise ApiError.one(400, str(err), CODE_INVALID_JSON) from None
 
 
 async def json_object(request: web.Request) -> dict[str, Any]:
-    body = await json_body(request)
-    if not isinstance(body, dict):
-        raise ApiError.one(400, "Request body must be a JSON object.", CODE_INVALID_JSON)
-    return body
+    try:
+        return await read_json_object(request)
+    except InvalidBody as err:
+        raise ApiError.one(400, str(err), CODE_INVALID_JSON) from None
 
 
 def path_int(request: web.Request, name: str, not_found: str) -> int:

@@ -1,4 +1,4 @@
-"""``python -m syncd.sandbox.wolkvox.main`` — the token comes from the environment, never from argv (ps shows
+"""``python -m syncd.sandbox.wolkvox`` — the token comes from the environment, never from argv (ps shows
 argv)."""
 
 from __future__ import annotations
@@ -10,15 +10,16 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from syncd.sandbox.launch.child_process import announce_port, run_until_signalled, serve_runner
-from syncd.sandbox.wolkvox.state import DEFAULT_TOKEN, TOKEN_ENV, Limits, build_app
+from syncd.sandbox.serving import announce_port, run_until_signalled, serve_runner
+from syncd.sandbox.wolkvox.routes import build_app
+from syncd.sandbox.wolkvox.state import DEFAULT_TOKEN, TOKEN_ENV, Limits
 
 PORT_LINE_PREFIX = "WOLKVOX_PORT="
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        prog="python -m syncd.sandbox.wolkvox.main", description="Wolkvox chat_13 simulator"
+        prog="python -m syncd.sandbox.wolkvox", description="Wolkvox chat_13 simulator"
     )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument(

@@ -1,37 +1,24 @@
-"""A Wolkvox ``reports_manager.php`` simulator for ``api=chat_13`` (closed chats per channel, seed 003).
-
-The vendor's consumption rules (2 simultaneous requests per token, a poll every 5 minutes, 31-day windows) are
-what a poller most easily gets wrong, so they are enforced *and* measured: the control API under
-``/_control/`` tells a test how close its client came to each limit. The document does not say how a breach
-is answered; the refusal shapes here are the sandbox's assumption (see README.md).
-"""
+"""All state of one Wolkvox simulator, and the admission of a poll: the vendor's consumption limits checked,
+and measured, without aiohttp (``routes.py`` is the HTTP face)."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import hmac
 import math
-import random
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from aiohttp import web
+from syncd.sandbox.wolkvox.chats import CHANNELS, ClosedChat
 
-from syncd.sandbox.thulium.params import json_object, json_response
-
-CHANNELS = ("facebook", "instagram", "web", "whatsapp")
-CHANNEL_WEIGHTS = (20, 10, 25, 45)
 REPORT_PATH = "/api/v2/reports_manager.php"
 TOKEN_HEADER = "wolkvox-token"
 TOKEN_ENV = "SYNCD_WOLKVOX_SANDBOX_TOKEN"
 DEFAULT_TOKEN = "wolkvox-sandbox-token"
 WIRE_FORMAT = "%Y%m%d%H%M%S"
-STORE_FORMAT = "%Y-%m-%d %H:%M:%S"
 MAX_WINDOW = dt.timedelta(days=31)
 LOG_CAPACITY = 50_000
 
@@ -62,34 +49,6 @@ class Limits:
         if out.min_poll_seconds < 0 or out.latency_ms < 0 or out.max_concurrent < 1:
             raise ValueError("limits must be >= 0 (max_concurrent >= 1)")
         return out
-
-
-@dataclass(frozen=True)
-class ClosedChat:
-    closed_at: str  # YYYY-MM-DD HH:MM:SS
-    channel: str
-
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> ClosedChat:
-        closed_at = dt.datetime.strptime(str(raw["closed_at"]), STORE_FORMAT).strftime(STORE_FORMAT)
-        channel = str(raw["channel"])
-        if channel not in CHANNELS:
-            raise ValueError(f"channel must be one of {CHANNELS}")
-        return cls(closed_at, channel)
-
-
-def generate_chats(date_from: dt.date, days: int, per_day: int, seed: int) -> list[ClosedChat]:
-    """One ``Random(f"{seed}:{day}")`` per day: the same day always gets the same chats, however the days
-    are split across calls."""
-    out: list[ClosedChat] = []
-    for n in range(days):
-        day = date_from + dt.timedelta(days=n)
-        rng = random.Random(f"{seed}:{day.isoformat()}")
-        midnight = dt.datetime.combine(day, dt.time())
-        for second in sorted(rng.randrange(86400) for _ in range(per_day)):
-            channel = rng.choices(CHANNELS, weights=CHANNEL_WEIGHTS)[0]
-            out.append(ClosedChat((midnight + dt.timedelta(seconds=second)).strftime(STORE_FORMAT), channel))
-    return out
 
 
 @dataclass
@@ -129,12 +88,6 @@ class Refusal:
     reason: str
     error: str
     headers: dict[str, str] = field(default_factory=dict)
-
-    def response(self) -> web.Response:
-        body = {"code": str(self.status), "error": self.error, "msg": "Request refused", "data": []}
-        resp = json_response(body, status=self.status)
-        resp.headers.update(self.headers)
-        return resp
 
 
 class Wolkvox:
@@ -223,134 +176,3 @@ class Wolkvox:
             if low <= chat.closed_at <= high:
                 counts[chat.channel] += 1
         return counts
-
-
-WOLKVOX_KEY: web.AppKey[Wolkvox] = web.AppKey("wolkvox", Wolkvox)
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-routes = web.RouteTableDef()
-
-
-def _to_store(wire: str) -> str:
-    return dt.datetime.strptime(wire, WIRE_FORMAT).strftime(STORE_FORMAT)
-
-
-@routes.get(REPORT_PATH)
-async def reports_manager(request: web.Request) -> web.Response:
-    wv = request.app[WOLKVOX_KEY]
-    q = request.query
-    token = request.headers.get(TOKEN_HEADER, "")
-    label = token_label(token)
-    wv.seq += 1
-    entry = LogEntry(
-        wv.seq, time.time(), label, q.get("api", ""), q.get("date_ini", ""), q.get("date_end", "")
-    )
-    wv.log.append(entry)
-    stats = wv.stats_for(label)
-    wv.open[label] += 1
-    stats.max_concurrent = max(stats.max_concurrent, wv.open[label])
-    try:
-        refusal = wv.admit(token, q)
-        if refusal is not None:
-            stats.refused[refusal.reason] += 1
-            entry.outcome = refusal.reason
-            resp = refusal.response()
-        else:
-            wv.admitted[label] += 1
-            try:
-                await asyncio.sleep(wv.limits.latency_ms / 1000.0)
-            finally:
-                wv.admitted[label] -= 1
-            counts = wv.counts(_to_store(entry.date_ini), _to_store(entry.date_end))
-            data = [{"chanel": c, "interaction": str(n)} for c, n in counts.items()]
-            body = {"code": "200", "error": None, "msg": f"{len(data)} records were found", "data": data}
-            entry.outcome = "ok"
-            resp = json_response(body)
-        entry.status = resp.status
-        return resp
-    finally:
-        wv.open[label] -= 1
-        entry.end = time.time()
-
-
-# ============================================================================================ control
-@web.middleware
-async def control_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not request.path.startswith("/_control/"):
-        return await handler(request)
-    try:
-        return await handler(request)
-    except (ValueError, KeyError, TypeError) as exc:
-        return json_response({"error": f"Bad control request: {exc}"}, status=400)
-
-
-def _wv(request: web.Request) -> Wolkvox:
-    return request.app[WOLKVOX_KEY]
-
-
-@routes.get("/_control/health")
-async def health(request: web.Request) -> web.Response:
-    return json_response({"ok": True})
-
-
-@routes.get("/_control/stats")
-async def stats(request: web.Request) -> web.Response:
-    return json_response(_wv(request).stats_json())
-
-
-@routes.get("/_control/log")
-async def log(request: web.Request) -> web.Response:
-    since = int(request.query.get("since", 0))
-    return json_response([asdict(e) for e in _wv(request).log if e.seq > since])
-
-
-@routes.post("/_control/reset")
-async def reset(request: web.Request) -> web.Response:
-    body = await json_object(request)
-    _wv(request).reset(chats=bool(body.get("chats", True)), limits=bool(body.get("limits", True)))
-    return json_response({"ok": True})
-
-
-@routes.get("/_control/limits")
-async def get_limits(request: web.Request) -> web.Response:
-    return json_response(asdict(_wv(request).limits))
-
-
-@routes.put("/_control/limits")
-async def put_limits(request: web.Request) -> web.Response:
-    wv = _wv(request)
-    wv.limits = wv.limits.updated(await json_object(request))
-    return json_response(asdict(wv.limits))
-
-
-@routes.get("/_control/chats")
-async def get_chats(request: web.Request) -> web.Response:
-    return json_response([asdict(c) for c in _wv(request).chats])
-
-
-@routes.post("/_control/chats")
-async def add_chats(request: web.Request) -> web.Response:
-    wv = _wv(request)
-    items = (await json_object(request)).get("chats", [])
-    new = [ClosedChat.from_json(raw) for raw in items]
-    wv.chats.extend(new)
-    return json_response({"added": len(new), "total": len(wv.chats)}, status=201)
-
-
-@routes.post("/_control/generate")
-async def generate(request: web.Request) -> web.Response:
-    wv = _wv(request)
-    body = await json_object(request)
-    days, per_day = int(body.get("days", 1)), int(body.get("per_day", 50))
-    if days < 1 or per_day < 0:
-        raise ValueError("days must be >= 1 and per_day >= 0")
-    date_from = dt.date.fromisoformat(str(body["date_from"]))
-    new = generate_chats(date_from, days, per_day, int(body.get("seed", 0)))
-    wv.chats.extend(new)
-    return json_response({"added": len(new), "total": len(wv.chats)}, status=201)
-
-
-def build_app(*, token: str, limits: Limits) -> web.Application:
-    app = web.Application(middlewares=[control_errors])
-    app[WOLKVOX_KEY] = Wolkvox(token=token, limits=limits)
-    app.add_routes(routes)
-    return app

@@ -7,17 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
+from syncd.sandbox.json_http import json_response
 from syncd.sandbox.thulium.errors import CODE_BAD_PARAM, CODE_VALIDATION, ApiError, ErrorItem
 from syncd.sandbox.thulium.middleware import SANDBOX_KEY, decision_of
-from syncd.sandbox.thulium.params import (
-    json_body,
-    json_object,
-    json_response,
-    list_param,
-    no_content,
-    order_keys,
-    page,
-)
+from syncd.sandbox.thulium.params import json_body, json_object, list_param, no_content, order_keys, page
 from syncd.sandbox.thulium.seed import default_statuses
 from syncd.sandbox.thulium.store import (
     FINAL_SYSTEM_STATUSES,

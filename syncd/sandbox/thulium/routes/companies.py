@@ -6,11 +6,11 @@ from typing import Any
 
 from aiohttp import web
 
+from syncd.sandbox.json_http import json_response
 from syncd.sandbox.thulium.middleware import SANDBOX_KEY
 from syncd.sandbox.thulium.params import (
     custom_field_filters,
     json_object,
-    json_response,
     no_content,
     order_keys,
     page,

@@ -10,9 +10,10 @@ from typing import Any
 
 from aiohttp import web
 
+from syncd.sandbox.json_http import json_response
 from syncd.sandbox.thulium.errors import CODE_BAD_PARAM, ApiError
 from syncd.sandbox.thulium.middleware import SANDBOX_KEY
-from syncd.sandbox.thulium.params import json_response, list_param, page, widen
+from syncd.sandbox.thulium.params import list_param, page, widen
 
 routes = web.RouteTableDef()
 

@@ -8,11 +8,12 @@ from typing import Any
 
 from aiohttp import web
 
+from syncd.sandbox.json_http import json_response
 from syncd.sandbox.thulium.activity.generator import GenerateRequest, generate
 from syncd.sandbox.thulium.errors import ApiError, error_response
 from syncd.sandbox.thulium.faults import FaultConfig, FaultRule
 from syncd.sandbox.thulium.middleware import SANDBOX_KEY
-from syncd.sandbox.thulium.params import json_object, json_response, no_content
+from syncd.sandbox.thulium.params import json_object, no_content
 from syncd.sandbox.thulium.readings import Readings, profile
 from syncd.sandbox.thulium.routes.control_events import emit_record_saved
 from syncd.sandbox.thulium.runtime import Sandbox

@@ -10,10 +10,11 @@ from typing import Any
 
 from aiohttp import web
 
+from syncd.sandbox.json_http import json_response
 from syncd.sandbox.thulium.dialer import run_dialer
 from syncd.sandbox.thulium.errors import ApiError
 from syncd.sandbox.thulium.middleware import SANDBOX_KEY
-from syncd.sandbox.thulium.params import json_object, json_response, no_content
+from syncd.sandbox.thulium.params import json_object, no_content
 from syncd.sandbox.thulium.runtime import Sandbox
 from syncd.sandbox.thulium.store import CampaignRecord, Outbound
 from syncd.sandbox.thulium.views import Includes, record_view

@@ -6,13 +6,13 @@ from typing import Any
 
 from aiohttp import web
 
+from syncd.sandbox.json_http import json_response
 from syncd.sandbox.thulium.errors import ApiError
 from syncd.sandbox.thulium.middleware import SANDBOX_KEY, decision_of
 from syncd.sandbox.thulium.params import (
     custom_field_filters,
     flag,
     json_object,
-    json_response,
     list_param,
     no_content,
     order_keys,

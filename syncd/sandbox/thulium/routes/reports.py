@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from syncd.sandbox.json_http import json_response
 from syncd.sandbox.thulium.activity.events import Agent
 from syncd.sandbox.thulium.activity.reports import (
     AGGREGATES,
@@ -20,7 +21,7 @@ from syncd.sandbox.thulium.activity.reports import (
 )
 from syncd.sandbox.thulium.errors import CODE_BAD_PARAM, ApiError
 from syncd.sandbox.thulium.middleware import SANDBOX_KEY
-from syncd.sandbox.thulium.params import flag, json_response, list_param, page, widen
+from syncd.sandbox.thulium.params import flag, list_param, page, widen
 
 routes = web.RouteTableDef()
 _FORMATS = {10: "%Y-%m-%d", 16: "%Y-%m-%d %H:%M", 19: "%Y-%m-%d %H:%M:%S"}
