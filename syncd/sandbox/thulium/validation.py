@@ -153,17 +153,35 @@ def parse_company_ref(value: Any, company_exists: Callable[[int], bool]) -> tupl
     return cid, company_exists(cid)
 
 
+def _parse_named(
+    data: dict[str, Any], names: tuple[str, ...], required: str, message: str, *, creating: bool
+) -> tuple[dict[str, Any], list[ErrorItem]]:
+    """The text fields, with the one that names the record (a customer's surname, a company's name) required
+    on create and never blanked. Its error goes first: a batch item's message is its first error."""
+    out: dict[str, Any] = {}
+    errors: list[ErrorItem] = []
+    _parse_text_fields(data, names, out, errors)
+    if (creating and not out.get(required)) or (required in out and not out[required]):
+        errors.insert(0, ErrorItem(message, CODE_VALIDATION))
+    return out, errors
+
+
+def _parse_card(data: dict[str, Any], out: dict[str, Any], errors: list[ErrorItem]) -> None:
+    """What a customer card holds for customers and companies alike, checked last: VIP, custom fields and
+    the addresses."""
+    if "vip" in data:
+        out["vip"] = bool(data["vip"])
+    parse_custom_fields(data, out, errors)
+    parse_addresses(data, out, errors)
+
+
 def parse_customer(
     data: Any, *, creating: bool, company_exists: Callable[[int], bool]
 ) -> tuple[dict[str, Any], list[ErrorItem]]:
     """Validated, normalised changes for a customer (only the keys present in the payload)."""
     if not isinstance(data, dict):
         return {}, [ErrorItem(MSG_INVALID_ITEM, CODE_VALIDATION)]
-    out: dict[str, Any] = {}
-    errors: list[ErrorItem] = []
-    _parse_text_fields(data, TEXT_FIELDS, out, errors)
-    if (creating and not out.get("surname")) or ("surname" in out and not out["surname"]):
-        errors.insert(0, ErrorItem(MSG_SURNAME_REQUIRED, CODE_VALIDATION))
+    out, errors = _parse_named(data, TEXT_FIELDS, "surname", MSG_SURNAME_REQUIRED, creating=creating)
     if out.get("birthdate") and not _DATE_RE.match(out["birthdate"]):
         errors.append(ErrorItem(MSG_BIRTHDATE_FORMAT, CODE_VALIDATION))
     parse_contact_lists(data, out, errors)
@@ -173,10 +191,7 @@ def parse_customer(
             errors.append(ErrorItem(MSG_COMPANY_NOT_FOUND, CODE_NOT_FOUND))
         else:
             out["company_id"] = cid
-    if "vip" in data:
-        out["vip"] = bool(data["vip"])
-    parse_custom_fields(data, out, errors)
-    parse_addresses(data, out, errors)
+    _parse_card(data, out, errors)
     return out, errors
 
 
@@ -185,16 +200,9 @@ def parse_company(
 ) -> tuple[dict[str, Any], list[ErrorItem]]:
     if not isinstance(data, dict):
         return {}, [ErrorItem(MSG_INVALID_ITEM, CODE_VALIDATION)]
-    out: dict[str, Any] = {}
-    errors: list[ErrorItem] = []
-    _parse_text_fields(data, COMPANY_TEXT_FIELDS, out, errors)
-    if (creating and not out.get("name")) or ("name" in out and not out["name"]):
-        errors.insert(0, ErrorItem(MSG_NAME_REQUIRED, CODE_VALIDATION))
+    out, errors = _parse_named(data, COMPANY_TEXT_FIELDS, "name", MSG_NAME_REQUIRED, creating=creating)
     if out.get("nip") and nip_taken(out["nip"]):
         errors.append(ErrorItem(MSG_NIP_NOT_UNIQUE, CODE_CONFLICT))
     parse_contact_lists(data, out, errors)
-    if "vip" in data:
-        out["vip"] = bool(data["vip"])
-    parse_custom_fields(data, out, errors)
-    parse_addresses(data, out, errors)
+    _parse_card(data, out, errors)
     return out, errors

@@ -51,15 +51,22 @@ def _extras(store: Store, cust: Customer, inc: Includes, out: dict[str, Any]) ->
     return out
 
 
+def _contact(cust: Customer) -> dict[str, Any]:
+    """The first phone and e-mail on their own, then all of them: customers and companies print them alike."""
+    return {
+        "phone_number": cust.phones[0] if cust.phones else "",
+        "phone_numbers": list(cust.phones),
+        "email": cust.emails[0] if cust.emails else "",
+        "emails": list(cust.emails),
+    }
+
+
 def customer_view(store: Store, cust: Customer, inc: Includes) -> dict[str, Any]:
     out: dict[str, Any] = {
         "customer_id": cust.customer_id,
         "name": cust.name,
         "surname": cust.surname,
-        "phone_number": cust.phones[0] if cust.phones else "",
-        "phone_numbers": list(cust.phones),
-        "email": cust.emails[0] if cust.emails else "",
-        "emails": list(cust.emails),
+        **_contact(cust),
         "company_id": cust.company_id if cust.company_id is not None else "",
         "identifier": cust.identifier,
         "type": cust.type,
@@ -104,10 +111,7 @@ def company_view(store: Store, comp: Company, inc: Includes) -> dict[str, Any]:
         "company_id": comp.company_id,
         "customer_id": comp.customer_id,
         "identifier": cust.identifier,
-        "phone_number": cust.phones[0] if cust.phones else "",
-        "phone_numbers": list(cust.phones),
-        "email": cust.emails[0] if cust.emails else "",
-        "emails": list(cust.emails),
+        **_contact(cust),
         "type": cust.type,
         "group": cust.group,
         "nip": cust.nip,

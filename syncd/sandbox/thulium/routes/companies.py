@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from syncd.sandbox.json_http import json_response
 from syncd.sandbox.thulium.middleware import SANDBOX_KEY
-from syncd.sandbox.thulium.params import (
-    custom_field_filters,
-    json_object,
-    no_content,
-    order_keys,
-    page,
-    path_int,
-)
+from syncd.sandbox.thulium.params import json_object, no_content, order_keys, page, path_int
+from syncd.sandbox.thulium.routes.listing import card_filter, ordered
 from syncd.sandbox.thulium.store import MSG_COMPANY_NOT_FOUND, Company, Store
 from syncd.sandbox.thulium.views import Includes, company_view, single_company_view
 
@@ -29,27 +24,15 @@ def _store(request: web.Request) -> Store:
 
 
 def _filter(store: Store, query: Any) -> list[Company]:
-    out: list[Company] = []
-    cf = custom_field_filters(query)
-    for comp in store.companies.values():
-        cust = store.customers[comp.customer_id]
-        if "identifier" in query and cust.identifier != query["identifier"]:
-            continue
-        if "email" in query and query["email"].lower() not in (e.lower() for e in cust.emails):
-            continue
-        if "phone_number" in query:
-            phone = query["phone_number"]
-            if (phone and phone not in cust.phones) or (not phone and cust.phones):
-                continue
-        if any(k in query and getattr(cust, k) != query[k] for k in ("nip", "type", "group")):
-            continue
-        if any(cust.custom_fields.get(name) not in values for name, values in cf.items()):
-            continue
-        out.append(comp)
-    return out
+    matches = card_filter(query)
+    return [comp for comp in store.companies.values() if matches(store.customers[comp.customer_id])]
 
 
-def _sort(store: Store, items: list[Company], keys: list[tuple[str, bool]]) -> list[Company]:
+def _by_id(comp: Company) -> int:
+    return comp.company_id
+
+
+def _sort_value(store: Store) -> Callable[[Company, str], Any]:
     def value(comp: Company, key: str) -> Any:
         cust = store.customers[comp.customer_id]
         if key == "name":
@@ -58,10 +41,7 @@ def _sort(store: Store, items: list[Company], keys: list[tuple[str, bool]]) -> l
             return getattr(comp, key)
         return str(getattr(cust, key)).lower()
 
-    items = sorted(items, key=lambda c: c.company_id)
-    for key, desc in reversed(keys):
-        items.sort(key=lambda c, k=key: value(c, k), reverse=desc)  # type: ignore[misc]
-    return items
+    return value
 
 
 @routes.get("/api/companies")
@@ -69,7 +49,7 @@ async def list_companies(request: web.Request) -> web.Response:
     store = _store(request)
     q = request.query
     limit, offset = page(q, maximum=1000)
-    items = _sort(store, _filter(store, q), order_keys(q, COMPANY_ORDER))
+    items = ordered(_filter(store, q), _by_id, order_keys(q, COMPANY_ORDER), _sort_value(store))
     inc = Includes(dict(q))
     return json_response([company_view(store, c, inc) for c in items[offset : offset + limit]])
 

@@ -9,16 +9,8 @@ from aiohttp import web
 from syncd.sandbox.json_http import json_response
 from syncd.sandbox.thulium.errors import ApiError
 from syncd.sandbox.thulium.middleware import SANDBOX_KEY, decision_of
-from syncd.sandbox.thulium.params import (
-    custom_field_filters,
-    flag,
-    json_object,
-    list_param,
-    no_content,
-    order_keys,
-    page,
-    path_int,
-)
+from syncd.sandbox.thulium.params import flag, json_object, list_param, no_content, order_keys, page, path_int
+from syncd.sandbox.thulium.routes.listing import card_filter, ordered
 from syncd.sandbox.thulium.store import MSG_CUSTOMER_NOT_FOUND, Customer, Store
 from syncd.sandbox.thulium.views import Includes, customer_view, single_customer_view
 from syncd.sandbox.thulium.webhook_events import CUSTOMER_CREATED, customer_created
@@ -39,6 +31,10 @@ def _announce_created(request: web.Request, cust: Customer) -> None:
     request.app[SANDBOX_KEY].webhooks.emit(CUSTOMER_CREATED, customer_created(cust), api_write=True)
 
 
+def _by_id(cust: Customer) -> int:
+    return cust.customer_id
+
+
 def _sort_value(cust: Customer, key: str) -> tuple[int, Any]:
     value: Any = getattr(cust, key)
     if key == "company_id":
@@ -49,18 +45,8 @@ def _sort_value(cust: Customer, key: str) -> tuple[int, Any]:
 
 
 def filter_customers(store: Store, query: Any) -> list[Customer]:
-    items = list(store.customers.values())
-    if "identifier" in query:
-        items = [c for c in items if c.identifier == query["identifier"]]
-    if "email" in query:
-        email = query["email"].lower()
-        items = [c for c in items if email in (e.lower() for e in c.emails)]
-    if "phone_number" in query:
-        phone = query["phone_number"]
-        items = [c for c in items if (phone in c.phones if phone else not c.phones)]
-    for key in ("nip", "type", "group"):
-        if key in query:
-            items = [c for c in items if getattr(c, key) == query[key]]
+    """The card's filters, and two only customers have: company_id (empty = none) and company_flag."""
+    items = list(filter(card_filter(query), store.customers.values()))
     if "company_id" in query:
         raw = query["company_id"]
         items = [c for c in items if (str(c.company_id) == raw if raw else c.company_id is None)]
@@ -69,15 +55,6 @@ def filter_customers(store: Store, query: Any) -> list[Customer]:
         company_flag = True  # PHP reads any non-empty string, "false" included, as true
     if company_flag is not None:
         items = [c for c in items if c.company_flag == company_flag]
-    for name, values in custom_field_filters(query).items():
-        items = [c for c in items if c.custom_fields.get(name) in values]
-    return items
-
-
-def sort_items(items: list[Customer], keys: list[tuple[str, bool]]) -> list[Customer]:
-    items = sorted(items, key=lambda c: c.customer_id)
-    for key, desc in reversed(keys):
-        items.sort(key=lambda c, k=key: _sort_value(c, k), reverse=desc)  # type: ignore[misc]
     return items
 
 
@@ -86,7 +63,7 @@ async def list_customers(request: web.Request) -> web.Response:
     store = _store(request)
     q = request.query
     limit, offset = page(q, maximum=1000)
-    items = sort_items(filter_customers(store, q), order_keys(q, CUSTOMER_ORDER))
+    items = ordered(filter_customers(store, q), _by_id, order_keys(q, CUSTOMER_ORDER), _sort_value)
     inc = Includes(dict(q))
     return json_response([customer_view(store, c, inc) for c in items[offset : offset + limit]])
 
