@@ -31,6 +31,10 @@ class ControlClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def health(self) -> bool:
+        """Both control APIs answer ``GET health`` with ``{"ok": true}``."""
+        return bool(self._call("GET", "/health")["ok"])
+
     def _call(
         self,
         method: str,

@@ -18,9 +18,6 @@ class SandboxControl(ControlClient):
     error = SandboxControlError
 
     # ------------------------------------------------------------------ lifecycle / inspection
-    def health(self) -> bool:
-        return bool(self._call("GET", "/health")["ok"])
-
     def reset(self, *, seed: bool = True, startup_faults: bool = True) -> None:
         self._call("POST", "/reset", json={"seed": seed, "startup_faults": startup_faults})
 

@@ -17,9 +17,6 @@ class WolkvoxControl(ControlClient):
     prefix = "/_control"
     error = WolkvoxControlError
 
-    def health(self) -> bool:
-        return bool(self._call("GET", "/health")["ok"])
-
     def reset(self, *, chats: bool = True, limits: bool = True) -> None:
         """Clears stats, the log and the interval clock; ``chats`` drops the data, ``limits`` restores the
         startup limits. Requests still open keep counting against concurrency."""
