@@ -1,7 +1,7 @@
 """Raw contact-center activity behind the report endpoints: the event model (agents, chats, agent calls and
 actions, sessions, pauses), its validation, and ``Activity``, the store's collection of them.
 
-The generator (``activity_generator``) and the report rows (``activity_reports``) build on these types.
+The generator (``generator``) and the report rows (``reports``) build on these types.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """chats/reports/summary (seed 000), agents_work_report (seed 001) and the agents they are about (GET agents,
-seed 004). Only request parsing lives here; the rows are computed by ``activity_reports`` from the raw
+seed 004). Only request parsing lives here; the rows are computed by ``activity.reports`` from the raw
 events at every call, so an open day keeps growing."""
 
 from __future__ import annotations
