@@ -20,7 +20,7 @@ STOP_TIMEOUT_S = 5.0
 
 
 class ChildStartError(RuntimeError):
-    """The simulator did not announce its port in time, or is used before it started."""
+    """One class for both simulators (the message names which): no caller treats them differently."""
 
 
 class _Closeable(Protocol):
