@@ -1,3 +1,3 @@
-from syncd.cli import main
+from syncd.cli.main import main
 
 main()

@@ -14,8 +14,10 @@ import pytest
 import structlog
 from pydantic import ValidationError
 
+from syncd.app.runtime import TenantRuntime
+from syncd.app.sync import finish
 from syncd.engine.ports import Commit, FailureRecord
-from syncd.logs import (
+from syncd.observability.logs import (
     CHATTY_LOGGERS,
     HANDLER_NAME,
     QUIET_LOGGERS,
@@ -24,12 +26,10 @@ from syncd.logs import (
     configure_logging,
     renderer_for,
 )
-from syncd.service import finish
 from syncd.settings import ProcessSettings
 from syncd.state import migrate
 from syncd.state.db import make_engine, session_factory
 from syncd.state.repository import StateStore
-from syncd.wiring import TenantRuntime
 
 
 @pytest.fixture(autouse=True)

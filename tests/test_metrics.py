@@ -19,12 +19,13 @@ import redis
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from syncd.app.runtime import TenantRuntime
+from syncd.app.sync import finish
 from syncd.demo import write_demo_config
 from syncd.engine.ports import Commit, FailureRecord
 from syncd.engine.records import Position
-from syncd.metrics import API_METRICS, MultiprocessFiles, metrics_dir, serve_worker_metrics
+from syncd.observability.metrics import API_METRICS, MultiprocessFiles, metrics_dir, serve_worker_metrics
 from syncd.sandbox import SandboxProcess
-from syncd.service import finish
 from syncd.settings import ProcessSettings
 from syncd.state import migrate
 from syncd.state.db import make_engine, session_factory
@@ -33,8 +34,7 @@ from syncd.state.runs import Crashed, close_crashed, open_runs
 from syncd.thulium import ThuliumClient, ThuliumNotFound, ThuliumUnavailable
 from syncd.thulium.retry import RetryPolicy
 from syncd.web.app import create_app
-from syncd.web.metrics import ROUTE, add_metrics_route
-from syncd.wiring import TenantRuntime
+from syncd.web.metrics import ROUTE
 from syncd.worker.lease import TenantBusy, tenant_lease
 
 
@@ -131,7 +131,7 @@ WORKER = textwrap.dedent(
     """
     import multiprocessing, sys
     from pathlib import Path
-    from syncd.metrics import record_run, use_multiprocess
+    from syncd.observability.metrics import record_run, use_multiprocess
 
     mode, var_dir = sys.argv[1], Path(sys.argv[2])
     use_multiprocess(var_dir)
@@ -233,8 +233,6 @@ def test_the_web_process_serves_worker_counters_and_state_gauges(tmp_path: Path)
         from aiohttp.test_utils import TestClient, TestServer
 
         app = create_app(settings)
-        if not any(getattr(r, "canonical", None) == ROUTE for r in app.router.resources()):
-            add_metrics_route(app)
         async with TestClient(TestServer(app)) as client:
             response = await client.get(ROUTE)
             return response.status, response.headers["Content-Type"], await response.text()

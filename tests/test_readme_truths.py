@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.main import get_command
 
-from syncd.cli import app
+from syncd.cli.main import app
 from syncd.demo.config import demo_config
 from syncd.web.webhook_events import parse_event, record_saved
 

@@ -24,7 +24,7 @@ import redis
 from sqlalchemy import create_engine, select
 
 from syncd.demo import generate_source, schema, write_demo_config
-from syncd.logs import (
+from syncd.observability.logs import (
     REDACTED,
     REDACTED_EMAIL,
     REDACTED_PHONE,
@@ -444,7 +444,7 @@ def test_the_search_itself_finds_what_it_looks_for() -> None:
 
 def test_stdlib_records_are_redacted_through_the_formatter(caplog: pytest.LogCaptureFixture) -> None:
     """The same processor on a stdlib record with an exception, as Celery or aiohttp would log it."""
-    from syncd.logs import make_formatter
+    from syncd.observability.logs import make_formatter
 
     logger = logging.getLogger("celery.test")
     with caplog.at_level(logging.INFO, logger="celery.test"):

@@ -6,9 +6,9 @@ import io
 
 from rich.console import Console
 
+from syncd.app.sync import StreamOutcome, TenantOutcome
+from syncd.cli.report import print_outcome
 from syncd.ops.status import StreamStatus, streams_table
-from syncd.report import print_outcome
-from syncd.service import StreamOutcome, TenantOutcome
 from syncd.state.repository import StreamCounts
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from syncd.broker.redis_broker import live_broker_url
 from syncd.settings import ProcessSettings, Tenant
 from syncd.state.db import make_engine, session_factory
 from syncd.state.runs import UNKNOWN_LOCK, reap
-from syncd.worker.broker import live_broker_url
 from syncd.worker.lease import Lease, tenant_lease
 from syncd.worker.resources import connect_redis
 

@@ -21,16 +21,16 @@ from typing import Any, TextIO, TypeVar
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
-from syncd.engine.campaign_run import CAMPAIGN_PREFIX
-from syncd.ops.attempts import attempted_runtime
+from syncd.app.attempts import attempted_runtime
+from syncd.app.runtime import RUNNABLE_STREAMS
+from syncd.app.sync import TenantOutcome, sync_tenant
+from syncd.engine.campaigns.run import CAMPAIGN_PREFIX
 from syncd.ops.exclusive import exclusive_run
-from syncd.service import TenantOutcome, sync_tenant
 from syncd.settings import ProcessSettings, load_tenant
 from syncd.settings.discovery import TenantRef
 from syncd.state import models
 from syncd.state.jobs import JobInfo
 from syncd.state.repository import BLOCKED_KINDS, PENDING_KINDS
-from syncd.wiring import RUNNABLE_STREAMS
 from syncd.worker.leased_crm import guarded_by
 
 Sessions = Callable[[], Session]

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # imported by every command's module: keep the CLI's start-up light
+    from syncd.app.check import Section, TenantCheck
     from syncd.engine.records import Position
-    from syncd.ops.check import Section, TenantCheck
     from syncd.ops.failures import FailureRow
     from syncd.ops.health import Verdict
     from syncd.ops.runs import RunRow

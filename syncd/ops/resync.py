@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from syncd.app.runtime import RUNNABLE_STREAMS
+from syncd.broker.redis_broker import live_broker_url
 from syncd.settings import ProcessSettings
 from syncd.settings.discovery import TenantRef, tenant_file, tenant_ref
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobInfo, JobStore
-from syncd.wiring import RUNNABLE_STREAMS
-from syncd.worker.broker import live_broker_url
 from syncd.worker.startup import ensure_schema
 
 SEND_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}

@@ -128,7 +128,7 @@ def close_crashed_runs(
     settings: ProcessSettings, tenants: Sequence[tuple[Sessions, str]], noticed_by: str
 ) -> None:
     """Before listing: runs whose process died are closed as ``crashed`` (``syncd.state.runs``)."""
-    from syncd.worker.broker import live_broker_url
+    from syncd.broker.redis_broker import live_broker_url
     from syncd.worker.lease import lock_seen
     from syncd.worker.resources import connect_redis
 

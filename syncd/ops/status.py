@@ -18,8 +18,10 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from syncd.app.runtime import state_streams
+from syncd.broker.redis_broker import live_broker_url
+from syncd.engine.crm.options import RunOptions
 from syncd.engine.records import Position
-from syncd.engine.run import RunOptions
 from syncd.ops.failures import StreamFailures, open_failure_summary
 from syncd.ops.health import (
     DEGRADED,
@@ -43,8 +45,6 @@ from syncd.state.jobs import JobInfo, JobStore
 from syncd.state.repository import RunInfo, StateStore, StreamCounts
 from syncd.state.runs import CRASHED, reap
 from syncd.state.types import utcnow
-from syncd.wiring import state_streams
-from syncd.worker.broker import live_broker_url
 from syncd.worker.lease import lock_holder, lock_seen
 from syncd.worker.resources import connect_redis
 

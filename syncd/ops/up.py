@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from syncd.broker.redis_broker import EmbeddedRedis
 from syncd.settings import ProcessSettings
-from syncd.worker.broker import EmbeddedRedis
 
 STOP_GRACE_SECONDS = 15.0
 

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from syncd.errors import Fatal
+
 
 @dataclass(frozen=True)
 class ConfigProblem:
@@ -16,7 +18,7 @@ class ConfigProblem:
         return f"{path}: {self.key}: {self.problem}"
 
 
-class ConfigError(Exception):
+class ConfigError(Fatal):
     """Raised at start so a bad tenant file never reaches a sync run."""
 
     def __init__(self, path: Path, problems: Sequence[ConfigProblem]) -> None:

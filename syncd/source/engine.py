@@ -12,10 +12,11 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from syncd.errors import Fatal
 from syncd.state.db import make_engine
 
 
-class SourceMissing(ValueError):
+class SourceMissing(ValueError, Fatal):
     """The source database named in the tenant file does not exist."""
 
 

@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from syncd.errors import Fatal
 from syncd.settings.errors import ConfigProblem
 from syncd.settings.tenant import CampaignRule, CustomersSection, StreamSection, TenantFile
 from syncd.source.selectable import StreamSource, build
@@ -40,7 +41,7 @@ MAX_LISTED = 40
 URL_CREDENTIALS = re.compile(r"(\b[a-zA-Z][\w+.-]*://[^:/@\s]*:)[^@\s]*@")
 
 
-class Unusable(Exception):
+class Unusable(Fatal):
     """A database URL that cannot be turned into a connection attempt: bad URL, missing file or driver."""
 
 

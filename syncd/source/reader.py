@@ -40,9 +40,10 @@ from sqlalchemy import ColumnElement, Engine, Executable, Select, and_, case, fu
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import KeyedColumnElement
 
+from syncd.engine.crm.normalize import describe_error
 from syncd.engine.errors import SourceUnavailable
-from syncd.engine.normalize import describe_error
 from syncd.engine.records import Position, SourceRow
+from syncd.errors import Fatal
 from syncd.settings.tenant import StreamSection, TenantFile
 from syncd.source import zero_dates
 from syncd.source.binds import bound, bound_list
@@ -58,8 +59,8 @@ DEFAULT_PAGE_SIZE = 1000
 MAX_KEYS_PER_STATEMENT = 500
 
 
-class UnknownStream(KeyError):
-    pass
+class UnknownStream(KeyError, Fatal):
+    """A stream name the tenant file does not configure: a caller's mistake, not the data's."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from sqlalchemy import Executable, Select, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import KeyedColumnElement
 
-from syncd.engine.normalize import Unreadable, describe_error
+from syncd.engine.crm.normalize import Unreadable, describe_error
 from syncd.engine.records import Position, SourceRow
 from syncd.source.binds import bound, bound_list
 from syncd.source.selectable import StreamSource

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import select as sa_select
 
-from syncd.engine.campaign_records import OUTCOME_FIELDS, KeyedState
+from syncd.engine.campaigns.records import OUTCOME_FIELDS, KeyedState
 from syncd.state.upsert import upsert
 
 

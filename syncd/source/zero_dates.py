@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, not_, or_
 from sqlalchemy.sql.elements import KeyedColumnElement
 
-from syncd.engine.normalize import Unreadable
+from syncd.engine.crm.normalize import Unreadable
 from syncd.source.binds import bound
 
 # pymysql.constants.FIELD_TYPE: TIMESTAMP, DATE, DATETIME, NEWDATE.

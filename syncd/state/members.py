@@ -15,8 +15,8 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert, Update
 
-from syncd.engine.campaign_plan import Member, Placed
-from syncd.engine.campaign_records import KeyedState, RecordState
+from syncd.engine.campaigns.plan import Member, Placed
+from syncd.engine.campaigns.records import KeyedState, RecordState
 from syncd.state import models
 from syncd.state.leases import fence
 from syncd.state.types import utcnow

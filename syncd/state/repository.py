@@ -19,12 +19,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
-from syncd.engine.campaign_run import CAMPAIGN_PREFIX
+from syncd.engine.campaigns.run import CAMPAIGN_PREFIX
 from syncd.engine.errors import StoreUnavailable
 from syncd.engine.ports import Commit, FailureRecord, Link
+from syncd.engine.position_codec import decode_position, encode_position
 from syncd.engine.records import Position
-from syncd.metrics import record_failures
-from syncd.source.position import decode_position, encode_position
+from syncd.errors import Skippable
+from syncd.observability.metrics import record_failures
 from syncd.state import models
 from syncd.state.leases import fence
 from syncd.state.runs import process_token
@@ -49,7 +50,7 @@ T = TypeVar("T")
 log = logging.getLogger("syncd.failures")
 
 
-class CursorTooLong(ValueError):
+class CursorTooLong(ValueError, Skippable):
     """The encoded cursor does not fit its column.
 
     Raised before anything is written: SQLite would store it silently and PostgreSQL would

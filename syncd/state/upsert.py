@@ -15,11 +15,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.dml import Insert
 
+from syncd.errors import Fatal
+
 Excluded = ReadOnlyColumnCollection[str, ColumnElement[Any]]
 SetClause = Callable[[Excluded], Mapping[str, Any]]
 
 
-class UnsupportedDialect(RuntimeError):
+class UnsupportedDialect(RuntimeError, Fatal):
     pass
 
 

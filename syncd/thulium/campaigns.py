@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from syncd.engine.campaign_records import RecordState
+from syncd.engine.campaigns.records import RecordState
 from syncd.engine.errors import RunAborted
 from syncd.engine.ports import CrmResult
 from syncd.engine.resolve import ItemStatus

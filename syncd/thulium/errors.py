@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from syncd.errors import Fatal, Retriable, Skippable, SyncdError
+
 
 @dataclass(frozen=True)
 class ErrorDetail:
@@ -26,7 +28,7 @@ class ErrorDetail:
     code: int | None = None
 
 
-class ThuliumError(Exception):
+class ThuliumError(SyncdError):
     """Base of everything the client raises on purpose; ``method``/``path`` locate the request (no query
     string)."""
 
@@ -64,11 +66,11 @@ class ThuliumAPIError(ThuliumError):
         return [e.code for e in self.errors if e.code is not None]
 
 
-class ThuliumAuthError(ThuliumAPIError):
+class ThuliumAuthError(ThuliumAPIError, Fatal):
     """401/403: the API user or its permissions are wrong. Fatal for the whole run, never retried."""
 
 
-class ThuliumPermanentError(ThuliumAPIError):
+class ThuliumPermanentError(ThuliumAPIError, Skippable):
     """A request Thulium will refuse again if sent unchanged (validation error, missing object, …)."""
 
 
@@ -80,7 +82,7 @@ class ThuliumNotFound(ThuliumPermanentError):
     """404 (or 410): the resource or the object does not exist."""
 
 
-class ThuliumUnavailable(ThuliumError):
+class ThuliumUnavailable(ThuliumError, Retriable):
     """Transient failures (429, 5xx, unreachable) outlasted the retry budget; the request was not applied.
 
     ``retry_after`` is the server's last ``Retry-After`` in seconds when it asked for more patience than the
@@ -105,7 +107,7 @@ class ThuliumUnavailable(ThuliumError):
         self.retry_after = retry_after
 
 
-class OutcomeUnknown(ThuliumError):
+class OutcomeUnknown(ThuliumError, Retriable):
     """A write (POST/PUT/DELETE) left this machine but its response was lost: it may or may not have been
     applied.
 
@@ -128,11 +130,11 @@ class OutcomeUnknown(ThuliumError):
         self.status_code = status_code
 
 
-class ThuliumProtocolError(ThuliumError):
+class ThuliumProtocolError(ThuliumError, Fatal):
     """A success status whose body is not what the documentation promises (not JSON, wrong shape)."""
 
 
-class ThuliumGatewayError(ThuliumError):
+class ThuliumGatewayError(ThuliumError, Fatal):
     """A 4xx that is not Thulium's API speaking (no JSON error body): a proxy or gateway in front of it
     refused the request. It says nothing about the items the request carried, so it is never blamed on
     them; it stops the run with its reason."""
@@ -149,7 +151,7 @@ class ThuliumRequestTooLarge(ThuliumGatewayError):
     """
 
 
-class RetryableFailure(ThuliumError):
+class RetryableFailure(ThuliumError, Retriable):
     """Internal signal from ``status`` to ``retry``: this attempt failed in a way that is safe to repeat.
 
     Never escapes the client — exhausted retries become ``ThuliumUnavailable``.

@@ -11,9 +11,10 @@ import logging
 
 from aiohttp import hdrs, web
 
-from syncd.logs import register_basic_auth
+from syncd.observability.logs import register_basic_auth
 from syncd.settings import ProcessSettings
 from syncd.web.health import StateEngines, check_health, details_allowed
+from syncd.web.metrics import add_metrics_route
 from syncd.web.webhooks import ROUTE as WEBHOOK_ROUTE
 from syncd.web.webhooks import WEBHOOKS_KEY, WebhookReceiver, close_receiver, receive_webhook
 
@@ -38,11 +39,9 @@ def create_app(settings: ProcessSettings) -> web.Application:
 
 
 def add_routes(app: web.Application) -> None:
-    from syncd.web.metrics import add_metrics_route
-
     app.router.add_get("/health", health)
     app.router.add_post(WEBHOOK_ROUTE, receive_webhook)
-    add_metrics_route(app)
+    add_metrics_route(app, app[SETTINGS_KEY], app[ENGINES_KEY])
 
 
 def serve(settings: ProcessSettings, host: str, port: int) -> None:

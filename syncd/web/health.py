@@ -21,12 +21,12 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from syncd.broker.redis_broker import broker_url, ping, redis_client_url
 from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import discover_tenants
 from syncd.source.probe import mask_url, scrub
 from syncd.state.db import make_engine
 from syncd.web.basic_auth import authorized
-from syncd.worker.broker import broker_url, ping, redis_client_url
 
 OK = "ok"
 FAILING = "failing"

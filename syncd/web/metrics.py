@@ -22,13 +22,13 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from sqlalchemy import func, select
 
-from syncd.metrics import MultiprocessFiles, metrics_dir
+from syncd.app.runtime import state_streams
+from syncd.observability.metrics import MultiprocessFiles, metrics_dir
 from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import TenantRef, tenant_files, tenant_ref
 from syncd.state import models
 from syncd.state.db import session_factory
 from syncd.web.health import StateEngines
-from syncd.wiring import state_streams
 
 log = logging.getLogger("syncd.web.metrics")
 
@@ -38,11 +38,8 @@ SCRAPE_TIMEOUT_S = 10.0
 SYNCED = ("ok", "partial")  # a run that reached the end of its source read
 
 
-def add_metrics_route(app: web.Application) -> None:
-    """Call from ``create_app`` once the settings and the state engines are on the app."""
-    from syncd.web.app import ENGINES_KEY, SETTINGS_KEY  # app.py imports this module
-
-    app[REGISTRY_KEY] = metrics_registry(app[SETTINGS_KEY], app[ENGINES_KEY])
+def add_metrics_route(app: web.Application, settings: ProcessSettings, engines: StateEngines) -> None:
+    app[REGISTRY_KEY] = metrics_registry(settings, engines)
     app.router.add_get(ROUTE, serve_metrics)
 
 

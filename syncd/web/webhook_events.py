@@ -21,7 +21,8 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from syncd.engine.campaign_records import RecordState
+from syncd.engine.campaigns.records import RecordState
+from syncd.errors import Skippable
 
 CUSTOMER_CREATED = "CUSTOMER_CREATED"
 CUSTOMER_NOTE_SAVED = "CUSTOMER_NOTE_SAVED"
@@ -39,7 +40,7 @@ EVENT_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2})(:\d{2})?$")
 MY_RECORD = "MY_RECORD"
 
 
-class BadEvent(ValueError):
+class BadEvent(ValueError, Skippable):
     """A body syncd cannot act on; ``reason`` is safe to send back and to log."""
 
     def __init__(self, reason: str) -> None:

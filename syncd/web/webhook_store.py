@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
+from syncd.broker.redis_broker import live_broker_url
 from syncd.settings import ProcessSettings, Tenant
 from syncd.settings.tenant import CampaignRule
 from syncd.source.writeback import WritebackTable
@@ -34,7 +35,6 @@ from syncd.state.members import MemberStore
 from syncd.state.types import utcnow
 from syncd.state.upsert import insert_missing
 from syncd.web.webhook_events import OUTBOUND_RECORD_SAVED, Event, record_saved
-from syncd.worker.broker import live_broker_url
 
 log = logging.getLogger("syncd.web.webhooks")
 

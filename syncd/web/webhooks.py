@@ -25,6 +25,7 @@ import threading
 
 from aiohttp import hdrs, web
 
+from syncd.errors import Skippable
 from syncd.settings import ProcessSettings, Tenant
 from syncd.source.writeback import WritebackTable
 from syncd.state.db import session_factory
@@ -40,7 +41,7 @@ log = logging.getLogger("syncd.web.webhooks")
 ROUTE = "/webhooks/{tenant}"
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(Skippable):
     pass
 
 

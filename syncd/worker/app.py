@@ -67,14 +67,14 @@ def configure(settings: ProcessSettings, broker: str) -> Celery:
 def setup_logging(**_: Any) -> None:
     """Celery configures no logging of its own when this receiver exists: its lines go through syncd's
     formatter (JSON or console, redacted) like every other line, in worker, pool children and beat."""
-    from syncd.logs import configure_logging
+    from syncd.observability.logs import configure_logging
 
     configure_logging(ProcessSettings().log_level)
 
 
 def setup_metrics(**_: Any) -> None:
     """Sent in the worker's main process before the pool forks: the children inherit multiprocess mode."""
-    from syncd.metrics import serve_worker_metrics, use_multiprocess
+    from syncd.observability.metrics import serve_worker_metrics, use_multiprocess
 
     settings = ProcessSettings()
     path = use_multiprocess(settings.var_dir)

@@ -12,22 +12,23 @@ from datetime import timedelta
 
 import redis
 
-from syncd.explain import explain
-from syncd.metrics import JOBS
-from syncd.ops.attempts import attempted_runtime, record_refused_attempt
-from syncd.preflight import local_problems
-from syncd.service import TenantOutcome, sync_tenant
+from syncd.app.attempts import attempted_runtime, record_refused_attempt
+from syncd.app.explain import explain
+from syncd.app.preflight import local_problems
+from syncd.app.sync import TenantOutcome, sync_tenant
+from syncd.observability.metrics import JOBS
 from syncd.settings import ConfigError, ProcessSettings, Tenant
 from syncd.settings.discovery import find_tenant
 from syncd.state.jobs import JobInfo, JobStore
 from syncd.state.types import utcnow
+from syncd.vocabulary import ACTIVE_JOBS, SUCCEEDED_JOBS, JobKind, JobStatus, RunStatus, Trigger, worst
 from syncd.worker.lease import Lease, TenantBusy, tenant_lease
 from syncd.worker.leased_crm import guarded_by
 from syncd.worker.resources import state_sessions
 
 log = logging.getLogger("syncd.worker")
 
-FINISHED = ("ok", "partial", "failed", "aborted", "skipped", "dead", "fenced")
+FINISHED = frozenset(JobStatus) - ACTIVE_JOBS
 
 
 def execute_job(settings: ProcessSettings, client: redis.Redis, tenant_name: str, job_id: str) -> str:
@@ -50,13 +51,15 @@ def execute_job(settings: ProcessSettings, client: redis.Redis, tenant_name: str
         return job.status if job else "unknown"
     job = jobs.begin_attempt(job_id, holder=socket.gethostname())
     if job.attempts > settings.max_deliveries:
-        return finish(jobs, job, "dead", f"dead-lettered: delivered {job.attempts} times without finishing")
+        return finish(
+            jobs, job, JobStatus.DEAD, f"dead-lettered: delivered {job.attempts} times without finishing"
+        )
     if problems:  # the local part of `syncd check`, before the lease and before any write
-        streams, full = (list(job.streams) if job.streams else None), job.kind == "full"
+        streams, full = (list(job.streams) if job.streams else None), job.kind == JobKind.FULL
         record_refused_attempt(
             tenant, tenant.state_url, streams, problems, full=full, trigger=job.trigger, job_id=job.id
         )
-        return finish(jobs, job, "failed", "; ".join(problems), tenant)
+        return finish(jobs, job, JobStatus.FAILED, "; ".join(problems), tenant)
     status, error = run_locked(settings, client, tenant, job)
     return finish(jobs, job, status, error, tenant)
 
@@ -73,17 +76,17 @@ def run_locked(
         with tenant_lease(client, sessions, tenant.name, job.id, settings.lock_ttl) as lease:
             outcome = sync_leased(tenant, job, lease)
     except TenantBusy as exc:
-        return "skipped", str(exc)
+        return JobStatus.SKIPPED, str(exc)
     except Exception as exc:  # a broken source, an unreachable DB: visible on the job, the worker goes on
         said = explain(exc).replace("\n", " ")
         log.error("job failed", extra={"tenant": tenant.name, "job_id": job.id, "error": said})
         log.debug("job failed: the traceback", exc_info=True)  # SYNCD_LOG_LEVEL=DEBUG shows it
-        return "failed", said
+        return JobStatus.FAILED, said
     return job_status(outcome)
 
 
 def sync_leased(tenant: Tenant, job: JobInfo, lease: Lease) -> TenantOutcome:
-    streams, full = (list(job.streams) if job.streams else None), job.kind == "full"
+    streams, full = (list(job.streams) if job.streams else None), job.kind == JobKind.FULL
     with attempted_runtime(
         tenant,
         epoch=lease.epoch,
@@ -98,12 +101,11 @@ def sync_leased(tenant: Tenant, job: JobInfo, lease: Lease) -> TenantOutcome:
 
 def job_status(outcome: TenantOutcome) -> tuple[str, str | None]:
     if outcome.problems:
-        return "aborted", "; ".join(outcome.problems)
-    errors = [f"{s.stream}: {s.error}" for s in outcome.streams if s.error]
-    for status in ("fenced", "aborted", "partial"):
-        if any(s.status == status for s in outcome.streams):
-            return status, "; ".join(errors) or None
-    return "ok", None
+        return JobStatus.ABORTED, "; ".join(outcome.problems)
+    status = worst([s.status for s in outcome.streams])
+    if status is RunStatus.OK:
+        return JobStatus.OK, None
+    return JobStatus(status), "; ".join(f"{s.stream}: {s.error}" for s in outcome.streams if s.error) or None
 
 
 def finish(jobs: JobStore, job: JobInfo, status: str, error: str | None, tenant: Tenant | None = None) -> str:
@@ -113,15 +115,15 @@ def finish(jobs: JobStore, job: JobInfo, status: str, error: str | None, tenant:
     line.update(trigger=job.trigger, attempts=job.attempts)
     if error:
         line["error"] = error
-    routine = status in ("ok", "partial", "skipped")
+    routine = status in SUCCEEDED_JOBS or status == JobStatus.SKIPPED
     log.log(logging.INFO if routine else logging.WARNING, "job finished", extra=line)
     if (
         tenant is not None
-        and job.trigger == "schedule"
-        and job.kind == "full"
-        and status not in ("ok", "partial")
+        and job.trigger == Trigger.SCHEDULE
+        and job.kind == JobKind.FULL
+        and status not in SUCCEEDED_JOBS
     ):
         # the daily full reconcile must not wait a whole day because one attempt was unlucky
         retry_in = timedelta(seconds=tenant.config.schedule.retry_interval)
-        jobs.defer("full", utcnow() + retry_in)
+        jobs.defer(JobKind.FULL, utcnow() + retry_in)
     return status

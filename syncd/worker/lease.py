@@ -27,7 +27,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from syncd.engine.errors import LeaseLost
-from syncd.metrics import LOCK_BUSY, LOCK_WAIT
+from syncd.errors import Retriable
+from syncd.observability.metrics import LOCK_BUSY, LOCK_WAIT
 from syncd.state.leases import take_epoch
 from syncd.state.runs import UNKNOWN_LOCK, LockSeen, process_token, reap, touch_runs
 
@@ -36,7 +37,7 @@ log = logging.getLogger("syncd.lease")
 KEY_PREFIX = "syncd:lock:"
 
 
-class TenantBusy(Exception):
+class TenantBusy(Retriable):
     """Another run holds the tenant: the trigger is recorded as skipped, not queued behind."""
 
     def __init__(self, tenant: str, holder: str | None) -> None:

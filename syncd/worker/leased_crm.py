@@ -11,8 +11,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from syncd.engine.campaign_ports import CampaignCrm
-from syncd.engine.campaign_records import RecordState
+from syncd.engine.campaigns.ports import CampaignCrm
+from syncd.engine.campaigns.records import RecordState
 from syncd.engine.ports import Crm, CrmResult, Payload, RemoteRecord
 from syncd.worker.lease import Lease
 

@@ -12,9 +12,9 @@ import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from syncd.broker.redis_broker import broker_url, redis_client_url
 from syncd.settings import ProcessSettings
 from syncd.state.db import make_engine, session_factory
-from syncd.worker.broker import broker_url, redis_client_url
 
 _engines: dict[tuple[int, str], Engine] = {}
 _redis: dict[int, redis.Redis] = {}

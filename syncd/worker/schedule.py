@@ -15,15 +15,15 @@ from functools import partial
 
 import redis
 
-from syncd.explain import explain
-from syncd.preflight import state_problems
+from syncd.app.explain import explain
+from syncd.app.preflight import state_problems
+from syncd.app.runtime import activity_streams, crm_streams, state_streams
 from syncd.settings import ProcessSettings, Tenant
 from syncd.settings.discovery import discover_tenants
 from syncd.state.jobs import JobStore
 from syncd.state.repository import StateStore
 from syncd.state.runs import reap
 from syncd.state.types import utcnow
-from syncd.wiring import activity_streams, crm_streams, state_streams
 from syncd.worker.lease import lock_seen
 from syncd.worker.resources import state_sessions
 from syncd.worker.startup import ensure_schema

@@ -11,10 +11,10 @@ import logging
 import os
 from pathlib import Path
 
+from syncd.broker.redis_broker import ensure_broker
 from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import tenant_refs
 from syncd.state import migrate
-from syncd.worker.broker import ensure_broker
 
 log = logging.getLogger("syncd.startup")
 

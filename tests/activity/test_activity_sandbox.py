@@ -20,13 +20,13 @@ import httpx
 import pytest
 from sqlalchemy import MetaData, Table, select
 
-from syncd.activity.service import run_activity
+from syncd.app.activity import run_activity
+from syncd.app.runtime import tenant_runtime
 from syncd.demo import generate_source, write_demo_config
 from syncd.sandbox import SandboxProcess, WolkvoxProcess
 from syncd.settings import ProcessSettings, load_tenant
 from syncd.state import models
 from syncd.state.db import make_engine, session_factory
-from syncd.wiring import tenant_runtime
 from syncd.worker.startup import ensure_schema
 from tests.waiting import HEAVY
 

@@ -7,14 +7,14 @@ from datetime import datetime
 
 import pytest
 
-from syncd.activity.convert import (
+from syncd.engine.activity.convert import (
     Rejected,
     agents_work_row,
     chats_summary_row,
     connection_row,
     wolkvox_rows,
 )
-from syncd.activity.periods import day_spans, period_start, seconds_of
+from syncd.engine.activity.periods import day_spans, period_start, seconds_of
 
 CONNECTION = {
     "date": "2014-07-07 11:08",

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from syncd.activity.convert import Row
-from syncd.activity.runs import ChatsRun, ConnectionsRun, WolkvoxRun
-from syncd.activity.tables import Written
+from syncd.engine.activity.convert import Row
+from syncd.engine.activity.ports import Written
+from syncd.engine.activity.runs import ChatsRun, ConnectionsRun, WolkvoxRun
 from syncd.engine.ports import Commit
 from syncd.engine.records import Position
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
+from syncd.broker.redis_broker import EmbeddedRedis
 from syncd.sandbox import SandboxControl
-from syncd.worker.broker import EmbeddedRedis
 from tests.daemon.harness import SYNCD
 from tests.waiting import wait_until
 

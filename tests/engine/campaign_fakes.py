@@ -7,8 +7,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from syncd.engine.campaign_plan import Member, Placed
-from syncd.engine.campaign_records import KeyedState, RecordState
+from syncd.engine.campaigns.plan import Member, Placed
+from syncd.engine.campaigns.records import KeyedState, RecordState
 from syncd.engine.ports import CrmResult
 from syncd.engine.resolve import CUSTOMER_NOT_FOUND, ItemStatus
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from syncd.engine.campaign_plan import Member, Rule, Wanted, fields_hash, plan_campaign
+from syncd.engine.campaigns.plan import Member, Rule, Wanted, fields_hash, plan_campaign
 
 RULE = Rule("00002", initial_status_id=3)
 LINKED = {"1": 101, "2": 102, "3": 103, "4": 104}

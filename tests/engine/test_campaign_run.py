@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from syncd.engine.campaign_plan import Rule
-from syncd.engine.campaign_run import CampaignOptions, CampaignRun, campaign_stream
+from syncd.engine.campaigns.plan import Rule
+from syncd.engine.campaigns.run import CampaignOptions, CampaignRun, campaign_stream, run_to_end
 from tests.engine.campaign_fakes import FakeCampaign, FakeLinks, FakeMembers, FakeRule, FakeWriteback
 from tests.engine.fakes import FakeClock, FakeStore
 
@@ -36,7 +36,7 @@ class World:
             clock=self.clock,
             writeback=self.writeback,
         )
-        return run.run()
+        return run_to_end(run.steps(), lambda stale: self.links.repair(stale.keys))
 
     def in_campaign(self) -> set[int]:
         return set(self.campaign.held)

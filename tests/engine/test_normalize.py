@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from syncd.engine.normalize import Normalized, Rejection, content_hash, normalize
+from syncd.engine.crm.normalize import Normalized, Rejection, content_hash, normalize
 from syncd.engine.records import Position, SourceRow
 
 CUSTOMER_FIELDS = {

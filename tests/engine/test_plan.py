@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from syncd.engine.normalize import content_hash
-from syncd.engine.plan import PageContext, StreamSpec, clearing_payload, plan_page
+from syncd.engine.crm.normalize import content_hash
+from syncd.engine.crm.plan import PageContext, StreamSpec, clearing_payload, plan_page
 from syncd.engine.ports import Link
 from syncd.engine.records import Position, SourceRow
 

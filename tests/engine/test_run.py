@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
+from syncd.engine.crm.normalize import Unreadable
+from syncd.engine.crm.options import RunOptions
+from syncd.engine.crm.plan import StreamSpec
+from syncd.engine.crm.run import StreamRun
 from syncd.engine.errors import RunAborted
-from syncd.engine.normalize import Unreadable
-from syncd.engine.plan import StreamSpec
 from syncd.engine.records import Position, SourceRow
 from syncd.engine.resolve import ItemStatus
-from syncd.engine.run import RunOptions, StreamRun
 from tests.engine.fakes import Crash, FakeClock, FakeCrm, FakeSource, FakeStore, failing
 
 CUSTOMERS = StreamSpec(

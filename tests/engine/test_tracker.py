@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from syncd.engine.crm.tracker import CursorTracker
 from syncd.engine.records import Position
-from syncd.engine.tracker import CursorTracker
 
 
 def test_cursor_waits_for_the_oldest_unsettled_page() -> None:

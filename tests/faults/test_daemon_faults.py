@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from syncd.broker.redis_broker import EmbeddedRedis
 from syncd.demo import mutate
 from syncd.sandbox import SandboxProcess
-from syncd.worker.broker import EmbeddedRedis
 from tests.daemon.harness import Daemon, job_ended, lease_holder, lock_holder, overlapping, resync
 from tests.faults.processes import (
     dangling_links,

@@ -28,8 +28,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from syncd.engine.crm.normalize import Unreadable
 from syncd.engine.errors import SourceUnavailable
-from syncd.engine.normalize import Unreadable
 from syncd.engine.records import Position
 from syncd.settings.tenant import StreamSection
 from syncd.source import SqlSource

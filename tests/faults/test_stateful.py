@@ -43,16 +43,18 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from syncd.app.runtime import TenantRuntime
+from syncd.app.sync import sync_tenant
 from syncd.demo import generate_source, mutate, write_demo_config
-from syncd.engine.normalize import Normalized, normalize
-from syncd.engine.plan import StreamSpec, company_key_of
+from syncd.engine.crm.normalize import Normalized, normalize
+from syncd.engine.crm.options import RunOptions
+from syncd.engine.crm.plan import StreamSpec, company_key_of
+from syncd.engine.crm.run import StreamRun
 from syncd.engine.ports import CrmResult, Payload, RemoteRecord
 from syncd.engine.records import Position, SourceRow
 from syncd.engine.resolve import ItemStatus
-from syncd.engine.run import RunOptions, StreamRun
 from syncd.sandbox import SandboxProcess
 from syncd.sandbox.thulium.readings import PROFILES
-from syncd.service import sync_tenant
 from syncd.settings import ProcessSettings, load_tenant
 from syncd.source import SqlSource
 from syncd.state import migrate
@@ -62,7 +64,6 @@ from syncd.state.repository import StateStore
 from syncd.thulium import RetryPolicy, ThuliumClient, Timeouts
 from syncd.thulium.campaigns import ThuliumCampaigns
 from syncd.thulium.crm import ThuliumCrm
-from syncd.wiring import TenantRuntime
 from tests.engine.fakes import Crash, FakeClock, FakeCrm, FakeSource, FakeStore
 from tests.faults.figures import assert_passed, measure
 from tests.sync.convergence import patient_client

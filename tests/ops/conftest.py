@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select, text
 from typer.testing import CliRunner, Result
 
-from syncd.cli import app
+from syncd.cli.main import app
 from syncd.demo import DemoSource, Invalid, generate_source, write_demo_config
 from syncd.sandbox import SandboxProcess
 from syncd.state import models

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner, Result
 
-from syncd.cli import app
+from syncd.cli.main import app
 from syncd.demo import write_demo_config
 from tests.ops.conftest import OpsTenant
 

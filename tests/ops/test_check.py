@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from syncd.cli import app
+from syncd.app.check import split_campaign_problems
+from syncd.cli.main import app
 from syncd.demo import generate_source, write_demo_config
-from syncd.ops.check import split_campaign_problems
 from syncd.sandbox import SandboxProcess
 from syncd.settings.errors import ConfigProblem
 from syncd.state import migrate

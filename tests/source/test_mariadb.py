@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from syncd.engine.normalize import Unreadable
+from syncd.engine.crm.normalize import Unreadable
 from syncd.engine.records import Position, SourceRow
 from syncd.source import decode_position, encode_position
 from syncd.source.zero_dates import NOT_A_DATE

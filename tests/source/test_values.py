@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from syncd.engine.position_codec import decode_value, encode_value
 from syncd.engine.records import Position
 from syncd.source import decode_position, encode_position
 from syncd.source.lookback import shift_back
-from syncd.source.position import decode_value, encode_value
 from syncd.source.truthy import is_deleted
 
 VALUES: list[Any] = [

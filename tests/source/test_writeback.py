@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, select
 
-from syncd.engine.campaign_records import KeyedState, RecordState
+from syncd.engine.campaigns.records import KeyedState, RecordState
 from syncd.source.writeback import WritebackTable
 from syncd.state.db import make_engine
 

@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from syncd.engine.compare import differs
-from syncd.engine.normalize import Normalized, normalize
-from syncd.engine.plan import StreamSpec, clearing_payload, company_key_of
+from syncd.app.runtime import stream_spec
+from syncd.engine.crm.compare import differs
+from syncd.engine.crm.normalize import Normalized, normalize
+from syncd.engine.crm.plan import StreamSpec, clearing_payload, company_key_of
 from syncd.sandbox import SandboxProcess
 from syncd.settings import Tenant
 from syncd.settings.tenant import CampaignRule
@@ -24,7 +25,6 @@ from syncd.source import SqlSource
 from syncd.state.db import make_engine
 from syncd.thulium import RetryPolicy, ThuliumClient
 from syncd.thulium.crm import ThuliumCrm
-from syncd.wiring import stream_spec
 
 
 @dataclass

@@ -9,13 +9,13 @@ from collections.abc import Iterable
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, delete, insert, select, text, update
 
-from syncd.campaign_sync import check_campaigns
+from syncd.app.campaigns import check_campaigns
+from syncd.app.runtime import tenant_runtime
+from syncd.app.sync import TenantOutcome, sync_campaigns
 from syncd.sandbox import SandboxControl
 from syncd.sandbox.thulium.readings import REWORDED_NOT_FOUND
-from syncd.service import TenantOutcome, sync_campaigns
 from syncd.state.db import make_engine, session_factory
 from syncd.state.models import CampaignMember, Failure, Link, Run
-from syncd.wiring import tenant_runtime
 from tests.sync.conftest import DemoTenant
 from tests.waiting import HEAVY
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table, create_engine, insert, text
 
+from syncd.app.runtime import tenant_runtime
+from syncd.app.sync import sync_tenant
 from syncd.sandbox import SandboxProcess
-from syncd.service import sync_tenant
 from syncd.settings import ProcessSettings, Tenant, load_tenant
 from syncd.state import migrate
-from syncd.wiring import tenant_runtime
 from tests.sync.convergence import assert_exact, converge_check, patient_client
 
 WORDS = ("abc", "ABD", "Łódź", "lodz", "żaba", "Zebra", "ąbc", "Ab", "ósemka", "Ola", "ćma", "Czapla")

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from syncd.app.runtime import tenant_runtime
+from syncd.app.sync import sync_tenant
 from syncd.demo import generate_source, mutate, write_demo_config
 from syncd.sandbox import SandboxProcess
-from syncd.service import sync_tenant
 from syncd.settings import ProcessSettings, Tenant, load_tenant
 from syncd.state import migrate
-from syncd.wiring import tenant_runtime
 from tests.sync.convergence import assert_exact, converge_check, patient_client
 
 

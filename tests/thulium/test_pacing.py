@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from syncd.app.runtime import pacing_gate
 from syncd.settings import ProcessSettings
 from syncd.settings.tenant import ThuliumSection
 from syncd.thulium import RetryPolicy, ThuliumClient, ThuliumUnavailable
@@ -38,7 +39,6 @@ from syncd.thulium.pacing import (
     Wait,
     account_key,
 )
-from syncd.wiring import pacing_gate
 from tests.fixtures.redis import RedisServer
 from tests.thulium.conftest import Control
 
@@ -470,7 +470,7 @@ def test_wiring_shares_the_budget_through_the_broker(tmp_path: Path, redis_url: 
 def test_wiring_falls_back_when_the_broker_is_down(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     section = ThuliumSection.model_validate({**THULIUM, "max_requests_per_second": 1})
     settings = ProcessSettings(var_dir=tmp_path, broker_url=f"redis://127.0.0.1:{free_port()}/0")
-    with caplog.at_level(logging.WARNING, logger="syncd.wiring"):
+    with caplog.at_level(logging.WARNING, logger="syncd.app.runtime"):
         gate = pacing_gate(section, settings)
     assert gate is not None and isinstance(gate.backend, InProcessBackend)
     assert any("unreachable" in r.getMessage() for r in caplog.records)

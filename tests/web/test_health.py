@@ -18,9 +18,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
+from syncd.broker.redis_broker import EmbeddedRedis
 from syncd.settings import ProcessSettings
 from syncd.web.app import create_app
-from syncd.worker.broker import EmbeddedRedis
 from tests.fixtures.redis import RedisServer
 from tests.waiting import wait_until
 

@@ -19,6 +19,7 @@ import redis
 from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from syncd.app.runtime import STREAM_ORDER
 from syncd.sandbox import SandboxProcess
 from syncd.settings import ProcessSettings
 from syncd.source.writeback import writeback_table
@@ -28,7 +29,6 @@ from syncd.state.jobs import JobStore
 from syncd.state.members import MemberStore, Placed
 from syncd.thulium import ThuliumClient
 from syncd.thulium.schemas import CampaignRecord
-from syncd.wiring import STREAM_ORDER
 from syncd.worker.app import QUEUE
 from tests.web.conftest import ServedApp
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from syncd.broker.redis_broker import EmbeddedRedis, broker_url, ensure_broker, redis_client_url
 from syncd.settings import ProcessSettings
-from syncd.worker.broker import EmbeddedRedis, broker_url, ensure_broker, redis_client_url
 from tests.waiting import wait_until
 
 STARTERS = 4
@@ -23,7 +23,7 @@ STARTERS = 4
 START_ONE = """
 import sys, time
 from pathlib import Path
-from syncd.worker.broker import EmbeddedRedis
+from syncd.broker.redis_broker import EmbeddedRedis
 server = EmbeddedRedis(Path(sys.argv[1]))
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
 print(server.ensure_running())
