@@ -90,9 +90,10 @@ class FakeSource:
             yield row
 
     def in_window(self, position: Position, after: Position) -> bool:
+        """From the cursor's own tick on, like SqlSource (tests/contracts hold them to it)."""
         if self.lookback > 0:
             return bool(position.updated_at > after.updated_at - self.lookback)
-        return (position.updated_at, position.key) > (after.updated_at, after.key)
+        return bool(position.updated_at >= after.updated_at)
 
     def read_keys(self, stream: str, keys: Iterable[str]) -> list[SourceRow]:
         table = self.tables.get(stream, {})
