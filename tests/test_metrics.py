@@ -24,7 +24,7 @@ from syncd.demo import write_demo_config
 from syncd.engine.ports import Commit, FailureRecord
 from syncd.engine.records import Position
 from syncd.observability.metrics import API_METRICS, MultiprocessFiles, metrics_dir, serve_worker_metrics
-from syncd.sandbox.launcher import SandboxProcess
+from syncd.sandbox import SandboxProcess
 from syncd.settings import ProcessSettings
 from syncd.state import migrate
 from syncd.state.db import make_engine, session_factory

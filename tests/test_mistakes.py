@@ -24,7 +24,7 @@ import pytest
 
 from syncd.demo import generate_source
 from syncd.demo.config import demo_config
-from syncd.sandbox.launcher import SandboxProcess
+from syncd.sandbox import SandboxProcess
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobStore
 from tests.daemon.harness import SYNCD

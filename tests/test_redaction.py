@@ -32,7 +32,7 @@ from syncd.observability.logs import (
     redact_text,
     register_basic_auth,
 )
-from syncd.sandbox.launcher import SandboxProcess
+from syncd.sandbox import SandboxProcess
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobStore
 from syncd.worker.app import QUEUE

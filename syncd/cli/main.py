@@ -157,7 +157,7 @@ def sandbox(
 ) -> None:
     """Run the Thulium API simulator (password from SYNCD_SANDBOX_PASSWORD, default sandbox-secret)."""
     from syncd.sandbox import run_sandbox
-    from syncd.sandbox.readings import profile as readings_profile
+    from syncd.sandbox.thulium.readings import profile as readings_profile
 
     try:
         readings = readings_profile(profile)

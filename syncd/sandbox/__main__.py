@@ -1,64 +1,7 @@
-"""``python -m syncd.sandbox`` — the password comes from the environment, never from argv (ps shows argv)."""
+"""``python -m syncd.sandbox`` runs the Thulium simulator (``syncd.sandbox.thulium.main``): the command tests,
+the demo and ``syncd sandbox`` have always used."""
 
-from __future__ import annotations
-
-import argparse
-import os
-from collections.abc import Sequence
-from pathlib import Path
-
-from syncd.sandbox.app import (
-    DEFAULT_PASSWORD,
-    DEFAULT_USER,
-    PASSWORD_ENV,
-    load_faults_file,
-    load_readings,
-    run_sandbox,
-)
-from syncd.sandbox.readings import PROFILES
-
-
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m syncd.sandbox", description="Thulium API simulator")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument(
-        "--port", type=int, default=8765, help="0 = pick a free port (printed as SANDBOX_PORT=...)"
-    )
-    p.add_argument(
-        "--seed-file", type=Path, default=None, help="JSON seed (default: the packaged default_seed.json)"
-    )
-    p.add_argument("--faults-file", type=Path, default=None, help="JSON fault configuration (see README)")
-    p.add_argument(
-        "--profile",
-        choices=sorted(PROFILES),
-        default="default",
-        help="how to read what the vendor document leaves open (adversarial: every unkind reading)",
-    )
-    p.add_argument("--readings-file", type=Path, default=None, help="JSON readings on top of the profile")
-    p.add_argument("--latency-ms", type=int, default=0)
-    p.add_argument("--jitter-ms", type=int, default=0)
-    p.add_argument("--seed", type=int, default=0, help="random seed for faults and jitter")
-    p.add_argument("--user", default=DEFAULT_USER)
-    p.add_argument("--no-print-port", action="store_true")
-    return p.parse_args(argv)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
-    run_sandbox(
-        host=args.host,
-        port=args.port,
-        seed_file=args.seed_file,
-        latency_ms=args.latency_ms,
-        jitter_ms=args.jitter_ms,
-        seed=args.seed,
-        user=args.user,
-        password=os.environ.get(PASSWORD_ENV, DEFAULT_PASSWORD),
-        print_port=not args.no_print_port,
-        faults=load_faults_file(args.faults_file),
-        readings=load_readings(args.profile, args.readings_file),
-    )
-
+from syncd.sandbox.thulium.main import main
 
 if __name__ == "__main__":
     main()

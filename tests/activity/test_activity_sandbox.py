@@ -23,8 +23,7 @@ from sqlalchemy import MetaData, Table, select
 from syncd.app.activity import run_activity
 from syncd.app.runtime import tenant_runtime
 from syncd.demo import generate_source, write_demo_config
-from syncd.sandbox import SandboxProcess
-from syncd.sandbox.wolkvox_launcher import WolkvoxProcess
+from syncd.sandbox import SandboxProcess, WolkvoxProcess
 from syncd.settings import ProcessSettings, load_tenant
 from syncd.state import models
 from syncd.state.db import make_engine, session_factory

@@ -16,7 +16,7 @@ from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table
 
 from syncd.engine.ports import Crm, Source, Store
 from syncd.engine.records import Position
-from syncd.sandbox.launcher import SandboxProcess
+from syncd.sandbox import SandboxProcess
 from syncd.settings.tenant import StreamSection
 from syncd.source import SqlSource
 from syncd.state import migrate

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from syncd.sandbox.launcher import SandboxProcess
+from syncd.sandbox import SandboxProcess
 from tests.daemon.harness import Daemon, daemon_env
 
 

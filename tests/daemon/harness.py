@@ -20,7 +20,7 @@ from typing import TypeVar
 from sqlalchemy import select
 
 from syncd.demo import DemoSource, generate_source, write_demo_config
-from syncd.sandbox.launcher import SandboxProcess
+from syncd.sandbox import SandboxProcess
 from syncd.settings import ProcessSettings, Tenant, load_tenant
 from syncd.state import models
 from syncd.state.db import make_engine, session_factory

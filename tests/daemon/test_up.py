@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from syncd.broker.redis_broker import EmbeddedRedis
-from syncd.sandbox.client_control import SandboxControl
+from syncd.sandbox import SandboxControl
 from tests.daemon.harness import SYNCD
 from tests.waiting import wait_until
 

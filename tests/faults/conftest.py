@@ -16,8 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from syncd.sandbox.launcher import SandboxProcess
-from syncd.sandbox.readings import PROFILES
+from syncd.sandbox import SandboxProcess
+from syncd.sandbox.thulium.readings import PROFILES
 from tests.faults.figures import PROFILE_ENV
 
 READING_BLIND = {

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from syncd.demo import DemoSource
-from syncd.sandbox.client_control import SandboxControl
+from syncd.sandbox import SandboxControl
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobInfo
 from syncd.state.models import Link, Run

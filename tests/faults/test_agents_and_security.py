@@ -35,8 +35,7 @@ from sqlalchemy import (
 
 from syncd.demo import schema
 from syncd.demo.store import open_engine
-from syncd.sandbox import SandboxProcess
-from syncd.sandbox.client_control import SandboxControl
+from syncd.sandbox import SandboxControl, SandboxProcess
 from syncd.settings import ProcessSettings, load_tenant
 from syncd.state.db import make_engine, session_factory
 from syncd.state.models import CampaignMember, Failure, Link

@@ -31,7 +31,7 @@ from sqlalchemy import func, select, update
 from syncd.demo import rows, schema
 from syncd.demo.rows import Invalid
 from syncd.demo.store import insert_rows, open_engine
-from syncd.sandbox.client_control import SandboxControl
+from syncd.sandbox import SandboxControl
 from syncd.state.db import make_engine, session_factory
 from syncd.state.models import Failure, Link
 from tests.faults import test_process_faults as process_faults

@@ -54,7 +54,7 @@ from syncd.engine.ports import CrmResult, Payload, RemoteRecord
 from syncd.engine.records import Position, SourceRow
 from syncd.engine.resolve import ItemStatus
 from syncd.sandbox import SandboxProcess
-from syncd.sandbox.readings import PROFILES
+from syncd.sandbox.thulium.readings import PROFILES
 from syncd.settings import ProcessSettings, load_tenant
 from syncd.source import SqlSource
 from syncd.state import migrate

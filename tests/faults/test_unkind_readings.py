@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 
 from syncd.demo import generate_source, mutate, write_demo_config
-from syncd.sandbox import SandboxProcess
-from syncd.sandbox.client_control import SandboxControl
+from syncd.sandbox import SandboxControl, SandboxProcess
 from tests.faults import test_process_faults as process_faults
 from tests.faults.figures import assert_passed, measure
 from tests.faults.processes import invalid_rows

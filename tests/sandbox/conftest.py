@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from syncd.sandbox.launcher import SandboxProcess
+from syncd.sandbox import SandboxProcess
 
 
 @pytest.fixture

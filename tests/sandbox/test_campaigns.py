@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from syncd.sandbox.launcher import SandboxProcess
+from syncd.sandbox import SandboxProcess
 from tests.sandbox.conftest import assert_error_body
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from syncd.sandbox.launcher import SandboxProcess
+from syncd.sandbox import SandboxProcess
 
 
 def test_counts_by_route_template_and_log(api: httpx.Client, sandbox: SandboxProcess) -> None:

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from syncd.sandbox.client_control import SandboxControlError
-from syncd.sandbox.launcher import SandboxProcess
+from syncd.sandbox import SandboxProcess
+from syncd.sandbox.launch.thulium_control import SandboxControlError
 from tests.sandbox.conftest import Receiver
 
 OUTCOMES = {

@@ -7,8 +7,7 @@ import time
 import httpx
 import pytest
 
-from syncd.sandbox.faults import FaultConfig, FaultRule
-from syncd.sandbox.launcher import SandboxProcess
+from syncd.sandbox import FaultConfig, FaultRule, SandboxProcess
 from tests.sandbox.conftest import assert_error_body
 
 

@@ -7,9 +7,9 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from syncd.sandbox.client_control import SandboxControlError
-from syncd.sandbox.launcher import SandboxProcess
-from syncd.sandbox.readings import ADVERSARIAL, REWORDED_NOT_FOUND, Readings
+from syncd.sandbox import SandboxProcess
+from syncd.sandbox.launch.thulium_control import SandboxControlError
+from syncd.sandbox.thulium.readings import ADVERSARIAL, REWORDED_NOT_FOUND, Readings
 from tests.sandbox.conftest import assert_error_body
 
 

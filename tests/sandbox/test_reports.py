@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from syncd.sandbox.launcher import SandboxProcess
+from syncd.sandbox import SandboxProcess
 from tests.sandbox.conftest import assert_error_body
 
 DAY = "2024-03-04"

@@ -9,8 +9,8 @@ import socket
 import httpx
 import pytest
 
-from syncd.sandbox.client_control import SandboxControlError
-from syncd.sandbox.launcher import SandboxProcess
+from syncd.sandbox import SandboxProcess
+from syncd.sandbox.launch.thulium_control import SandboxControlError
 from tests.sandbox.conftest import Receiver
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")

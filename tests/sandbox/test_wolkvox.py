@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
+from syncd.sandbox import WolkvoxProcess
+from syncd.sandbox.launch.wolkvox_control import WolkvoxControlError
 from syncd.sandbox.wolkvox import CHANNELS, token_label
-from syncd.sandbox.wolkvox_launcher import WolkvoxControlError, WolkvoxProcess
 from tests.waiting import wait_until
 
 INI, END = "20240301000000", "20240301235959"

@@ -18,7 +18,7 @@ from syncd.app.runtime import stream_spec
 from syncd.engine.crm.compare import differs
 from syncd.engine.crm.normalize import Normalized, normalize
 from syncd.engine.crm.plan import StreamSpec, clearing_payload, company_key_of
-from syncd.sandbox.launcher import SandboxProcess
+from syncd.sandbox import SandboxProcess
 from syncd.settings import Tenant
 from syncd.settings.tenant import CampaignRule
 from syncd.source import SqlSource

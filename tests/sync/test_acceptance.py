@@ -10,7 +10,7 @@ import subprocess
 from sqlalchemy import select
 
 from syncd.demo import mutate
-from syncd.sandbox.client_control import SandboxControl
+from syncd.sandbox import SandboxControl
 from syncd.state.db import make_engine, session_factory
 from syncd.state.models import Failure, Link
 from tests.sync.conftest import DemoTenant

@@ -12,8 +12,8 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, delete, insert,
 from syncd.app.campaigns import check_campaigns
 from syncd.app.runtime import tenant_runtime
 from syncd.app.sync import TenantOutcome, sync_campaigns
-from syncd.sandbox.client_control import SandboxControl
-from syncd.sandbox.readings import REWORDED_NOT_FOUND
+from syncd.sandbox import SandboxControl
+from syncd.sandbox.thulium.readings import REWORDED_NOT_FOUND
 from syncd.state.db import make_engine, session_factory
 from syncd.state.models import CampaignMember, Failure, Link, Run
 from tests.sync.conftest import DemoTenant

@@ -11,7 +11,7 @@ import pytest
 
 from syncd.engine.errors import RunAborted
 from syncd.engine.resolve import Decision, decide
-from syncd.sandbox.readings import REWORDED_NOT_FOUND
+from syncd.sandbox.thulium.readings import REWORDED_NOT_FOUND
 from syncd.thulium import RetryPolicy, ThuliumClient
 from syncd.thulium.campaigns import ThuliumCampaigns
 from tests.thulium.conftest import Control

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from syncd.sandbox.launcher import SandboxProcess
+from syncd.sandbox import SandboxProcess
 from syncd.thulium import (
     CampaignRecordPayload,
     CompanyIds,

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from syncd.app.runtime import STREAM_ORDER
-from syncd.sandbox.launcher import SandboxProcess
+from syncd.sandbox import SandboxProcess
 from syncd.settings import ProcessSettings
 from syncd.source.writeback import writeback_table
 from syncd.state import migrate, models

@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from syncd.demo import generate_source, write_demo_config
-from syncd.sandbox.launcher import SandboxProcess
+from syncd.sandbox import SandboxProcess
 from syncd.settings import ProcessSettings
 from syncd.state import migrate
 from syncd.state.db import make_engine, session_factory

@@ -10,7 +10,7 @@ import redis
 from sqlalchemy import text
 
 from syncd.demo import generate_source, write_demo_config
-from syncd.sandbox.launcher import SandboxProcess
+from syncd.sandbox import SandboxProcess
 from syncd.settings import ProcessSettings
 from syncd.settings.discovery import find_tenant
 from syncd.state import migrate

@@ -1,0 +1,196 @@
+"""customers, batch/customers and customer_field_groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from syncd.sandbox.json_http import json_response
+from syncd.sandbox.thulium.errors import ApiError
+from syncd.sandbox.thulium.middleware import SANDBOX_KEY, decision_of
+from syncd.sandbox.thulium.params import flag, json_object, list_param, no_content, order_keys, page, path_int
+from syncd.sandbox.thulium.routes.listing import card_filter, ordered
+from syncd.sandbox.thulium.store import MSG_CUSTOMER_NOT_FOUND, Customer, Store
+from syncd.sandbox.thulium.views import Includes, customer_view, single_customer_view
+from syncd.sandbox.thulium.webhook_events import CUSTOMER_CREATED, customer_created
+
+CUSTOMER_ORDER = ("surname", "name", "nip", "company_id", "customer_id", "identifier")
+MSG_UNAVAILABLE = "Service temporarily unavailable."
+
+routes = web.RouteTableDef()
+
+
+def _store(request: web.Request) -> Store:
+    return request.app[SANDBOX_KEY].store
+
+
+def _announce_created(request: web.Request, cust: Customer) -> None:
+    """Sent only when the webhook target opts in with ``api_writes``: the document does not say whether
+    Thulium announces customers its API created, and a client must survive both answers."""
+    request.app[SANDBOX_KEY].webhooks.emit(CUSTOMER_CREATED, customer_created(cust), api_write=True)
+
+
+def _by_id(cust: Customer) -> int:
+    return cust.customer_id
+
+
+def _sort_value(cust: Customer, key: str) -> tuple[int, Any]:
+    value: Any = getattr(cust, key)
+    if key == "company_id":
+        return (0, -1 if value is None else value)
+    if isinstance(value, str):
+        return (0, value.lower())
+    return (0, value)
+
+
+def filter_customers(store: Store, query: Any) -> list[Customer]:
+    """The card's filters, and two only customers have: company_id (empty = none) and company_flag."""
+    items = list(filter(card_filter(query), store.customers.values()))
+    if "company_id" in query:
+        raw = query["company_id"]
+        items = [c for c in items if (str(c.company_id) == raw if raw else c.company_id is None)]
+    company_flag = flag(query.get("company_flag"))
+    if company_flag is False and store.readings.company_flag_param == "php":
+        company_flag = True  # PHP reads any non-empty string, "false" included, as true
+    if company_flag is not None:
+        items = [c for c in items if c.company_flag == company_flag]
+    return items
+
+
+@routes.get("/api/customers")
+async def list_customers(request: web.Request) -> web.Response:
+    store = _store(request)
+    q = request.query
+    limit, offset = page(q, maximum=1000)
+    items = ordered(filter_customers(store, q), _by_id, order_keys(q, CUSTOMER_ORDER), _sort_value)
+    inc = Includes(dict(q))
+    return json_response([customer_view(store, c, inc) for c in items[offset : offset + limit]])
+
+
+@routes.get("/api/customers/{id}")
+async def get_customer(request: web.Request) -> web.Response:
+    store = _store(request)
+    cust = store.get_customer(path_int(request, "id", MSG_CUSTOMER_NOT_FOUND))
+    return json_response(single_customer_view(store, cust, Includes(dict(request.query))))
+
+
+@routes.post("/api/customers/{id}/notes")
+async def add_note(request: web.Request) -> web.Response:
+    store = _store(request)
+    cust = store.get_customer(path_int(request, "id", MSG_CUSTOMER_NOT_FOUND))
+    body = await json_object(request)
+    message = body.get("message")
+    if not isinstance(message, str) or not message.strip():
+        raise ApiError.one(400, "Field message is required.")
+    cust.notes.append(message)
+    return web.Response(status=201)
+
+
+@routes.post("/api/customers")
+async def create_customer(request: web.Request) -> web.Response:
+    cust = _store(request).create_customer(await json_object(request))
+    _announce_created(request, cust)
+    return json_response({"customer_id": str(cust.customer_id)}, status=201)
+
+
+@routes.put("/api/customers/{id}")
+async def update_customer(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    _store(request).update_customer(path_int(request, "id", MSG_CUSTOMER_NOT_FOUND), body)
+    return no_content()
+
+
+@routes.delete("/api/customers/{id}")
+async def delete_customer(request: web.Request) -> web.Response:
+    _store(request).delete_customer(path_int(request, "id", MSG_CUSTOMER_NOT_FOUND))
+    return no_content()
+
+
+def _item_error(err: ApiError) -> dict[str, Any]:
+    return {"http_status": err.status, "message": err.errors[0].message if err.errors else "Error."}
+
+
+def _customer_list(body: dict[str, Any]) -> list[Any]:
+    items = body.get("customers")
+    if not isinstance(items, list):
+        raise ApiError.one(400, "Field customers is required and must be a list.")
+    return items
+
+
+@routes.post("/api/batch/customers")
+async def batch_create(request: web.Request) -> web.Response:
+    store = _store(request)
+    decision = decision_of(request)
+    out: dict[str, Any] = {}
+    for pos, item in enumerate(_customer_list(await json_object(request))):
+        if decision is not None and decision.item_hit():
+            out[str(pos)] = {"http_status": 503, "message": MSG_UNAVAILABLE}
+            continue
+        try:
+            cust = store.create_customer(item)
+        except ApiError as err:
+            out[str(pos)] = _item_error(err)
+        else:
+            out[str(pos)] = {"http_status": 201, "customer_id": str(cust.customer_id)}
+            _announce_created(request, cust)
+    return json_response(out, status=207)
+
+
+@routes.put("/api/batch/customers")
+async def batch_update(request: web.Request) -> web.Response:
+    store = _store(request)
+    decision = decision_of(request)
+    out: dict[str, Any] = {}
+    for item in _customer_list(await json_object(request)):
+        raw_id = item.get("customer_id") if isinstance(item, dict) else None
+        key = str(raw_id if raw_id is not None else "")
+        if decision is not None and decision.item_hit():
+            out[key] = {"http_status": 503, "message": MSG_UNAVAILABLE}
+            continue
+        try:
+            customer_id = int(raw_id)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            out[key] = {"http_status": 404, "message": MSG_CUSTOMER_NOT_FOUND}
+            continue
+        changes = {k: v for k, v in item.items() if k != "customer_id"}
+        try:
+            store.update_customer(customer_id, changes)
+        except ApiError as err:
+            out[key] = _item_error(err)
+        else:
+            out[key] = {"http_status": 204}
+    return json_response(out, status=207)
+
+
+@routes.delete("/api/batch/customers")
+async def batch_delete(request: web.Request) -> web.Response:
+    store = _store(request)
+    decision = decision_of(request)
+    ids = list_param(request.query, "customer_id")
+    if not ids:
+        raise ApiError.one(400, "Parameter customer_id[] is required.")
+    out: dict[str, Any] = {}
+    for raw in ids:
+        if decision is not None and decision.item_hit():
+            out[raw] = {"http_status": 503, "message": MSG_UNAVAILABLE}
+            continue
+        try:
+            store.delete_customer(int(raw))
+        except (ApiError, ValueError):
+            out[raw] = {"http_status": 404, "message": MSG_CUSTOMER_NOT_FOUND}
+        else:
+            out[raw] = {"http_status": 204}
+    return json_response(out, status=207)
+
+
+@routes.get("/api/customer_field_groups")
+async def field_groups(request: web.Request) -> web.Response:
+    """Only the index line exists in the seed ("returns the list of customer custom field groups"); the
+    shape is ours: one group holding every field, so a client can list the names that already exist."""
+    store = _store(request)
+    fields = [
+        {"id": i + 1, "name": name, "type": "TEXT", "read_only": False}
+        for i, name in enumerate(store.custom_fields)
+    ]
+    return json_response([{"id": 1, "name": "Default", "fields": fields}])
