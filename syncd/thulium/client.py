@@ -200,20 +200,8 @@ class ThuliumClient:
                 self._gate.before_request(method, path)
             with self._lock:
                 self._counts[endpoint] += 1
-            started = time.monotonic()
             try:
-                try:
-                    response = self._http.request(method, path, params=tuple(params or ()), json=json)
-                except httpx.RequestError as exc:
-                    self._observe(endpoint, None, started)
-                    if self._learn is not None:
-                        self._learn(None, None)
-                    status.raise_for_transport_error(ctx, exc)
-                self._observe(endpoint, response.status_code, started)
-                if self._learn is not None:
-                    retry_after = status.parse_retry_after(response.headers.get("Retry-After"))
-                    self._learn(response.status_code, retry_after)
-                status.check_response(ctx, response)
+                response = self._send_once(ctx, params, json)
                 if read is not None:
                     read(status.get_body(ctx, response))
             except ThuliumError as exc:
@@ -232,6 +220,23 @@ class ThuliumClient:
             line = {"method": method, "path": path, "status": exc.last_status, "request_id": exc.request_id}
             log.error("Thulium request gave up", extra={**line, "attempts": exc.attempts})
             raise
+
+    def _send_once(self, ctx: status.RequestContext, params: Params | None, json: Any) -> httpx.Response:
+        """One exchange, observed and learnt from whatever its outcome, then judged by its status."""
+        started = time.monotonic()
+        try:
+            response = self._http.request(ctx.method, ctx.path, params=tuple(params or ()), json=json)
+        except httpx.RequestError as exc:
+            self._observe(ctx.endpoint, None, started)
+            if self._learn is not None:
+                self._learn(None, None)
+            status.raise_for_transport_error(ctx, exc)
+        self._observe(ctx.endpoint, response.status_code, started)
+        if self._learn is not None:
+            retry_after = status.parse_retry_after(response.headers.get("Retry-After"))
+            self._learn(response.status_code, retry_after)
+        status.check_response(ctx, response)
+        return response
 
     def _observe(self, endpoint: str, status_code: int | None, started: float) -> None:
         if self.observer is not None:
