@@ -8,11 +8,11 @@ The aiohttp loop is single-threaded and handlers do not await while mutating, so
 from __future__ import annotations
 
 import copy
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from syncd.engine.wallclock import parse_wall_clock, wall_clock_now
 from syncd.sandbox.activity_events import Activity
 from syncd.sandbox.errors import CODE_NOT_FOUND, CODE_VALIDATION, ApiError, ErrorItem
 from syncd.sandbox.readings import Readings
@@ -43,7 +43,7 @@ FIRST_OUTBOUND_INTERNAL_ID = 10
 
 def now_text(seconds: bool = True) -> str:
     fmt = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
-    return dt.datetime.now().strftime(fmt)
+    return wall_clock_now().strftime(fmt)
 
 
 @dataclass
@@ -434,7 +434,7 @@ def _malformed_fields(next_call: Any, data: dict[str, Any]) -> list[ErrorItem]:
     errors: list[ErrorItem] = []
     if next_call:
         try:
-            dt.datetime.strptime(str(next_call), "%Y-%m-%d %H:%M")
+            parse_wall_clock(str(next_call), "%Y-%m-%d %H:%M")
         except ValueError:
             errors.append(
                 ErrorItem("Wrong format of next_call_date. Expected YYYY-MM-DD hh:mm.", CODE_VALIDATION)

@@ -22,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
+from syncd.engine.wallclock import parse_wall_clock
 from syncd.sandbox.web_utils import json_object, json_response
 
 CHANNELS = ("facebook", "instagram", "web", "whatsapp")
@@ -71,7 +72,7 @@ class ClosedChat:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> ClosedChat:
-        closed_at = dt.datetime.strptime(str(raw["closed_at"]), STORE_FORMAT).strftime(STORE_FORMAT)
+        closed_at = parse_wall_clock(str(raw["closed_at"]), STORE_FORMAT).strftime(STORE_FORMAT)
         channel = str(raw["channel"])
         if channel not in CHANNELS:
             raise ValueError(f"channel must be one of {CHANNELS}")
@@ -184,8 +185,8 @@ class Wolkvox:
         if query.get("api") != "chat_13":
             return Refusal(400, "bad_api", "Unsupported api (the sandbox serves chat_13 only).")
         try:
-            low = dt.datetime.strptime(str(query.get("date_ini", "")), WIRE_FORMAT)
-            high = dt.datetime.strptime(str(query.get("date_end", "")), WIRE_FORMAT)
+            low = parse_wall_clock(str(query.get("date_ini", "")), WIRE_FORMAT)
+            high = parse_wall_clock(str(query.get("date_end", "")), WIRE_FORMAT)
         except ValueError:
             return Refusal(400, "bad_date", "date_ini and date_end must be YYYYmmddHHiiss.")
         if low > high:
@@ -231,7 +232,7 @@ routes = web.RouteTableDef()
 
 
 def _to_store(wire: str) -> str:
-    return dt.datetime.strptime(wire, WIRE_FORMAT).strftime(STORE_FORMAT)
+    return parse_wall_clock(wire, WIRE_FORMAT).strftime(STORE_FORMAT)
 
 
 @routes.get(REPORT_PATH)
