@@ -7,7 +7,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -43,10 +42,10 @@ def sample(name: str, **labels: str) -> float:
 
 
 @pytest.fixture
-def state_url(tmp_path: Path) -> Iterator[str]:
+def state_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'state.sqlite'}"
     migrate.upgrade(url)
-    yield url
+    return url
 
 
 # ---- counted in-process ------------------------------------------------------------------------------------

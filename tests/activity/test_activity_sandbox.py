@@ -122,11 +122,11 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path, sandbox: SandboxProcess) -> Iterator[World]:
+def world(tmp_path: Path, sandbox: SandboxProcess) -> World:
     source_url = f"sqlite:///{tmp_path / 'source.sqlite'}"
     generate_source(source_url, customers=120, companies=12, invalid_fraction=0, seed=5)
     state_url = f"sqlite:///{tmp_path / 'state.sqlite'}"
-    yield World(tmp_path, sandbox, source_url, state_url, "")
+    return World(tmp_path, sandbox, source_url, state_url, "")
 
 
 TODAY = datetime.now(UTC).date()

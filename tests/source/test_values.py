@@ -67,7 +67,7 @@ def test_nan_round_trips_as_nan() -> None:
 
 @pytest.mark.parametrize("bad", ["", "x", "[1]", '["nope", 1]'])
 def test_garbage_is_refused(bad: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cursor value"):
         decode_value(bad)
 
 
