@@ -201,6 +201,7 @@ def test_a_worker_can_serve_its_hosts_files_on_a_port(tmp_path: Path) -> None:
         response = httpx.get(f"http://127.0.0.1:{server.server_port}/metrics", timeout=5)
     finally:
         server.shutdown()
+        server.server_close()
         thread.join(timeout=5)
     assert 'syncd_records_total{outcome="created",stream="customers",tenant="acme"} 30.0' in response.text
 

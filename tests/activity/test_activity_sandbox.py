@@ -430,7 +430,7 @@ def test_wolkvox_windows_fill_exactly_within_the_token_limits(world: World, wolk
         for _ in range(2)
     ]
     for run in runs:
-        run.wait(timeout=120)
+        run.communicate(timeout=120)  # waits, and closes its stderr pipe
     assert len(world.rows("wolkvox_chats")) == 16
 
     # a chat closed since then arrives with the next poll of today's window
