@@ -6,7 +6,6 @@ import asyncio
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -42,10 +41,10 @@ def sample(name: str, **labels: str) -> float:
 
 
 @pytest.fixture
-def state_url(tmp_path: Path) -> Iterator[str]:
+def state_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'state.sqlite'}"
     migrate.upgrade(url)
-    yield url
+    return url
 
 
 # ---- counted in-process ------------------------------------------------------------------------------------
@@ -201,6 +200,7 @@ def test_a_worker_can_serve_its_hosts_files_on_a_port(tmp_path: Path) -> None:
         response = httpx.get(f"http://127.0.0.1:{server.server_port}/metrics", timeout=5)
     finally:
         server.shutdown()
+        server.server_close()
         thread.join(timeout=5)
     assert 'syncd_records_total{outcome="created",stream="customers",tenant="acme"} 30.0' in response.text
 

@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import SQLAlchemyError
 
 from syncd.demo import generate_source
 from syncd.demo.config import demo_config
@@ -281,7 +282,7 @@ def finished_job_error(state_db: Path, tenant: str) -> str | None:
     engine = make_engine(f"sqlite:///{state_db}")
     try:
         jobs = JobStore(session_factory(engine), tenant).recent(10)
-    except Exception:
+    except SQLAlchemyError:
         return None  # not created yet by the worker's start
     finally:
         engine.dispose()

@@ -28,7 +28,7 @@ from syncd.app.runtime import Guard, TenantRuntime, configured_streams, tenant_r
 from syncd.engine.campaigns.run import campaign_stream
 from syncd.engine.errors import LeaseLost
 from syncd.settings import Tenant
-from syncd.state.db import make_engine, session_factory
+from syncd.state.db import UNUSABLE_DB_ERRORS, make_engine, session_factory
 from syncd.state.repository import StateStore
 
 log = logging.getLogger("syncd.sync")
@@ -126,7 +126,7 @@ def record_refused_attempt(
     try:
         if not problems or not migrate.is_current(state_url):
             return
-    except Exception:  # an unusable state DB is one of the problems already said
+    except UNUSABLE_DB_ERRORS:  # an unusable state DB is one of the problems already said
         return
     engine = make_engine(state_url)
     try:

@@ -125,7 +125,7 @@ def guarded(name: str, key: str, probe: Callable[[Tenant], Section], tenant: Ten
     """A probe that breaks in a way it did not foresee is that section's problem, not the end of the check."""
     try:
         return probe(tenant)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- the unforeseen is the point: the other sections still run
         return Section(
             name, [ConfigProblem(key, f"the check itself failed: {type(exc).__name__}: {first_line(exc)}")]
         )

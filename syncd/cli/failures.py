@@ -405,11 +405,12 @@ def state_of(ref: TenantRef) -> str:
     """A tenant that never ran has no failures; an unreachable state DB is said, then skipped."""
     from syncd.source.probe import first_line, mask_url
     from syncd.state import migrate
+    from syncd.state.db import UNUSABLE_DB_ERRORS
 
     try:
         if migrate.is_current(ref.state_url):
             return READY
-    except Exception as exc:
+    except UNUSABLE_DB_ERRORS as exc:
         shown = mask_url(ref.state_url)
         typer.echo(f"tenant {ref.name}: cannot reach the state DB {shown}: {first_line(exc)}", err=True)
         return UNREACHABLE

@@ -267,11 +267,12 @@ def stop_on_problems(
 def dry_run_state_url(url: str) -> str:
     """The real state DB when it exists and is current; otherwise a throwaway one, so nothing is created."""
     from syncd.state import migrate
+    from syncd.state.db import UNUSABLE_DB_ERRORS
 
     try:
         if migrate.is_current(url):
             return url
-    except Exception:
+    except UNUSABLE_DB_ERRORS:
         log.debug("state DB not usable for a dry run; planning as a first run")
     return throwaway_state_url()
 

@@ -16,9 +16,10 @@ from syncd.demo import faker, rows, schema
 from syncd.demo.clock import Clock
 from syncd.demo.rows import COMPANY_PROBLEMS, CUSTOMER_PROBLEMS, Invalid, Row
 from syncd.demo.store import insert_rows, open_engine
+from syncd.engine.wallclock import wall_clock
 
 DEFAULT_URL = "sqlite:///demo/source.sqlite"
-DEFAULT_START = datetime(2024, 1, 1, 8, 0, 0)
+DEFAULT_START = wall_clock(2024, 1, 1, 8, 0, 0)
 CAMPAIGN_SHARES = {"00001": 0.10, "00002": 0.05}
 
 

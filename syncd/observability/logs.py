@@ -140,7 +140,7 @@ class StderrHandler(logging.Handler):
             stream.flush()
         except RecursionError:
             raise
-        except Exception:
+        except Exception:  # noqa: BLE001 -- logging.Handler's contract: a failed emit never raises
             self.handleError(record)
 
 

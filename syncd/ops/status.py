@@ -40,7 +40,7 @@ from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import TenantRef, tenant_files, tenant_ref
 from syncd.source.probe import first_line
 from syncd.state import migrate, models
-from syncd.state.db import make_engine, session_factory
+from syncd.state.db import UNUSABLE_DB_ERRORS, make_engine, session_factory
 from syncd.state.jobs import JobInfo, JobStore
 from syncd.state.repository import RunInfo, StateStore, StreamCounts
 from syncd.state.runs import CRASHED, reap
@@ -107,7 +107,7 @@ def tenant_status(
     status = TenantStatus(ref.name, lock=lock.text, lock_holder=lock.holder)
     try:
         current = migrate.is_current(ref.state_url)
-    except Exception as exc:  # an unreachable state DB is this tenant's problem, not the listing's
+    except UNUSABLE_DB_ERRORS as exc:  # an unreachable state DB is this tenant's problem, not the listing's
         return unreadable(status, exc)
     if not current:
         status.error = NEVER_RAN
@@ -123,7 +123,7 @@ def tenant_status(
         status.jobs = jobs[:RECENT_JOBS]
         facts = health_facts(ref, sessions, status.streams, jobs, lock, settings or ProcessSettings())
         status.health = verdict(facts)
-    except Exception as exc:
+    except UNUSABLE_DB_ERRORS as exc:
         return unreadable(status, exc)
     finally:
         engine.dispose()

@@ -10,7 +10,7 @@ session's time zone); these types avoid both.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -32,29 +32,27 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeEngine
 
 
+def _aware(value: datetime | time) -> bool:
+    return value.tzinfo is not None
+
+
+# In order, first match wins: bool before int and datetime before date, each is a subclass of the other.
+_BIND_TYPES: tuple[tuple[type, Callable[[Any], TypeEngine[Any]]], ...] = (
+    (bool, lambda _: Boolean()),
+    (int, lambda _: BigInteger()),
+    (float, lambda _: Float()),
+    (Decimal, lambda _: Numeric()),
+    (datetime, lambda v: DateTime(timezone=_aware(v))),
+    (date, lambda _: Date()),
+    (time, lambda v: Time(timezone=_aware(v))),
+    (str, lambda _: String()),
+    (uuid.UUID, lambda _: Uuid()),
+    (bytes, lambda _: LargeBinary()),
+)
+
+
 def type_of(value: Any) -> TypeEngine[Any] | None:
-    # bool before int and datetime before date: each is a subclass of the other.
-    if isinstance(value, bool):
-        return Boolean()
-    if isinstance(value, int):
-        return BigInteger()
-    if isinstance(value, float):
-        return Float()
-    if isinstance(value, Decimal):
-        return Numeric()
-    if isinstance(value, datetime):
-        return DateTime(timezone=value.tzinfo is not None)
-    if isinstance(value, date):
-        return Date()
-    if isinstance(value, time):
-        return Time(timezone=value.tzinfo is not None)
-    if isinstance(value, str):
-        return String()
-    if isinstance(value, uuid.UUID):
-        return Uuid()
-    if isinstance(value, bytes):
-        return LargeBinary()
-    return None
+    return next((make(value) for kind, make in _BIND_TYPES if isinstance(value, kind)), None)
 
 
 def bound(value: Any) -> BindParameter[Any]:

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func
 
+from syncd.engine.wallclock import wall_clock_now
 from syncd.source.lookback import epoch_unit, text_like
 
 
@@ -60,7 +61,7 @@ def database_now(dialect: str, values: Sequence[Any]) -> DatabaseNow:
         local, utc = values
         return DatabaseNow(local, utc.replace(tzinfo=UTC))
     utc_now = datetime.now(UTC)
-    local_now = datetime.now()
+    local_now = wall_clock_now()
     whose = "this machine's clock (SQLite has none)" if dialect == "sqlite" else "this machine's clock"
     return DatabaseNow(max(local_now, utc_now.replace(tzinfo=None)), utc_now, whose)
 

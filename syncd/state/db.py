@@ -6,9 +6,17 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import CursorResult, Engine, Result, create_engine, event, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+# What opening and reading a database raises when it cannot be used: a URL that does not parse
+# (ArgumentError; ValueError for its port), a dialect or driver not installed (NoSuchModuleError,
+# ImportError), a server or file that refuses or fails (DBAPIError, OSError), a stored value that does not
+# read back (ValueError). A caller that reports an unusable state DB and goes on catches these, not
+# Exception, so a bug of ours still surfaces.
+UNUSABLE_DB_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, ImportError, ValueError, OSError)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -111,7 +111,7 @@ async def _run(check: Callable[..., str], *args: Any) -> str:
         return await asyncio.wait_for(asyncio.to_thread(check, *args), CHECK_TIMEOUT_S)
     except TimeoutError:
         return f"no answer within {CHECK_TIMEOUT_S:g}s"
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- whatever broke is this check's answer, not the endpoint's
         return describe(exc)
 
 
@@ -131,7 +131,7 @@ def _load_tenants(settings: ProcessSettings) -> tuple[dict[str, str], list[str]]
     urls = [settings.default_state_url()]
     try:
         tenants, problems = discover_tenants(settings.config_dir, settings)
-    except Exception as exc:
+    except (ConfigError, OSError, ValueError) as exc:  # a file not there, unreadable, not UTF-8, not valid
         return {str(settings.config_dir): describe(exc)}, urls
     results = {tenant.path.name: OK for tenant in tenants}
     results.update({problem.path.name: describe(problem) for problem in problems})

@@ -122,7 +122,7 @@ class EventHandler:
         """The event is recorded whatever happens here: the schedule picks the record up anyway."""
         try:
             self._hand_off(self.tenant.name, self._sessions)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- best effort, logged: the schedule is the fallback
             log.warning(
                 "webhook run not queued", extra={"tenant": self.tenant.name, "error": type(exc).__name__}
             )
@@ -145,7 +145,7 @@ class EventHandler:
     def _release(self, events: EventLog, event: Event) -> None:
         try:
             events.release(event)
-        except Exception as exc:  # the original failure is the one to report
+        except Exception as exc:  # noqa: BLE001 -- cleanup in a handler: the original failure is the one to report
             line = {"tenant": self.tenant.name, "action": event.action, "error": type(exc).__name__}
             log.error("webhook claim not released; a replay will be taken for a duplicate", extra=line)
 
@@ -179,7 +179,7 @@ class CampaignHandOff:
             job = jobs.create("incremental", WEBHOOK_TRIGGER, [CAMPAIGNS_STREAM])
             try:
                 self._send(broker, tenant, job.id)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 -- any failure: a queued job with no task would block the next
                 jobs.finish(job.id, "failed", f"could not enqueue: {type(exc).__name__}")
                 line = {"tenant": tenant, "job_id": job.id, "error": type(exc).__name__}
                 log.warning("webhook run not queued", extra=line)

@@ -23,6 +23,7 @@ from sqlalchemy import MetaData, Table, select
 from syncd.app.activity import run_activity
 from syncd.app.runtime import tenant_runtime
 from syncd.demo import generate_source, write_demo_config
+from syncd.engine.wallclock import parse_wall_clock, wall_clock
 from syncd.sandbox import SandboxProcess, WolkvoxProcess
 from syncd.settings import ProcessSettings, load_tenant
 from syncd.state import models
@@ -120,11 +121,11 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path, sandbox: SandboxProcess) -> Iterator[World]:
+def world(tmp_path: Path, sandbox: SandboxProcess) -> World:
     source_url = f"sqlite:///{tmp_path / 'source.sqlite'}"
     generate_source(source_url, customers=120, companies=12, invalid_fraction=0, seed=5)
     state_url = f"sqlite:///{tmp_path / 'state.sqlite'}"
-    yield World(tmp_path, sandbox, source_url, state_url, "")
+    return World(tmp_path, sandbox, source_url, state_url, "")
 
 
 TODAY = datetime.now(UTC).date()
@@ -176,7 +177,7 @@ def test_each_stream_fills_its_table_exactly_and_a_second_run_adds_nothing(world
             call["billsec"],
             call["disposition"],
         )
-        assert row["date"] == datetime.strptime(call["date"][:16], "%Y-%m-%d %H:%M")
+        assert row["date"] == parse_wall_clock(call["date"][:16], "%Y-%m-%d %H:%M")
         customer = int(call["customer_id"]) if call.get("customer_id") not in (None, "") else None
         assert row["customer_id"] == customer
         assert row["source_key"] == (key_of.get(customer) if customer is not None else None)
@@ -290,7 +291,7 @@ def test_a_new_day_arrives_and_the_closed_day_is_read_once_more(world: World, po
     control.generate_activity("2026-10-01", days=2, per_day=30, seed=4, until="2026-10-02 12:00:00")
     tenant = load_tenant(world.path, ProcessSettings(), env=world.env())
     ensure_schema(tenant.state_url, ProcessSettings())
-    clock = FixedClock(datetime(2026, 10, 2, 12, 0))
+    clock = FixedClock(wall_clock(2026, 10, 2, 12, 0))
     with tenant_runtime(tenant) as runtime:
         for stream in ("chats_summary", "agents_work", "connections"):
             counters, error = run_activity(runtime, stream, clock)
@@ -305,12 +306,12 @@ def test_a_new_day_arrives_and_the_closed_day_is_read_once_more(world: World, po
         chats=[{"date": "2026-10-02 18:30:00", "user_login": "ewa.lis", "answered": True, "chat_seconds": 30}]
     )
     control.generate_activity("2026-10-03", days=1, per_day=30, seed=5, until="2026-10-03 12:00:00")
-    clock.at = datetime(2026, 10, 3, 12, 0)
+    clock.at = wall_clock(2026, 10, 3, 12, 0)
     with tenant_runtime(tenant) as runtime:
         _, connections_error = run_activity(runtime, "connections", clock)
         counters, error = run_activity(runtime, "chats_summary", clock)
         assert error is None and connections_error is None
-        assert runtime.store.cursor("chats_summary").updated_at == datetime(2026, 10, 3)  # type: ignore[union-attr]
+        assert runtime.store.cursor("chats_summary").updated_at == wall_clock(2026, 10, 3)  # type: ignore[union-attr]
     second = {
         (r["period"], r["user_name"]): r["incoming"]
         for r in world.rows("thulium_chats_summary", postgres_url)
@@ -380,7 +381,7 @@ def wolkvox() -> Iterator[WolkvoxProcess]:
 def expected_counts(chats: list[dict[str, str]], day: date, until: datetime) -> dict[str, int]:
     counts = dict.fromkeys(("facebook", "instagram", "web", "whatsapp"), 0)
     for chat in chats:
-        closed = datetime.strptime(chat["closed_at"], "%Y-%m-%d %H:%M:%S")
+        closed = parse_wall_clock(chat["closed_at"], "%Y-%m-%d %H:%M:%S")
         if closed.date() == day and closed <= until:
             counts[chat["channel"]] += 1
     return counts
@@ -428,7 +429,7 @@ def test_wolkvox_windows_fill_exactly_within_the_token_limits(world: World, wolk
         for _ in range(2)
     ]
     for run in runs:
-        run.wait(timeout=120)
+        run.communicate(timeout=120)  # waits, and closes its stderr pipe
     assert len(world.rows("wolkvox_chats")) == 16
 
     # a chat closed since then arrives with the next poll of today's window
@@ -513,7 +514,7 @@ def test_calls_at_23_59_30_arrive_exactly_once_under_both_date_to_readings(
     }
     control.add_connections([edge_call(cid, at) for cid, at in edges.items()])
 
-    first = run_stream(world, "connections", FixedClock(datetime(2026, 10, 2, 12, 0, 40)))
+    first = run_stream(world, "connections", FixedClock(wall_clock(2026, 10, 2, 12, 0, 40)))
     stored = [row["connection_id"] for row in world.rows("thulium_connections")]
     assert len(stored) == len(set(stored)) == first["inserted"] == first["read"]  # each call read once
     assert (
@@ -525,7 +526,7 @@ def test_calls_at_23_59_30_arrive_exactly_once_under_both_date_to_readings(
     control.add_connections(
         [edge_call("9.8", "2026-10-02 12:00:50"), edge_call("9.9", "2026-10-02 23:59:30")]
     )
-    second = run_stream(world, "connections", FixedClock(datetime(2026, 10, 3, 0, 10, 5)))
+    second = run_stream(world, "connections", FixedClock(wall_clock(2026, 10, 3, 0, 10, 5)))
     stored = [row["connection_id"] for row in world.rows("thulium_connections")]
     assert len(stored) == len(set(stored)) and set(stored) == calls_before(world, "2026-10-03 00:10:00")
     assert second["updated"] == 0 and second["inserted"] == len(stored) - first["inserted"]
@@ -565,7 +566,7 @@ def test_namesake_agents_two_rows(world: World, profile: str) -> None:
     control = world.sandbox.control
     control.use_profile(profile)
     control.generate_activity("2026-10-01", days=2, per_day=80, seed=7, until="2026-10-02 12:00:00")
-    clock = FixedClock(datetime(2026, 10, 2, 12, 0))
+    clock = FixedClock(wall_clock(2026, 10, 2, 12, 0))
     run_stream(world, "chats_summary", clock)
 
     window = {"date_from": "2026-10-01 00:00:00", "date_to": "2026-10-02 12:00:00", "aggregate_by": "day"}
@@ -582,7 +583,7 @@ def test_namesake_agents_two_rows(world: World, profile: str) -> None:
 def test_an_older_chats_table_is_left_alone_and_a_new_one_is_filled_from_the_start(world: World) -> None:
     world.configure(CHATS_ONLY)
     world.sandbox.control.generate_activity("2026-10-01", days=2, per_day=40, seed=2)
-    clock = FixedClock(datetime(2026, 10, 2, 18, 0))
+    clock = FixedClock(wall_clock(2026, 10, 2, 18, 0))
     run_stream(world, "chats_summary", clock)  # the cursor is now 2026-10-02
     engine = make_engine(world.source_url)
     try:

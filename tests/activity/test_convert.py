@@ -15,6 +15,7 @@ from syncd.engine.activity.convert import (
     wolkvox_rows,
 )
 from syncd.engine.activity.periods import day_spans, period_start, seconds_of
+from syncd.engine.wallclock import wall_clock
 
 CONNECTION = {
     "date": "2014-07-07 11:08",
@@ -39,7 +40,7 @@ CONNECTION = {
 def test_a_documented_connection_becomes_a_row() -> None:
     row = connection_row(CONNECTION)
     assert not isinstance(row, Rejected)
-    assert row["date"] == datetime(2014, 7, 7, 11, 8)
+    assert row["date"] == wall_clock(2014, 7, 7, 11, 8)
     assert (row["duration"], row["billsec"], row["customer_id"], row["queue_id"]) == (129, 104, 123456, 34)
     assert row["outbound_id"] is None  # "" means none
     assert row["rating_rate"] == "happy" and json.loads(row["tags"]) == ["tag1", "tag2"]
@@ -125,14 +126,14 @@ def test_agents_work_rows_are_keyed_by_period_and_login() -> None:
         3600,
         75,
     )
-    assert row["outbound_above_sum_s"] == 120 and row["login_date"] == datetime(2019, 12, 1, 9, 0, 18)
+    assert row["outbound_above_sum_s"] == 120 and row["login_date"] == wall_clock(2019, 12, 1, 9, 0, 18)
     assert json.loads(row["pauses"])["all"] == {"count": 2, "sum_s": 600, "average_s": 300}
     missing = agents_work_row({**raw, "agent": {}}, "month")
     assert isinstance(missing, Rejected) and missing.reason == "agent.login: missing"
 
 
 def test_wolkvox_counts_are_integers_for_every_channel() -> None:
-    window = (datetime(2026, 11, 1), datetime(2026, 11, 1, 23, 59, 59))
+    window = (wall_clock(2026, 11, 1), wall_clock(2026, 11, 1, 23, 59, 59))
     rows = wolkvox_rows(
         window, [{"chanel": "whatsapp", "interaction": "12"}, {"chanel": "web", "interaction": ""}]
     )
@@ -145,27 +146,27 @@ def test_wolkvox_counts_are_integers_for_every_channel() -> None:
 @pytest.mark.parametrize(
     ("aggregate_by", "start"),
     [
-        ("minute", datetime(2026, 11, 25, 13, 7)),
-        ("hour", datetime(2026, 11, 25, 13)),
-        ("day", datetime(2026, 11, 25)),
-        ("week", datetime(2026, 11, 23)),  # a Monday
-        ("month", datetime(2026, 11, 1)),
-        ("year", datetime(2026, 1, 1)),
+        ("minute", wall_clock(2026, 11, 25, 13, 7)),
+        ("hour", wall_clock(2026, 11, 25, 13)),
+        ("day", wall_clock(2026, 11, 25)),
+        ("week", wall_clock(2026, 11, 23)),  # a Monday
+        ("month", wall_clock(2026, 11, 1)),
+        ("year", wall_clock(2026, 1, 1)),
     ],
 )
 def test_period_start(aggregate_by: str, start: datetime) -> None:
-    assert period_start(datetime(2026, 11, 25, 13, 7, 42), aggregate_by) == start
+    assert period_start(wall_clock(2026, 11, 25, 13, 7, 42), aggregate_by) == start
 
 
 def test_windows_cut_at_midnight_and_durations() -> None:
-    windows = list(day_spans(datetime(2026, 11, 1, 22), datetime(2026, 11, 3, 1, 30)))
+    windows = list(day_spans(wall_clock(2026, 11, 1, 22), wall_clock(2026, 11, 3, 1, 30)))
     assert windows == [
-        (datetime(2026, 11, 1, 22), datetime(2026, 11, 2)),
-        (datetime(2026, 11, 2), datetime(2026, 11, 3)),
-        (datetime(2026, 11, 3), datetime(2026, 11, 3, 1, 30)),
+        (wall_clock(2026, 11, 1, 22), wall_clock(2026, 11, 2)),
+        (wall_clock(2026, 11, 2), wall_clock(2026, 11, 3)),
+        (wall_clock(2026, 11, 3), wall_clock(2026, 11, 3, 1, 30)),
     ]
-    assert list(day_spans(datetime(2026, 11, 3), datetime(2026, 11, 3))) == []
+    assert list(day_spans(wall_clock(2026, 11, 3), wall_clock(2026, 11, 3))) == []
     assert seconds_of("100:00:01") == 360001 and seconds_of(75) == 75
     for bad in ("00:61:00", "1:2", "", True, -1):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"not a duration|is negative"):
             seconds_of(bad)

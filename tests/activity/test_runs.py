@@ -14,6 +14,7 @@ from syncd.engine.activity.ports import Written
 from syncd.engine.activity.runs import ChatsRun, ConnectionsRun, WolkvoxRun
 from syncd.engine.ports import Commit
 from syncd.engine.records import Position
+from syncd.engine.wallclock import wall_clock
 
 
 @dataclass
@@ -112,7 +113,7 @@ def report_run(
 
 
 def test_a_report_reads_from_its_first_open_period_and_pages_by_100() -> None:
-    state, sink, clock = FakeState(), FakeSink(CHAT_KEY), FakeClock(datetime(2026, 11, 3, 12))
+    state, sink, clock = FakeState(), FakeSink(CHAT_KEY), FakeClock(wall_clock(2026, 11, 3, 12))
     source = [chat(f"2026-11-0{d}", f"user {u:03}", u) for d in (1, 2, 3) for u in range(70)]
     source.append(chat("2026-11-03", "", 4, login=""))  # chats no agent took
     asked: list[Any] = []
@@ -120,22 +121,22 @@ def test_a_report_reads_from_its_first_open_period_and_pages_by_100() -> None:
     assert counters.inserted == 211 and len(asked) == 70 + 3  # a read per login, then the team in pages
     assert asked[0]["date_from"] == "2026-11-01 00:00:00" and asked[0]["date_to"] == "2026-11-03 12:00:00"
     assert asked[0]["user_logins[]"] == "user.000" and "user_logins[]" not in asked[-1]
-    assert state.cursors["chats_summary"].updated_at == datetime(2026, 11, 3)  # today is still open
+    assert state.cursors["chats_summary"].updated_at == wall_clock(2026, 11, 3)  # today is still open
     assert sink.rows[("day", "2026-11-03", "")]["incoming"] == 4
 
     source[-2] = chat("2026-11-03", "user 069", 999)  # today's figures grow
-    clock.at = datetime(2026, 11, 4, 0, 5)  # and tomorrow's begin
+    clock.at = wall_clock(2026, 11, 4, 0, 5)  # and tomorrow's begin
     source.append(chat("2026-11-04", "user 000", 1))
     asked.clear()
     again = report_run(state, sink, clock, source, asked).run()
     assert asked[0]["date_from"] == "2026-11-03 00:00:00"
     assert (again.inserted, again.updated, again.unchanged) == (1, 1, 70)
     assert sink.rows[("day", "2026-11-03", "user.069")]["incoming"] == 999
-    assert state.cursors["chats_summary"].updated_at == datetime(2026, 11, 4)
+    assert state.cursors["chats_summary"].updated_at == wall_clock(2026, 11, 4)
 
 
 def test_namesakes_stay_two_rows_and_an_unlisted_agent_is_a_failure_of_its_period() -> None:
-    state, sink, clock = FakeState(), FakeSink(CHAT_KEY), FakeClock(datetime(2026, 11, 2, 12))
+    state, sink, clock = FakeState(), FakeSink(CHAT_KEY), FakeClock(wall_clock(2026, 11, 2, 12))
     source = [
         chat("2026-11-02", "Jan Kowalski", 3, login="jan.kowalski"),
         chat("2026-11-02", "Jan Kowalski", 5, login="jkowalski"),
@@ -150,7 +151,7 @@ def test_namesakes_stay_two_rows_and_an_unlisted_agent_is_a_failure_of_its_perio
 
 
 def test_a_bad_report_row_is_recorded_and_resolved_when_it_reads_well() -> None:
-    state, sink, clock = FakeState(), FakeSink(CHAT_KEY), FakeClock(datetime(2026, 11, 2, 8))
+    state, sink, clock = FakeState(), FakeSink(CHAT_KEY), FakeClock(wall_clock(2026, 11, 2, 8))
     source = [chat("2026-11-02", "a", 1), {**chat("2026-11-02", "b", 2), "incoming": "lots"}]
     counters = report_run(state, sink, clock, source, []).run()
     assert (counters.inserted, counters.rejected) == (1, 1)
@@ -165,7 +166,7 @@ def test_connections_cover_each_second_once_under_either_reading_of_date_to(whol
     """Calls carry their second here (Thulium lists them to the minute but keeps the second); ``date_to``
     at a minute covers that whole minute, or only its first second."""
     state = FakeState(links={7: ("customers", "C-7")})
-    sink, clock = FakeSink(("connection_id",)), FakeClock(datetime(2026, 11, 2, 10, 30, 40))
+    sink, clock = FakeSink(("connection_id",)), FakeClock(wall_clock(2026, 11, 2, 10, 30, 40))
     calls: list[dict[str, Any]] = [
         {"connection_id": "1.1", "at": "2026-11-01 09:00:00", "customer_id": 7},
         {"connection_id": "1.2", "at": "2026-11-01 23:59:30", "customer_id": 8},
@@ -193,9 +194,9 @@ def test_connections_cover_each_second_once_under_either_reading_of_date_to(whol
     assert {k[0] for k in sink.rows} >= {"1.1", "1.2", "1.3", "1.4"}
     assert first.read == first.inserted == len(sink.rows)  # 1.3 came in both windows, read once
     assert sink.rows[("1.1",)]["source_key"] == "C-7" and sink.rows[("1.2",)]["source_key"] is None
-    assert state.cursors["connections"].updated_at == datetime(2026, 11, 2, 10, 30)
+    assert state.cursors["connections"].updated_at == wall_clock(2026, 11, 2, 10, 30)
     windows.clear()
-    clock.at = datetime(2026, 11, 2, 11, 0, 5)
+    clock.at = wall_clock(2026, 11, 2, 11, 0, 5)
     second = run()
     assert windows == [("2026-11-02 09:30", "2026-11-02 11:00")]
     assert {k[0] for k in sink.rows} == {c["connection_id"] for c in calls}
@@ -206,7 +207,7 @@ def test_wolkvox_polls_whole_windows_no_sooner_than_allowed() -> None:
     state, sink, clock = (
         FakeState(),
         FakeSink(("window_start", "window_end", "channel")),
-        FakeClock(datetime(2026, 11, 3, 12)),
+        FakeClock(wall_clock(2026, 11, 3, 12)),
     )
     polls: list[tuple[datetime, datetime]] = []
     allowed = [True, True, False]
@@ -227,12 +228,12 @@ def test_wolkvox_polls_whole_windows_no_sooner_than_allowed() -> None:
     first = run()
     assert (first.polls, first.deferred) == (2, 0) and clock.slept == [300]
     assert polls == [
-        (datetime(2026, 11, 2), datetime(2026, 11, 2, 23, 59, 59)),
-        (datetime(2026, 11, 3), datetime(2026, 11, 3, 12, 5)),  # the open day, polled up to now
+        (wall_clock(2026, 11, 2), wall_clock(2026, 11, 2, 23, 59, 59)),
+        (wall_clock(2026, 11, 3), wall_clock(2026, 11, 3, 12, 5)),  # the open day, polled up to now
     ]
     # stored under the window's full bounds, so a later poll of the same day replaces its rows
     assert ("2026-11-03 23:59:59", "web") in {(f"{k[1]}", k[2]) for k in sink.rows}
-    assert state.cursors["wolkvox_chats"].updated_at == datetime(2026, 11, 3)  # today is still open
+    assert state.cursors["wolkvox_chats"].updated_at == wall_clock(2026, 11, 3)  # today is still open
     assert len(sink.rows) == 8
     second = run()  # the third claim is refused: polled too recently
     assert (second.polls, second.deferred) == (0, 1) and len(polls) == 2
@@ -241,5 +242,5 @@ def test_wolkvox_polls_whole_windows_no_sooner_than_allowed() -> None:
 def test_a_report_whose_start_is_still_to_come_reads_nothing() -> None:
     state, sink = FakeState(), FakeSink(CHAT_KEY)
     asked: list[Any] = []
-    run = report_run(state, sink, FakeClock(datetime(2026, 10, 20, 9)), [chat("2026-10-20", "a", 1)], asked)
+    run = report_run(state, sink, FakeClock(wall_clock(2026, 10, 20, 9)), [chat("2026-10-20", "a", 1)], asked)
     assert run.run().read == 0 and asked == [] and state.cursors == {}

@@ -16,6 +16,7 @@ from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table
 
 from syncd.engine.ports import Crm, Source, Store
 from syncd.engine.records import Position
+from syncd.engine.wallclock import wall_clock
 from syncd.sandbox import SandboxProcess
 from syncd.settings.tenant import StreamSection
 from syncd.source import SqlSource
@@ -27,7 +28,7 @@ from syncd.thulium.crm import ThuliumCrm
 from tests.engine.fakes import FakeCrm, FakeSource, FakeStore
 
 STREAM = "people"
-T0 = datetime(2024, 5, 1, 12, 0, 0)  # the rows' updated_at: well before the source database's clock
+T0 = wall_clock(2024, 5, 1, 12, 0, 0)  # the rows' updated_at: well before the source database's clock
 
 
 @pytest.fixture(params=["fake", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from syncd.engine.ports import Commit, FailureRecord, Link, Store
 from syncd.engine.records import Position
+from syncd.engine.wallclock import wall_clock
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -24,7 +25,7 @@ def test_a_new_stream_has_no_cursor_no_links_and_no_failures(store: Store) -> No
 
 
 def test_committed_links_and_cursor_read_back_and_stay_in_their_stream(store: Store) -> None:
-    cursor = Position(datetime(2026, 2, 1, 8, 30), "b")
+    cursor = Position(wall_clock(2026, 2, 1, 8, 30), "b")
     store.commit("customers", Commit(links=[link("a", 11), link("b", 12, payload_hash="x")], cursor=cursor))
     assert store.links("customers", ["a", "b", "c"]) == {
         "a": link("a", 11),

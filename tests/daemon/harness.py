@@ -132,14 +132,14 @@ class Daemon:
         return tenant
 
     def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        log = (self.root / f"{name}.log").open("ab")
-        process = subprocess.Popen(
-            [SYNCD, *args],
-            env=env or self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with (self.root / f"{name}.log").open("ab") as log:  # the child writes through its own copy
+            process = subprocess.Popen(
+                [SYNCD, *args],
+                env=env or self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.processes[name] = process
         return process
 

@@ -36,8 +36,8 @@ def test_syncd_up_starts_everything_syncs_the_demo_and_stops_cleanly(short_var_d
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    control = SandboxControl(f"http://127.0.0.1:{sandbox_port}")
     try:
-        control = SandboxControl(f"http://127.0.0.1:{sandbox_port}")
         wait_until(
             "the demo customers in the sandbox",
             lambda: len(customers(control)) >= 280,
@@ -56,6 +56,7 @@ def test_syncd_up_starts_everything_syncs_the_demo_and_stops_cleanly(short_var_d
         health = httpx.get(f"http://127.0.0.1:{web_port}/health", timeout=5)
         assert health.status_code == 200, health.text
     finally:
+        control.close()
         os.killpg(up.pid, signal.SIGINT)
         code = up.wait(timeout=60)
     assert code == 0, log.read_text(errors="replace")[-4000:]

@@ -35,5 +35,5 @@ def test_demo_config_without_state_or_campaigns(tmp_path: Path) -> None:
 
 
 def test_campaign_ids_are_checked(tmp_path: Path) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a campaign id is five digits"):
         write_demo_config(tmp_path / "t.toml", "sqlite:///s.sqlite", "http://x/api", campaigns=["1'; --"])

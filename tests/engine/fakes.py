@@ -149,6 +149,16 @@ class FakeStore:
         self.commits += 1
         if self.fail_on_commit is not None and self.commits >= self.fail_on_commit:
             raise ConnectionError("state DB went away")
+        self._commit_links(stream, commit)
+        self._commit_rechecks(stream, commit)
+        for key in commit.resolved:
+            self.failures.pop((stream, key), None)
+        for failure in commit.failures:
+            self.failures[(stream, failure.source_key)] = failure
+        if commit.cursor is not None:
+            self.cursors[stream] = commit.cursor
+
+    def _commit_links(self, stream: str, commit: Commit) -> None:
         table = self.links_by_stream.setdefault(stream, {})
         pending = self.pending.setdefault(stream, set())
         for key in commit.unlinked:
@@ -160,19 +170,15 @@ class FakeStore:
         for link in commit.links:
             table[link.source_key] = link
             pending.discard(link.source_key)
-            if stream == "customers":
-                self.recheck.discard(link.source_key)
+
+    def _commit_rechecks(self, stream: str, commit: Commit) -> None:
+        """A linked or rechecked customer is settled; a moved company's customers must be looked at again."""
         if stream == "customers":
+            self.recheck.difference_update(link.source_key for link in commit.links)
             self.recheck.difference_update(commit.rechecked)
         if stream == "companies" and commit.moved:
             customers = self.links_by_stream.get("customers", {})
             self.recheck.update(k for k, link in customers.items() if link.company_key in commit.moved)
-        for key in commit.resolved:
-            self.failures.pop((stream, key), None)
-        for failure in commit.failures:
-            self.failures[(stream, failure.source_key)] = failure
-        if commit.cursor is not None:
-            self.cursors[stream] = commit.cursor
 
     def failure_kinds(self, stream: str) -> dict[str, str]:
         return {key: f.kind for (s, key), f in self.failures.items() if s == stream}

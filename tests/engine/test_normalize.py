@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +10,7 @@ import pytest
 
 from syncd.engine.crm.normalize import Normalized, Rejection, content_hash, normalize
 from syncd.engine.records import Position, SourceRow
+from syncd.engine.wallclock import wall_clock
 
 CUSTOMER_FIELDS = {
     "name": "first_name",
@@ -104,7 +105,7 @@ def test_text_is_trimmed_and_empty_means_absent() -> None:
 
 
 def test_nested_and_custom_fields_keep_their_names() -> None:
-    payload = payload_of(city="Kraków", segment="gold", plan=3, vip=1, born=datetime(1980, 5, 17))
+    payload = payload_of(city="Kraków", segment="gold", plan=3, vip=1, born=wall_clock(1980, 5, 17))
     assert payload == {
         "surname": "Nowak",
         "address": {"city": "Kraków"},

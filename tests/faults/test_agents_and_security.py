@@ -15,7 +15,7 @@ import os
 import subprocess
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from sqlalchemy import (
 
 from syncd.demo import schema
 from syncd.demo.store import open_engine
+from syncd.engine.wallclock import wall_clock
 from syncd.sandbox import SandboxControl, SandboxProcess
 from syncd.settings import ProcessSettings, load_tenant
 from syncd.state.db import make_engine, session_factory
@@ -381,7 +382,7 @@ fields = {{ surname = "last_name", name = "first_name", email = "email" }}
 outbound_id = "{outbound}"
 query = "SELECT ref AS key FROM persons WHERE NOT gone"
 """
-WHEN = datetime(2024, 1, 1, 8, 0)
+WHEN = wall_clock(2024, 1, 1, 8, 0)
 
 
 @dataclass

@@ -11,7 +11,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +57,7 @@ class Tenant:
 
 
 @pytest.fixture
-def tenant(tmp_path: Path, sandbox: SandboxProcess) -> Iterator[Tenant]:
+def tenant(tmp_path: Path, sandbox: SandboxProcess) -> Tenant:
     source_file, state_file = tmp_path / "source.sqlite", tmp_path / "state.sqlite"
     source_url = f"sqlite:///{source_file}"
     generate_source(source_url, customers=50, companies=10, invalid_fraction=0.0, seed=7)
@@ -71,7 +70,7 @@ def tenant(tmp_path: Path, sandbox: SandboxProcess) -> Iterator[Tenant]:
     )
     env = {"THULIUM_PASSWORD": sandbox.password, "SYNCD_VAR_DIR": str(tmp_path / "var")}
     sandbox.control.reset_counts()
-    yield Tenant(path, source_file, source_url, state_file, sandbox, env)
+    return Tenant(path, source_file, source_url, state_file, sandbox, env)
 
 
 def test_the_clean_demo_tenant_passes_and_nothing_is_written(tenant: Tenant) -> None:

@@ -3,13 +3,13 @@ per seed, and the OUTBOUND_RECORD_SAVED it fires for each."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 
 import httpx
 import pytest
 
+from syncd.engine.wallclock import wall_clock_now
 from syncd.sandbox import SandboxProcess
 from syncd.sandbox.launch.thulium_control import SandboxControlError
 from tests.sandbox.conftest import Receiver
@@ -72,7 +72,7 @@ def test_outcomes_are_valid_campaign_statuses(sandbox: SandboxProcess, api: http
     sandbox.control.run_dialer("00002", count=60, seed=3)
     records = _records(api)
     assert {r["system_status"] for r in records} == OUTCOMES  # every outcome drawn at least once
-    today = dt.date.today().isoformat()
+    today = wall_clock_now().date().isoformat()
     for rec in records:
         assert rec["call_date"].startswith(today) and rec["last_note"] and rec["agent_login"]
         if rec["system_status"] in ("MY_RECORD", "CALL_NO_SOONER_THAN"):

@@ -11,10 +11,11 @@ from sqlalchemy import Boolean, Column, DateTime, Engine, Integer, MetaData, Str
 from sqlalchemy.types import TypeEngine
 
 from syncd.engine.records import Position, SourceRow
+from syncd.engine.wallclock import wall_clock
 from syncd.settings.tenant import StreamSection
 from syncd.source import SqlSource
 
-T0 = datetime(2024, 5, 1, 12, 0, 0)
+T0 = wall_clock(2024, 5, 1, 12, 0, 0)
 
 
 def at(seconds: float) -> datetime:

@@ -16,11 +16,12 @@ from sqlalchemy import BigInteger, DateTime, Engine, String, text
 from sqlalchemy.types import TypeEngine
 
 from syncd.engine.records import Position
+from syncd.engine.wallclock import wall_clock, wall_clock_now
 from syncd.source import decode_position, encode_position
 from syncd.source.clock import DatabaseNow, clock_bound
 from tests.source.helpers import insert, keys, make_table, read_all, source, stream
 
-NOW = DatabaseNow(local=datetime(2026, 12, 1, 22, 30, 5), utc=datetime(2026, 12, 1, 21, 30, 5, tzinfo=UTC))
+NOW = DatabaseNow(local=wall_clock(2026, 12, 1, 22, 30, 5), utc=datetime(2026, 12, 1, 21, 30, 5, tzinfo=UTC))
 WARSAW = timezone(timedelta(hours=1))
 EPOCH = int(datetime(2026, 12, 1, 21, 31, 5, tzinfo=UTC).timestamp())
 
@@ -28,7 +29,7 @@ EPOCH = int(datetime(2026, 12, 1, 21, 31, 5, tzinfo=UTC).timestamp())
 @pytest.mark.parametrize(
     ("sample", "bound"),
     [
-        (datetime(2024, 1, 1), datetime(2026, 12, 1, 22, 31, 5)),
+        (wall_clock(2024, 1, 1), wall_clock(2026, 12, 1, 22, 31, 5)),
         (datetime(2024, 1, 1, tzinfo=UTC), datetime(2026, 12, 1, 21, 31, 5, tzinfo=UTC)),
         (datetime(2024, 1, 1, tzinfo=WARSAW), datetime(2026, 12, 1, 22, 31, 5, tzinfo=WARSAW)),
         (date(2024, 1, 1), date(2026, 12, 1)),
@@ -55,7 +56,7 @@ def db_now(engine: Engine) -> datetime:
     """The database's wall clock as a naive column holds it; SQLite has none: the later of UTC and local."""
     dialect = engine.dialect.name
     if dialect == "sqlite":
-        return max(datetime.now(), datetime.now(UTC).replace(tzinfo=None))
+        return max(wall_clock_now(), datetime.now(UTC).replace(tzinfo=None))
     query = "SELECT LOCALTIMESTAMP" if dialect == "postgresql" else "SELECT NOW()"
     with engine.connect() as conn:
         value = conn.execute(text(query)).scalar()

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import BigInteger, Date, DateTime, Engine, Float, Integer, String, Text, create_engine
 
 from syncd.engine.records import Position
+from syncd.engine.wallclock import wall_clock
 from syncd.source import decode_position, encode_position
 from tests.source.helpers import at, insert, keys, make_table, read_all, source, stream
 
@@ -119,8 +120,11 @@ def test_only_null_updated_at_rows(engine: Engine) -> None:
         (BigInteger(), lambda i: 1_700_000_000_000 + i * 10_000),  # epoch milliseconds overflow INTEGER
         (Float(precision=53), lambda i: 1_700_000_000.5 + i * 10),
         (Date(), lambda i: date(2024, 1, 1) + timedelta(days=i)),
-        (Text(), lambda i: (datetime(2024, 1, 1) + timedelta(seconds=i * 10)).isoformat()),
-        (Text(), lambda i: (datetime(2024, 1, 1) + timedelta(seconds=i * 10)).strftime("%Y-%m-%d %H:%M:%S")),
+        (Text(), lambda i: (wall_clock(2024, 1, 1) + timedelta(seconds=i * 10)).isoformat()),
+        (
+            Text(),
+            lambda i: (wall_clock(2024, 1, 1) + timedelta(seconds=i * 10)).strftime("%Y-%m-%d %H:%M:%S"),
+        ),
         (DateTime(timezone=True), lambda i: datetime(2024, 1, 1, tzinfo=UTC) + timedelta(seconds=i * 10)),
     ],
     ids=["epoch", "epoch_ms", "float", "date", "iso_t", "iso_space", "timestamptz"],

@@ -163,9 +163,9 @@ def test_for_tenant_builds_the_companies_and_customers_streams(engine: Engine) -
 
 
 def test_page_size_must_be_positive(engine: Engine) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="page_size must be at least 1"):
         SqlSource(engine, {}, page_size=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="keys_per_statement must be between 1 and 500"):
         SqlSource(engine, {}, keys_per_statement=501)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from syncd.engine.ports import Commit, FailureRecord, Link, Store
 from syncd.engine.records import Position
+from syncd.engine.wallclock import wall_clock
 from syncd.state import models
 from syncd.state.repository import CursorTooLong, StateStore, StreamCounts
 from tests.state.helpers import T0, Clock
@@ -121,7 +122,7 @@ def test_links_lookup_beyond_one_in_list(store: StateStore) -> None:
 
 def test_a_commit_failing_midway_writes_nothing(store: StateStore) -> None:
     store.commit(STREAM, Commit(links=[Link("a", 1, "h1")], cursor=Position(1, "a")))
-    naive = datetime(2026, 3, 1, 10, 0)  # the UTC column refuses it, after links were written
+    naive = wall_clock(2026, 3, 1, 10, 0)  # the UTC column refuses it, after links were written
     with pytest.raises(Exception, match="naive datetime"):
         store.commit(
             STREAM,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +55,7 @@ class DemoTenant:
 
 
 @pytest.fixture
-def demo_tenant(tmp_path: Path, sandbox: SandboxProcess) -> Iterator[DemoTenant]:
+def demo_tenant(tmp_path: Path, sandbox: SandboxProcess) -> DemoTenant:
     source_url = f"sqlite:///{tmp_path / 'source.sqlite'}"
     state_url = f"sqlite:///{tmp_path / 'state.sqlite'}"
     demo = generate_source(source_url, customers=2000, companies=200, invalid_fraction=0.03, seed=3)
@@ -67,4 +66,4 @@ def demo_tenant(tmp_path: Path, sandbox: SandboxProcess) -> Iterator[DemoTenant]
     env.update(
         THULIUM_PASSWORD=sandbox.password, SYNCD_LOG_LEVEL="WARNING", SYNCD_VAR_DIR=str(tmp_path / "var")
     )
-    yield DemoTenant(path, source_url, state_url, demo, sandbox, env)
+    return DemoTenant(path, source_url, state_url, demo, sandbox, env)

@@ -79,31 +79,8 @@ def converge_check(
             by_identifier: dict[str, list[Any]] = {}
             for record in remote:
                 by_identifier.setdefault(record.identifier, []).append(record)
-            expected: dict[str, dict[str, Any]] = {}
-            detached: list[str] = []
-            for row in [*source.read_changed(stream, None), *source.read_ahead(stream)]:
-                if row.deleted or row.key in invalid.get(stream, set()):
-                    continue
-                result = normalize(row, spec.fields, spec.kind)
-                if not isinstance(result, Normalized):
-                    continue
-                payload = dict(result.payload, identifier=spec.identifier(row.key))
-                if spec.company_key is not None and (company := company_key_of(row, spec.company_key)):
-                    if company in company_ids:
-                        payload["company_id"] = company_ids[company]
-                    else:
-                        detached.append(row.key)  # its company is not in Thulium: held without one
-                expected[spec.identifier(row.key)] = payload
-            found = StreamFigures(expected=len(expected), held=len(remote), detached=sorted(detached))
-            counts = Counter(r.identifier for r in remote)
-            found.duplicated = sorted(i for i, n in counts.items() if n > 1 and i)
-            found.unexpected = sorted(i for i in counts if i not in expected)
-            for identifier, payload in expected.items():
-                records = by_identifier.get(identifier)
-                if not records:
-                    found.lost.append(identifier)
-                elif differs(clearing_payload(payload, spec), records[0].fields, records[0].read):
-                    found.stale.append(identifier)
+            expected, detached = _expected(source, spec, stream, invalid.get(stream, set()), company_ids)
+            found = _compared(spec, expected, remote, by_identifier, detached)
             if stream == "companies":
                 company_ids = {
                     i[len(spec.identifier_prefix) :]: r[0].thulium_id for i, r in by_identifier.items()
@@ -117,6 +94,48 @@ def converge_check(
     finally:
         engine.dispose()
     return figures
+
+
+def _expected(
+    source: SqlSource, spec: StreamSpec, stream: str, invalid: set[str], company_ids: Mapping[str, int]
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Per identifier, the payload Thulium should hold; and the keys whose company is not in Thulium."""
+    expected: dict[str, dict[str, Any]] = {}
+    detached: list[str] = []
+    for row in [*source.read_changed(stream, None), *source.read_ahead(stream)]:
+        if row.deleted or row.key in invalid:
+            continue
+        result = normalize(row, spec.fields, spec.kind)
+        if not isinstance(result, Normalized):
+            continue
+        payload = dict(result.payload, identifier=spec.identifier(row.key))
+        if spec.company_key is not None and (company := company_key_of(row, spec.company_key)):
+            if company in company_ids:
+                payload["company_id"] = company_ids[company]
+            else:
+                detached.append(row.key)  # its company is not in Thulium: held without one
+        expected[spec.identifier(row.key)] = payload
+    return expected, detached
+
+
+def _compared(
+    spec: StreamSpec,
+    expected: dict[str, dict[str, Any]],
+    remote: list[Any],
+    by_identifier: dict[str, list[Any]],
+    detached: list[str],
+) -> StreamFigures:
+    found = StreamFigures(expected=len(expected), held=len(remote), detached=sorted(detached))
+    counts = Counter(r.identifier for r in remote)
+    found.duplicated = sorted(i for i, n in counts.items() if n > 1 and i)
+    found.unexpected = sorted(i for i in counts if i not in expected)
+    for identifier, payload in expected.items():
+        records = by_identifier.get(identifier)
+        if not records:
+            found.lost.append(identifier)
+        elif differs(clearing_payload(payload, spec), records[0].fields, records[0].read):
+            found.stale.append(identifier)
+    return found
 
 
 def campaign_figures(

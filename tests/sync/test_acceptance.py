@@ -148,7 +148,7 @@ def test_sigkill_at_random_points_then_rerun_converges(demo_tenant: DemoTenant) 
             "the sync to reach its kill point", functools.partial(at_kill_point, control, process, target)
         )
         process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
+        process.communicate(timeout=30)  # waits, and closes its stderr pipe
         demo_tenant.sync("--full") if rng.random() < 0.2 else None
     control.set_latency(0)
     final = demo_tenant.sync()

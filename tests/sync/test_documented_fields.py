@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, create_engine, insert
 
+from syncd.engine.wallclock import wall_clock
 from syncd.sandbox import SandboxProcess
 from syncd.settings.fields import ADDRESS_FIELDS, ADDRESS_PARTS, CUSTOMER_FIELDS
 
@@ -61,7 +61,7 @@ def make_source(url: str) -> None:
     rows = [
         {
             "id": key,
-            "updated_at": datetime(2026, 11, 1, 8, 0, key),
+            "updated_at": wall_clock(2026, 11, 1, 8, 0, key),
             "deleted": False,
             **{col: value(field, key) for field, col in fields.items()},
         }

@@ -17,6 +17,7 @@ from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table, creat
 
 from syncd.app.runtime import tenant_runtime
 from syncd.app.sync import sync_tenant
+from syncd.engine.wallclock import wall_clock, wall_clock_now
 from syncd.sandbox import SandboxProcess
 from syncd.settings import ProcessSettings, Tenant, load_tenant
 from syncd.state import migrate
@@ -119,7 +120,7 @@ def warnings(tenant: Tenant) -> dict[str, str]:
 def test_keys_ties_late_commits_and_a_clock_that_lies(
     source_url: str, sandbox: SandboxProcess, tmp_path: Path
 ) -> None:
-    start = datetime.now().replace(microsecond=0) - timedelta(hours=1)
+    start = wall_clock_now().replace(microsecond=0) - timedelta(hours=1)
     make_source(source_url, start)
     tenant = tenant_of(tmp_path, source_url, sandbox)
     assert sync(tenant) == 0
@@ -140,7 +141,7 @@ def test_keys_ties_late_commits_and_a_clock_that_lies(
     execute(
         source_url,
         "INSERT INTO people (code, surname, changed, gone) VALUES ('future', 'Z przyszłości', :t, :f)",
-        t=datetime(2031, 1, 1, 12, 0),
+        t=wall_clock(2031, 1, 1, 12, 0),
         f=False,
     )
     assert sync(tenant) == 0

@@ -244,11 +244,11 @@ def test_connections_paging(client: ThuliumClient, control: Control) -> None:
 
 
 def test_limits_are_checked_client_side(client: ThuliumClient) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="limit must be between 1 and 100, got 101"):
         client.campaign_records.page(OUTBOUND, limit=101)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="limit must be between 1 and 1000, got 1001"):
         client.customers.page(limit=1001)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="identifier must not be empty"):
         client.customers.find("")
     assert client.requests_sent == 0
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,6 +10,7 @@ import redis
 from sqlalchemy import text
 
 from syncd.demo import generate_source, write_demo_config
+from syncd.engine.wallclock import wall_clock_now
 from syncd.sandbox import SandboxProcess
 from syncd.settings import ProcessSettings
 from syncd.settings.discovery import find_tenant
@@ -24,7 +25,7 @@ ACTIVITY = f"""
 [activity]
 [activity.connections]
 interval = 300
-start = {date.today() - timedelta(days=1)}
+start = {wall_clock_now().date() - timedelta(days=1)}
 [activity.chats_summary]
 interval = 3600
 """
@@ -61,7 +62,9 @@ def test_activity_streams_are_queued_on_their_own_interval_and_run_as_jobs(
         plan_tenant(tenant, lambda _tenant, job_id: again.append(job_id), utcnow())
         assert again == []  # nothing is due again within its interval
 
-        sandbox.control.generate_activity(str(date.today() - timedelta(days=1)), days=1, per_day=10, seed=3)
+        sandbox.control.generate_activity(
+            str(wall_clock_now().date() - timedelta(days=1)), days=1, per_day=10, seed=3
+        )
         for job_id in queued:
             assert execute_job(settings, redis_client, "acme", job_id) == "ok"
         with make_engine(tenant.source_url.get_secret_value()).connect() as connection:

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from syncd.engine.activity.periods import seconds_of
+from syncd.engine.wallclock import parse_wall_clock
 from syncd.errors import Skippable
 
 Row = dict[str, Any]
@@ -62,7 +63,7 @@ def moment(value: object) -> datetime | None:
         return None
     for layout in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
         try:
-            return datetime.strptime(raw, layout)
+            return parse_wall_clock(raw, layout)
         except ValueError:
             continue
     raise ValueError('is not a date "YYYY-MM-DD HH:MM[:SS]"')

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from syncd.engine.campaigns.plan import Wanted
+from syncd.engine.wallclock import parse_wall_clock
 
 THULIUM_DATE = "%Y-%m-%d %H:%M"
 NEEDS_DATE = frozenset({"MY_RECORD", "CALL_NO_SOONER_THAN"})
@@ -104,7 +105,7 @@ def _when(value: Any) -> str | None:
     text = str(value).strip()
     for pattern in (THULIUM_DATE, "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"):
         try:
-            return datetime.strptime(text, pattern).strftime(THULIUM_DATE)
+            return parse_wall_clock(text, pattern).strftime(THULIUM_DATE)
         except ValueError:
             continue
     raise ValueError(f"next_call_date must be a date-time like 2026-12-01 10:30, got {text[:30]!r}")

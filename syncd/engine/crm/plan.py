@@ -105,7 +105,7 @@ def plan_page(rows: list[SourceRow], spec: StreamSpec, ctx: PageContext) -> Page
                 plan_delete(row.key, spec, ctx, plan)
             else:
                 plan_upsert(row, spec, ctx, plan)
-        except Exception as exc:  # one row's values must not stop the stream
+        except Exception as exc:  # noqa: BLE001 -- one row's values must not stop the stream
             # A value the cleaning rules never expected (a type, a codec, an overflow) would raise for this
             # row on every run and, uncaught, abort the run before any row behind it: a poison row. It is
             # rejected like an invalid one and waits for its source row to change.

@@ -127,11 +127,13 @@ class ChildServer(abc.ABC, Generic[ControlT]):
 
 
 def _drain(stream: IO[str], lines: queue.Queue[str | None]) -> None:
-    """Hands over the first line and keeps reading, so the child never blocks on a full pipe."""
+    """Hands over the first line and keeps reading, so the child never blocks on a full pipe; closes the pipe
+    at its end (the child gone), which nothing else could do safely while this thread reads it."""
     first = True
-    for line in stream:
-        if first:
-            lines.put(line.strip())
-            first = False
+    with stream:
+        for line in stream:
+            if first:
+                lines.put(line.strip())
+                first = False
     if first:
         lines.put(None)

@@ -11,6 +11,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
+from syncd.engine.wallclock import wall_clock_now
 from syncd.sandbox.thulium.errors import ApiError
 from syncd.sandbox.thulium.store import SYSTEM_STATUSES, CampaignRecord, Outbound, Status, Store
 
@@ -61,7 +62,7 @@ def run_dialer(
         if store.record_status(r).system_status == "TO_CALL" and not r.in_call
     ]
     rng = random.Random(seed)
-    now = dt.datetime.now()
+    now = wall_clock_now()
     return [_dial(rng, now, rec, statuses) for rec in fresh[:count]]
 
 

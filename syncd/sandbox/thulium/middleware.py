@@ -9,6 +9,7 @@ import hmac
 import json
 import time
 from collections.abc import Awaitable, Callable
+from typing import NoReturn
 
 from aiohttp import web
 
@@ -21,7 +22,7 @@ from syncd.sandbox.thulium.errors import (
     ApiError,
     error_response,
 )
-from syncd.sandbox.thulium.faults import DEFAULT_HANG_MS, Decision
+from syncd.sandbox.thulium.faults import DEFAULT_HANG_MS, Decision, FaultRule
 from syncd.sandbox.thulium.runtime import LogEntry, Sandbox
 
 API_PREFIX = "/api/"
@@ -95,6 +96,20 @@ def _drop_items(resp: web.Response, decision: Decision, share: float) -> web.Res
 async def _run_api(
     request: web.Request, handler: Handler, sb: Sandbox, entry: LogEntry
 ) -> web.StreamResponse:
+    """A real gateway's order: admission, then an injected failure or the handler, then the answer's fate."""
+    await _admit(request, sb, entry)
+    decision = sb.faults.decide(request.method, entry.path)
+    entry.faults.extend(decision.names())
+    request[DECISION_KEY] = decision
+    if decision.pre is not None:
+        await _fail_before_answer(request, handler, sb, decision.pre)
+    resp = await handler(request)
+    await _lose_or_delay(request, decision)
+    return _damage_answer(resp, decision)
+
+
+async def _admit(request: web.Request, sb: Sandbox, entry: LogEntry) -> None:
+    """Latency, rate limit and auth: what the API meets before any route-level fault is decided."""
     delay = sb.faults.latency_s()
     if delay:
         await asyncio.sleep(delay)
@@ -104,22 +119,24 @@ async def _run_api(
         raise ApiError.one(429, "Too many requests.", CODE_RATE).with_headers({"Retry-After": str(retry)})
     if not _authorized(request, sb):
         raise ApiError.one(401, "Authorization failed. Wrong user or password.", CODE_AUTH)
-    decision = sb.faults.decide(request.method, entry.path)
-    entry.faults.extend(decision.names())
-    request[DECISION_KEY] = decision
-    pre = decision.pre
-    if pre is not None:
-        if pre.kind != "too_many_requests" and sb.readings.errors_apply_writes and request.method != "GET":
-            await handler(request)  # no rollback promised: the write stays, the answer is the error
-        if pre.kind == "hang":
-            await asyncio.sleep((pre.delay_ms or DEFAULT_HANG_MS) / 1000.0)
-            raise ApiError.one(504, "Gateway timeout.", CODE_SERVER)
-        if pre.kind == "too_many_requests":
-            raise ApiError.one(429, "Too many requests.", CODE_RATE).with_headers(
-                {"Retry-After": str(pre.retry_after)}
-            )
-        raise ApiError.one(pre.status, "Internal server error.", CODE_SERVER)
-    resp = await handler(request)
+
+
+async def _fail_before_answer(
+    request: web.Request, handler: Handler, sb: Sandbox, pre: FaultRule
+) -> NoReturn:
+    if pre.kind != "too_many_requests" and sb.readings.errors_apply_writes and request.method != "GET":
+        await handler(request)  # no rollback promised: the write stays, the answer is the error
+    if pre.kind == "hang":
+        await asyncio.sleep((pre.delay_ms or DEFAULT_HANG_MS) / 1000.0)
+        raise ApiError.one(504, "Gateway timeout.", CODE_SERVER)
+    if pre.kind == "too_many_requests":
+        raise ApiError.one(429, "Too many requests.", CODE_RATE).with_headers(
+            {"Retry-After": str(pre.retry_after)}
+        )
+    raise ApiError.one(pre.status, "Internal server error.", CODE_SERVER)
+
+
+async def _lose_or_delay(request: web.Request, decision: Decision) -> None:
     if decision.post_rule("lost_response") is not None:
         transport = request.transport
         if transport is not None:
@@ -128,15 +145,20 @@ async def _run_api(
     slow = decision.post_rule("slow")
     if slow is not None:
         await asyncio.sleep(slow.delay_ms / 1000.0)
-    if isinstance(resp, web.Response) and 200 <= resp.status < 300 and resp.text:
-        partial = decision.post_rule("partial_207")
-        if partial is not None and resp.status == 207:
-            resp = _drop_items(resp, decision, partial.item_probability)
-        if decision.post_rule("malformed_207") is not None:
-            text = resp.text or ""
-            resp = web.Response(
-                status=resp.status, text=text[: max(1, len(text) // 2)], content_type="application/json"
-            )
+
+
+def _damage_answer(resp: web.StreamResponse, decision: Decision) -> web.StreamResponse:
+    """Only a successful answer with a body is worth damaging: errors and empty bodies pass as they are."""
+    if not (isinstance(resp, web.Response) and 200 <= resp.status < 300 and resp.text):
+        return resp
+    partial = decision.post_rule("partial_207")
+    if partial is not None and resp.status == 207:
+        resp = _drop_items(resp, decision, partial.item_probability)
+    if decision.post_rule("malformed_207") is not None:
+        text = resp.text or ""
+        resp = web.Response(
+            status=resp.status, text=text[: max(1, len(text) // 2)], content_type="application/json"
+        )
     return resp
 
 

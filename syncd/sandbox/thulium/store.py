@@ -8,11 +8,11 @@ The aiohttp loop is single-threaded and handlers do not await while mutating, so
 from __future__ import annotations
 
 import copy
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from syncd.engine.wallclock import parse_wall_clock, wall_clock_now
 from syncd.sandbox.thulium.activity.events import Activity
 from syncd.sandbox.thulium.errors import CODE_NOT_FOUND, CODE_VALIDATION, ApiError, ErrorItem
 from syncd.sandbox.thulium.readings import Readings
@@ -43,7 +43,7 @@ FIRST_OUTBOUND_INTERNAL_ID = 10
 
 def now_text(seconds: bool = True) -> str:
     fmt = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
-    return dt.datetime.now().strftime(fmt)
+    return wall_clock_now().strftime(fmt)
 
 
 @dataclass
@@ -316,38 +316,17 @@ class Store:
     def record_errors(
         self, ob: Outbound, data: dict[str, Any], *, existing: CampaignRecord | None
     ) -> list[ErrorItem]:
-        errors: list[ErrorItem] = []
         status: Status | None = None
         if data.get("status_id") not in (None, ""):
-            try:
-                status = ob.status(int(data["status_id"]))
-            except (TypeError, ValueError):
-                status = None
+            status = _named_status(ob, data["status_id"])
             if status is None:
-                errors.append(ErrorItem("Status not found.", CODE_NOT_FOUND))
-                return errors
+                return [ErrorItem("Status not found.", CODE_NOT_FOUND)]
         elif existing is not None:
             status = ob.status(existing.status_id)
         system = status.system_status if status else "TO_CALL"
         agent = data.get("agent_login", existing.agent_login if existing else "")
         next_call = data.get("next_call_date", existing.next_call_date if existing else "")
-        if system == "MY_RECORD" and not agent:
-            errors.append(ErrorItem("Agent login is required for status MY_RECORD.", CODE_VALIDATION))
-        if system in ("MY_RECORD", "CALL_NO_SOONER_THAN") and not next_call:
-            errors.append(ErrorItem(f"Next call date is required for status {system}.", CODE_VALIDATION))
-        if next_call:
-            try:
-                dt.datetime.strptime(str(next_call), "%Y-%m-%d %H:%M")
-            except ValueError:
-                errors.append(
-                    ErrorItem("Wrong format of next_call_date. Expected YYYY-MM-DD hh:mm.", CODE_VALIDATION)
-                )
-        if data.get("order") not in (None, ""):
-            try:
-                int(data["order"])
-            except (TypeError, ValueError):
-                errors.append(ErrorItem("Order must be an integer.", CODE_VALIDATION))
-        return errors
+        return [*_required_for_status(system, agent, next_call), *_malformed_fields(next_call, data)]
 
     def _apply_record(self, ob: Outbound, rec: CampaignRecord, data: dict[str, Any]) -> None:
         if data.get("status_id") not in (None, ""):
@@ -432,3 +411,37 @@ class Store:
             "records": {k: [asdict(r) for r in v.values()] for k, v in self.records.items()},
             "connections": copy.deepcopy(self.connections),
         }
+
+
+def _named_status(ob: Outbound, status_id: Any) -> Status | None:
+    try:
+        return ob.status(int(status_id))
+    except (TypeError, ValueError):
+        return None
+
+
+def _required_for_status(system: str, agent: Any, next_call: Any) -> list[ErrorItem]:
+    """A status that hands the record to an agent, or defers it, needs the agent and the date."""
+    errors: list[ErrorItem] = []
+    if system == "MY_RECORD" and not agent:
+        errors.append(ErrorItem("Agent login is required for status MY_RECORD.", CODE_VALIDATION))
+    if system in ("MY_RECORD", "CALL_NO_SOONER_THAN") and not next_call:
+        errors.append(ErrorItem(f"Next call date is required for status {system}.", CODE_VALIDATION))
+    return errors
+
+
+def _malformed_fields(next_call: Any, data: dict[str, Any]) -> list[ErrorItem]:
+    errors: list[ErrorItem] = []
+    if next_call:
+        try:
+            parse_wall_clock(str(next_call), "%Y-%m-%d %H:%M")
+        except ValueError:
+            errors.append(
+                ErrorItem("Wrong format of next_call_date. Expected YYYY-MM-DD hh:mm.", CODE_VALIDATION)
+            )
+    if data.get("order") not in (None, ""):
+        try:
+            int(data["order"])
+        except (TypeError, ValueError):
+            errors.append(ErrorItem("Order must be an integer.", CODE_VALIDATION))
+    return errors

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from syncd.engine.wallclock import wall_clock_now
 from syncd.sandbox.thulium.store import CampaignRecord, Customer, Outbound, Store
 
 WEBHOOK_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -23,7 +24,7 @@ OUTBOUND_RECORD_SAVED = "OUTBOUND_RECORD_SAVED"
 
 
 def webhook_date(moment: dt.datetime | None = None) -> str:
-    return (moment or dt.datetime.now()).strftime(WEBHOOK_DATE_FORMAT)
+    return (moment or wall_clock_now()).strftime(WEBHOOK_DATE_FORMAT)
 
 
 def with_seconds(value: str) -> str:

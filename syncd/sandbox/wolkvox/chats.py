@@ -7,6 +7,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from syncd.engine.wallclock import parse_wall_clock
+
 CHANNELS = ("facebook", "instagram", "web", "whatsapp")
 CHANNEL_WEIGHTS = (20, 10, 25, 45)
 STORE_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -19,7 +21,7 @@ class ClosedChat:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> ClosedChat:
-        closed_at = dt.datetime.strptime(str(raw["closed_at"]), STORE_FORMAT).strftime(STORE_FORMAT)
+        closed_at = parse_wall_clock(str(raw["closed_at"]), STORE_FORMAT).strftime(STORE_FORMAT)
         channel = str(raw["channel"])
         if channel not in CHANNELS:
             raise ValueError(f"channel must be one of {CHANNELS}")

@@ -11,6 +11,7 @@ from dataclasses import asdict
 
 from aiohttp import web
 
+from syncd.engine.wallclock import parse_wall_clock
 from syncd.sandbox.json_http import json_response, read_json_object
 from syncd.sandbox.wolkvox.chats import STORE_FORMAT, ClosedChat, generate_chats
 from syncd.sandbox.wolkvox.state import (
@@ -37,7 +38,7 @@ def _refused(refusal: Refusal) -> web.Response:
 
 
 def _to_store(wire: str) -> str:
-    return dt.datetime.strptime(wire, WIRE_FORMAT).strftime(STORE_FORMAT)
+    return parse_wall_clock(wire, WIRE_FORMAT).strftime(STORE_FORMAT)
 
 
 @routes.get(REPORT_PATH)

@@ -12,6 +12,7 @@ from collections import Counter, deque
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from syncd.engine.wallclock import parse_wall_clock
 from syncd.sandbox.wolkvox.chats import CHANNELS, ClosedChat
 
 REPORT_PATH = "/api/v2/reports_manager.php"
@@ -137,8 +138,8 @@ class Wolkvox:
         if query.get("api") != "chat_13":
             return Refusal(400, "bad_api", "Unsupported api (the sandbox serves chat_13 only).")
         try:
-            low = dt.datetime.strptime(str(query.get("date_ini", "")), WIRE_FORMAT)
-            high = dt.datetime.strptime(str(query.get("date_end", "")), WIRE_FORMAT)
+            low = parse_wall_clock(str(query.get("date_ini", "")), WIRE_FORMAT)
+            high = parse_wall_clock(str(query.get("date_end", "")), WIRE_FORMAT)
         except ValueError:
             return Refusal(400, "bad_date", "date_ini and date_end must be YYYYmmddHHiiss.")
         if low > high:

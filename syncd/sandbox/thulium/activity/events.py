@@ -6,11 +6,12 @@ The generator (``generator``) and the report rows (``reports``) build on these t
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, TypeAdapter
+
+from syncd.engine.wallclock import parse_wall_clock
 
 DATE_FMT = "%Y-%m-%d %H:%M:%S"
 RATINGS: tuple[str, ...] = ("sad", "neutral", "happy")
@@ -24,7 +25,7 @@ def normalize_moment(value: str) -> str:
     text = value.strip()
     if len(text) == 16:
         text += ":00"
-    dt.datetime.strptime(text, DATE_FMT)
+    parse_wall_clock(text, DATE_FMT)
     return text
 
 

@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from syncd.engine.wallclock import parse_wall_clock
 from syncd.sandbox.thulium.activity.events import (
     DATE_FMT,
     EVENT_KINDS,
@@ -86,7 +87,7 @@ def generate(
 
 def _connection_id(activity: Activity, moment: str, taken: set[str]) -> str:
     """Thulium's look (``1416225570.341``: epoch seconds + a sequence), unique across generate calls."""
-    epoch = calendar.timegm(dt.datetime.strptime(moment, DATE_FMT).timetuple())
+    epoch = calendar.timegm(parse_wall_clock(moment, DATE_FMT).timetuple())
     while True:
         activity.connection_seq += 1
         cid = f"{epoch}.{activity.connection_seq}"

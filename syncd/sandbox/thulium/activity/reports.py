@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from syncd.engine.wallclock import parse_wall_clock
 from syncd.sandbox.thulium.activity.events import (
     DATE_FMT,
     PAUSE_IDS,
@@ -258,5 +259,5 @@ def _pauses(pauses: list[Pause]) -> list[dict[str, Any]]:
 
 
 def _seconds_between(start: str, end: str) -> int:
-    delta = dt.datetime.strptime(end, DATE_FMT) - dt.datetime.strptime(start, DATE_FMT)
+    delta = parse_wall_clock(end, DATE_FMT) - parse_wall_clock(start, DATE_FMT)
     return max(0, int(delta.total_seconds()))

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from syncd.engine.wallclock import wall_clock_now
 from syncd.sandbox.json_http import json_response
 from syncd.sandbox.thulium.errors import CODE_BAD_PARAM, CODE_VALIDATION, ApiError, ErrorItem
 from syncd.sandbox.thulium.middleware import SANDBOX_KEY, decision_of
@@ -96,7 +97,7 @@ async def create_outbound(request: web.Request) -> web.Response:
         order=int(body.get("order", 50)),
         parity=int(body.get("parity", 50)),
         active=bool(body.get("active", True)),
-        start_date=str(body.get("start_date") or dt.date.today().isoformat()),
+        start_date=str(body.get("start_date") or wall_clock_now().date().isoformat()),
         end_date=str(body.get("end_date") or ""),
         group_id=body.get("group_id"),
         parameters=dict(body.get("parameters") or {}),

@@ -4,11 +4,11 @@ events at every call, so an open day keeps growing."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from aiohttp import web
 
+from syncd.engine.wallclock import parse_wall_clock
 from syncd.sandbox.json_http import json_response
 from syncd.sandbox.thulium.activity.events import Agent
 from syncd.sandbox.thulium.activity.reports import (
@@ -42,7 +42,7 @@ def _moment(query: Any, name: str, *, upper: bool, whole_minute: bool = True) ->
     try:
         if fmt is None:
             raise ValueError(raw)
-        dt.datetime.strptime(raw, fmt)
+        parse_wall_clock(raw, fmt)
     except ValueError:
         raise _bad(
             f"Wrong format of {name}. Expected YYYY-MM-DD, YYYY-MM-DD hh:mm or YYYY-MM-DD hh:mm:ss."
