@@ -15,7 +15,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from syncd.ops.check import (
     known_revision,
-    state_revision,
     stops_thulium_probes,
     thulium_problem,
     unknown_revision,
@@ -25,6 +24,7 @@ from syncd.settings import Tenant
 from syncd.settings.errors import ConfigProblem
 from syncd.source.probe import Unusable, probe_source
 from syncd.state import migrate
+from syncd.state.migrate import stored_revision as state_revision
 
 __all__ = ["local_problems", "stops_thulium_probes", "thulium_problem"]
 

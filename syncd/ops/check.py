@@ -26,10 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy.exc import SQLAlchemyError
 
 from syncd.campaign_sync import CampaignSetupError, check_campaigns
 from syncd.settings import ConfigError, ProcessSettings, Tenant, load_tenant
@@ -39,18 +37,17 @@ from syncd.settings.fields import CUSTOM_PREFIX
 from syncd.settings.tenant import TenantFile
 from syncd.source.probe import (
     CONNECT_TIMEOUT_S,
-    MissingFile,
     Unusable,
     describe_from,
     first_line,
     mask_url,
     plural,
     probe_source,
-    read_only_engine,
     scrub,
     streams,
 )
 from syncd.state import migrate
+from syncd.state.errors import StateDbError
 from syncd.thulium import (
     RetryPolicy,
     ThuliumAuthError,
@@ -158,8 +155,8 @@ def check_state(tenant: Tenant) -> Section:
     url = tenant.state_url
     shown = mask_url(url)
     try:
-        revision = state_revision(url)
-    except (Unusable, SQLAlchemyError) as exc:
+        revision = migrate.stored_revision(url)
+    except (Unusable, StateDbError) as exc:
         return Section("state DB", [unreachable_state(tenant, url, exc)])
     head = migrate.head_revision()
     if revision is None:
@@ -189,19 +186,6 @@ def unknown_revision(tenant: Tenant, url: str, revision: str) -> ConfigProblem:
     shown = mask_url(url)
     problem = f"state DB {shown} is at revision {revision}, which this syncd does not know (a newer syncd?)"
     return ConfigProblem(state_key(tenant), problem)
-
-
-def state_revision(url: str) -> str | None:
-    """The Alembic revision, read without creating anything; a missing SQLite file is an empty state DB."""
-    try:
-        engine = read_only_engine(url)
-    except MissingFile:
-        return None
-    try:
-        with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
-    finally:
-        engine.dispose()
 
 
 def known_revision(revision: str) -> bool:

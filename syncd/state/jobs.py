@@ -9,19 +9,18 @@ one, enqueue each due slot exactly once.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, Table, func, literal, select, update
-from sqlalchemy.orm import Session
 
 from syncd.state import models
 from syncd.state.db import rowcount
-from syncd.state.types import UTCDateTime, utcnow
+from syncd.state.scope import TenantScoped
+from syncd.state.types import UTCDateTime
 from syncd.state.upsert import insert_missing, upsert
-
-ACTIVE = ("queued", "running")
+from syncd.vocabulary import ACTIVE_JOBS, JobStatus
 
 _JOBS: Table = models.Base.metadata.tables["jobs"]
 _SCHEDULES: Table = models.Base.metadata.tables["schedules"]
@@ -43,19 +42,8 @@ class JobInfo:
     error: str | None
 
 
-class JobStore:
+class JobStore(TenantScoped):
     """Jobs and schedule slots of one tenant, so no call can touch another tenant's rows."""
-
-    def __init__(
-        self,
-        session_factory: Callable[[], Session],
-        tenant: str,
-        *,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self._sessions = session_factory
-        self.tenant = tenant
-        self._clock = clock
 
     # -- jobs ------------------------------------------------------------------------------
 
@@ -66,7 +54,7 @@ class JobStore:
             kind=kind,
             streams=None if streams is None else list(streams),
             trigger=trigger,
-            status="queued",
+            status=JobStatus.QUEUED,
             attempts=0,
             created_at=self._clock(),
         )
@@ -87,7 +75,7 @@ class JobStore:
             .where(jobs.id == job_id, jobs.tenant == self.tenant)
             .values(
                 attempts=jobs.attempts + 1,
-                status="running",
+                status=JobStatus.RUNNING,
                 started_at=func.coalesce(jobs.started_at, literal(self._clock(), UTCDateTime())),
                 holder=holder,
             )
@@ -117,7 +105,14 @@ class JobStore:
     def active(self) -> list[JobInfo]:
         """Queued or running, oldest first: the order the queue works through them."""
         job = models.Job
-        return self._list(self._jobs().where(job.status.in_(ACTIVE)).order_by(job.created_at, job.id))
+        return self._list(self._jobs().where(job.status.in_(ACTIVE_JOBS)).order_by(job.created_at, job.id))
+
+    def first_created_at(self) -> datetime | None:
+        """When the tenant's first job was queued: since when the daemon runs it."""
+        with self._sessions() as session:
+            return session.scalar(
+                select(func.min(models.Job.created_at)).where(models.Job.tenant == self.tenant)
+            )
 
     # -- schedule slots --------------------------------------------------------------------
 

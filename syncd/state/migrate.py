@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, make_url, text
 
+from syncd.source.probe import MissingFile, read_only_engine
 from syncd.state.db import make_engine
 
 if TYPE_CHECKING:
@@ -57,6 +58,25 @@ def current_revision(url: str) -> str | None:
             if not inspect(conn).has_table("alembic_version"):
                 return None
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    finally:
+        engine.dispose()
+
+
+def stored_revision(url: str) -> str | None:
+    """The Alembic revision, read without creating anything; a missing SQLite file is an empty state DB.
+
+    For ``syncd check``: raises ``Unusable`` for a URL that cannot be tried, ``StateDbError`` for a
+    database that does not answer.
+    """
+    from alembic.runtime.migration import MigrationContext
+
+    try:
+        engine = read_only_engine(url)
+    except MissingFile:
+        return None
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
 
