@@ -50,18 +50,18 @@ class EventLog(TenantScoped):
             "record_id": event.record_id,
             "customer_id": event.customer_id,
             "outcome": outcome,
-            "received_at": self._clock(),
+            "received_at": self.clock(),
         }
-        with self._sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             statement = insert_missing(session.get_bind().dialect.name, _EVENTS, ("tenant", "digest"))
             return session.execute(statement.returning(_EVENTS.c.id), row).first() is not None
 
     def settle(self, event: EventIds, outcome: str) -> None:
-        with self._sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             session.execute(update(_EVENTS).where(*self._this(event)).values(outcome=outcome))
 
     def release(self, event: EventIds) -> None:
-        with self._sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             session.execute(delete(_EVENTS).where(*self._this(event)))
 
     def _this(self, event: EventIds) -> tuple[Any, ...]:

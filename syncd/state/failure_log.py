@@ -24,6 +24,7 @@ from sqlalchemy.sql.dml import Insert
 
 from syncd.engine.ports import FailureRecord
 from syncd.state import models
+from syncd.state.rows import record_of
 from syncd.state.scope import TenantScoped
 from syncd.state.upsert import upsert
 from syncd.vocabulary import BLOCKED_KINDS, PENDING_KINDS, FailureKind
@@ -129,14 +130,14 @@ class FailureLog(TenantScoped):
             )
             .order_by(failure.id)
         )
-        with self._sessions() as session:
+        with self.sessions() as session:
             return list(session.scalars(query))
 
     def blocked_hashes(self, stream: str, keys: Collection[str]) -> dict[str, str | None]:
         """The payload hash each blocked key is held back with (until its payload changes)."""
         failure = models.Failure
         found: dict[str, str | None] = {}
-        with self._sessions() as session:
+        with self.sessions() as session:
             for chunk in chunks(sorted(set(keys))):
                 query = select(failure.source_key, failure.payload_hash).where(
                     *self._open(stream), failure.kind.in_(BLOCKED_KINDS), failure.source_key.in_(chunk)
@@ -148,7 +149,7 @@ class FailureLog(TenantScoped):
         query = select(models.Failure.source_key).where(*self._open(stream))
         if session is not None:
             return set(session.scalars(query))
-        with self._sessions() as own:
+        with self.sessions() as own:
             return set(own.scalars(query))
 
     # -- what a sync run writes, in its batch's transaction --------------------------------
@@ -176,7 +177,7 @@ class FailureLog(TenantScoped):
 
     def count(self, query: FailureQuery, now: datetime) -> int:
         statement = select(func.count()).select_from(models.Failure).where(*self._conditions(query, now))
-        with self._sessions() as session:
+        with self.sessions() as session:
             return int(session.scalar(statement) or 0)
 
     def open_failures(self, stream: str | None = None) -> list[FailureRow]:
@@ -185,9 +186,10 @@ class FailureLog(TenantScoped):
         query = select(failure).where(failure.tenant == self.tenant, failure.resolved_at.is_(None))
         if stream is not None:
             query = query.where(failure.stream == stream)
-        with self._sessions() as session:
+        with self.sessions() as session:
             return [
-                _failure_row(f) for f in session.scalars(query.order_by(failure.stream, failure.source_key))
+                record_of(FailureRow, f)
+                for f in session.scalars(query.order_by(failure.stream, failure.source_key))
             ]
 
     def summary(self) -> dict[str, StreamFailures]:
@@ -200,7 +202,7 @@ class FailureLog(TenantScoped):
         )
         kinds: dict[str, dict[str, int]] = {}
         oldest: dict[str, datetime] = {}
-        with self._sessions() as session:
+        with self.sessions() as session:
             for stream, kind, count, first in session.execute(statement):
                 kinds.setdefault(stream, {})[kind] = count
                 if kind in PENDING_KINDS and first is not None:
@@ -217,7 +219,7 @@ class FailureLog(TenantScoped):
         """
         chosen = self._select(query.open_only(), now)
         failure = models.Failure
-        with self._sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             for chunk in chunks(list(chosen)):
                 still_open = (failure.id.in_(chunk), failure.resolved_at.is_(None))
                 session.execute(
@@ -233,7 +235,7 @@ class FailureLog(TenantScoped):
         """Close the chosen open failures: a person decided to leave them (a new failure reopens one)."""
         chosen = self._select(query.open_only(), now)
         failure = models.Failure
-        with self._sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             for chunk in chunks(list(chosen)):
                 session.execute(
                     update(failure)
@@ -257,8 +259,8 @@ class FailureLog(TenantScoped):
         statement = select(failure).where(*self._conditions(query, now)).order_by(*order)
         if query.limit is not None:
             statement = statement.limit(query.limit)
-        with self._sessions() as session:
-            return {f.id: _failure_row(f) for f in session.scalars(statement)}
+        with self.sessions() as session:
+            return {f.id: record_of(FailureRow, f) for f in session.scalars(statement)}
 
     def _conditions(self, query: FailureQuery, now: datetime) -> list[ColumnElement[bool]]:
         failure = models.Failure
@@ -307,25 +309,6 @@ def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
             chunk = []
     if chunk:
         yield chunk
-
-
-def _failure_row(f: models.Failure) -> FailureRow:
-    return FailureRow(
-        tenant=f.tenant,
-        stream=f.stream,
-        source_key=f.source_key,
-        operation=f.operation,
-        kind=f.kind,
-        http_status=f.http_status,
-        message=f.message,
-        request_id=f.request_id,
-        payload_hash=f.payload_hash,
-        attempts=f.attempts,
-        first_failed_at=f.first_failed_at,
-        last_failed_at=f.last_failed_at,
-        next_attempt_at=f.next_attempt_at,
-        resolved_at=f.resolved_at,
-    )
 
 
 # Statements built once (per dialect): building an upsert costs more than executing it.

@@ -17,6 +17,7 @@ from sqlalchemy import Select, Table, func, literal, select, update
 
 from syncd.state import models
 from syncd.state.db import rowcount
+from syncd.state.rows import record_of
 from syncd.state.scope import TenantScoped
 from syncd.state.types import UTCDateTime
 from syncd.state.upsert import insert_missing, upsert
@@ -56,14 +57,14 @@ class JobStore(TenantScoped):
             trigger=trigger,
             status=JobStatus.QUEUED,
             attempts=0,
-            created_at=self._clock(),
+            created_at=self.clock(),
         )
-        with self._sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             session.add(job)
         return _info(job)
 
     def get(self, job_id: str) -> JobInfo | None:
-        with self._sessions() as session:
+        with self.sessions() as session:
             job = session.scalars(self._jobs().where(models.Job.id == job_id)).one_or_none()
         return None if job is None else _info(job)
 
@@ -76,11 +77,11 @@ class JobStore(TenantScoped):
             .values(
                 attempts=jobs.attempts + 1,
                 status=JobStatus.RUNNING,
-                started_at=func.coalesce(jobs.started_at, literal(self._clock(), UTCDateTime())),
+                started_at=func.coalesce(jobs.started_at, literal(self.clock(), UTCDateTime())),
                 holder=holder,
             )
         )
-        with self._sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             if rowcount(session.execute(statement)) != 1:
                 raise LookupError(f"no job {job_id!r} for tenant {self.tenant!r}")
             job = session.scalars(self._jobs().where(models.Job.id == job_id)).one()
@@ -91,9 +92,9 @@ class JobStore(TenantScoped):
         statement = (
             update(_JOBS)
             .where(jobs.id == job_id, jobs.tenant == self.tenant)
-            .values(status=status, finished_at=self._clock(), error=error)
+            .values(status=status, finished_at=self.clock(), error=error)
         )
-        with self._sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             if rowcount(session.execute(statement)) != 1:
                 raise LookupError(f"no job {job_id!r} for tenant {self.tenant!r}")
 
@@ -109,7 +110,7 @@ class JobStore(TenantScoped):
 
     def first_created_at(self) -> datetime | None:
         """When the tenant's first job was queued: since when the daemon runs it."""
-        with self._sessions() as session:
+        with self.sessions() as session:
             return session.scalar(
                 select(func.min(models.Job.created_at)).where(models.Job.tenant == self.tenant)
             )
@@ -127,10 +128,10 @@ class JobStore(TenantScoped):
         seed = {"tenant": self.tenant, "kind": kind, "next_due_at": first_due, "last_job_id": None}
         move = (
             update(_SCHEDULES)
-            .where(slot.tenant == self.tenant, slot.kind == kind, slot.next_due_at <= self._clock())
+            .where(slot.tenant == self.tenant, slot.kind == kind, slot.next_due_at <= self.clock())
             .values(next_due_at=next_due, last_job_id=job_id)
         )
-        with self._sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             dialect = session.get_bind().dialect.name
             session.execute(insert_missing(dialect, _SCHEDULES, ("tenant", "kind")), [seed])
             return rowcount(session.execute(move)) == 1
@@ -138,7 +139,7 @@ class JobStore(TenantScoped):
     def defer(self, kind: str, until: datetime) -> None:
         """Set when ``kind`` is next due, whatever it was: a failed full reconcile is retried sooner."""
         row = {"tenant": self.tenant, "kind": kind, "next_due_at": until, "last_job_id": None}
-        with self._sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             dialect = session.get_bind().dialect.name
             statement = upsert(
                 dialect, _SCHEDULES, ("tenant", "kind"), lambda new: {"next_due_at": new["next_due_at"]}
@@ -148,7 +149,7 @@ class JobStore(TenantScoped):
     def next_due(self, kind: str) -> datetime | None:
         schedule = models.Schedule
         query = select(schedule.next_due_at).where(schedule.tenant == self.tenant, schedule.kind == kind)
-        with self._sessions() as session:
+        with self.sessions() as session:
             return session.scalar(query)
 
     # -- internals -------------------------------------------------------------------------
@@ -157,22 +158,9 @@ class JobStore(TenantScoped):
         return select(models.Job).where(models.Job.tenant == self.tenant)
 
     def _list(self, query: Select[models.Job]) -> list[JobInfo]:
-        with self._sessions() as session:
+        with self.sessions() as session:
             return [_info(job) for job in session.scalars(query)]
 
 
 def _info(job: models.Job) -> JobInfo:
-    return JobInfo(
-        id=job.id,
-        tenant=job.tenant,
-        kind=job.kind,
-        streams=None if job.streams is None else tuple(job.streams),
-        trigger=job.trigger,
-        status=job.status,
-        attempts=job.attempts,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        holder=job.holder,
-        error=job.error,
-    )
+    return record_of(JobInfo, job, streams=None if job.streams is None else tuple(job.streams))

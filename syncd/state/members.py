@@ -45,12 +45,12 @@ class MemberStore(TenantScoped):
         ).where(
             member.tenant == self.tenant, member.outbound_id == outbound_id, member.customer_id.is_not(None)
         )
-        with self._sessions() as session:
+        with self.sessions() as session:
             return {row[0]: Member(*row) for row in session.execute(query)}
 
     def commit(self, outbound_id: str, placed: Sequence[Placed], removed: Sequence[str]) -> None:
-        now = self._clock()
-        with self._sessions() as session, session.begin():
+        now = self.clock()
+        with self.sessions() as session, session.begin():
             self._fence(session)
             if removed:
                 member = _MEMBERS.c
@@ -73,7 +73,7 @@ class MemberStore(TenantScoped):
         """
         if not states:
             return []
-        with self._sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             self._fence(session)
             by_customer, by_record = self._index(session, outbound_id)
             matched: list[KeyedState] = []
@@ -97,7 +97,7 @@ class MemberStore(TenantScoped):
             member.outbound_id == outbound_id,
             member.record_id.in_(list(record_ids)),
         )
-        with self._sessions() as session:
+        with self.sessions() as session:
             return {int(record_id): key for record_id, key in session.execute(query)}
 
     def forget(self, outbound_id: str, keys: Sequence[str]) -> None:
@@ -106,12 +106,12 @@ class MemberStore(TenantScoped):
 
     def poll_mark(self, outbound_id: str) -> str | None:
         """When the last poll of this campaign started (ISO date-time), or None before the first."""
-        found = read_cursor(self._sessions, self.tenant, poll_stream(outbound_id))
+        found = read_cursor(self.sessions, self.tenant, poll_stream(outbound_id))
         return None if found is None else found[0]
 
     def set_poll_mark(self, outbound_id: str, value: str) -> None:
-        now = self._clock()
-        with self._sessions() as session, session.begin():
+        now = self.clock()
+        with self.sessions() as session, session.begin():
             self._fence(session)
             dialect = session.get_bind().dialect.name
             write_cursor(session, dialect, self.tenant, poll_stream(outbound_id), (value, ""), now)
@@ -120,7 +120,7 @@ class MemberStore(TenantScoped):
         """How many records syncd placed in the campaign: what ``syncd status`` counts as its links."""
         member = _MEMBERS.c
         query = select(func.count()).where(member.tenant == self.tenant, member.outbound_id == outbound_id)
-        with self._sessions() as session:
+        with self.sessions() as session:
             return session.scalar(query) or 0
 
     def _index(

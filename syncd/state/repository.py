@@ -10,7 +10,8 @@ written in the same transaction; what ops read of them is read there too.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -28,13 +29,11 @@ from syncd.metrics import record_failures
 from syncd.source.position import encode_position
 from syncd.state import models
 from syncd.state.cursors import read_position, write_cursor
-from syncd.state.db import Sessions
 from syncd.state.failure_log import FailureLog, chunks
 from syncd.state.leases import holder_of
 from syncd.state.run_log import RunLog
 from syncd.state.runs import process_token
 from syncd.state.scope import TenantScoped
-from syncd.state.types import utcnow
 from syncd.state.upsert import upsert
 from syncd.vocabulary import BLOCKED_KINDS, FailureKind, RunStatus
 
@@ -56,6 +55,7 @@ class CursorTooLong(ValueError, Skippable):
     """
 
 
+@dataclass(eq=False)
 class StateStore(TenantScoped):
     """The engine's ``Store`` for one tenant (one writer per tenant is ensured by the worker's lock).
 
@@ -63,36 +63,26 @@ class StateStore(TenantScoped):
     once another process has taken the tenant's lock, even if this one never noticed losing it.
     """
 
-    def __init__(
-        self,
-        session_factory: Sessions,
-        tenant: str,
-        *,
-        clock: Callable[[], datetime] = utcnow,
-        epoch: int | None = None,
-    ) -> None:
-        super().__init__(session_factory, tenant, clock=clock, epoch=epoch)
-        self._failures = FailureLog(session_factory, tenant, clock=clock, epoch=epoch)
-        self._runs = RunLog(session_factory, tenant, clock=clock, epoch=epoch)
-        # Per stream, the keys with an open failure (loaded on first use): almost every commit
-        # resolves keys, and almost none of them have anything to resolve.
-        self._open: dict[str, set[str]] = {}
-        self._running: dict[str, int] = {}  # stream -> the run this store started and has not finished
-        self._token: str | None = None  # who holds this store's runs (see _holder)
+    # Per stream, the keys with an open failure (loaded on first use): almost every commit
+    # resolves keys, and almost none of them have anything to resolve.
+    _open: dict[str, set[str]] = field(default_factory=dict, init=False, repr=False)
+    _running: dict[str, int] = field(default_factory=dict, init=False, repr=False)  # stream -> its open run
+    _token: str | None = field(default=None, init=False, repr=False)  # who holds this store's runs
+    _failures: FailureLog = field(init=False, repr=False)
+    _runs: RunLog = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._failures = FailureLog(self.sessions, self.tenant, clock=self.clock, epoch=self.epoch)
+        self._runs = RunLog(self.sessions, self.tenant, clock=self.clock, epoch=self.epoch)
 
     # -- reads the engine plans with -------------------------------------------------------
 
-    @property
-    def sessions(self) -> Callable[[], Session]:
-        """For the schedule slots the activity streams claim in the same database."""
-        return self._sessions
-
     def cursor(self, stream: str) -> Position | None:
-        return read_position(self._sessions, self.tenant, stream)
+        return read_position(self.sessions, self.tenant, stream)
 
     def links(self, stream: str, keys: Collection[str]) -> dict[str, Link]:
         found: dict[str, Link] = {}
-        with self._sessions() as session:
+        with self.sessions() as session:
             for chunk in chunks(sorted(set(keys))):
                 query = self._links_query(stream).where(models.Link.source_key.in_(chunk))
                 for row in session.execute(query):
@@ -102,7 +92,7 @@ class StateStore(TenantScoped):
     def source_keys_of(self, customer_ids: Collection[int]) -> dict[int, tuple[str, str]]:
         """Thulium customer id → (stream, source key): a customer's own id, or a company's customer id."""
         link, found = models.Link, {}
-        with self._sessions() as session:
+        with self.sessions() as session:
             for chunk in chunks(sorted(set(customer_ids))):
                 by_customer = select(link.thulium_id, link.stream, link.source_key).where(
                     link.tenant == self.tenant, link.stream == CUSTOMERS, link.thulium_id.in_(chunk)
@@ -121,7 +111,7 @@ class StateStore(TenantScoped):
     def all_links(self, stream: str) -> Iterator[Link]:
         """Streamed so a full reconcile of a large tenant never holds every link in memory."""
         query = self._links_query(stream).order_by(models.Link.source_key)
-        with self._sessions() as session:
+        with self.sessions() as session:
             rows = session.execute(query.execution_options(yield_per=YIELD_PER))
             for row in rows:
                 yield _link(*row)
@@ -129,7 +119,7 @@ class StateStore(TenantScoped):
     def pending_keys(self, stream: str, keys: Collection[str]) -> set[str]:
         link = models.Link
         found: set[str] = set()
-        with self._sessions() as session:
+        with self.sessions() as session:
             for chunk in chunks(sorted(set(keys))):
                 query = select(link.source_key).where(
                     link.tenant == self.tenant,
@@ -146,7 +136,7 @@ class StateStore(TenantScoped):
             link.tenant == self.tenant, link.stream == stream, link.recheck.is_(True)
         )
         keys = self._failures.due(stream, now)
-        with self._sessions() as session:
+        with self.sessions() as session:
             return keys + sorted(set(session.scalars(moved)) - set(keys))
 
     def open_failure_hashes(self, stream: str, keys: Collection[str]) -> dict[str, str | None]:
@@ -155,7 +145,7 @@ class StateStore(TenantScoped):
     def newest_id(self, stream: str) -> int | None:
         link = models.Link
         query = select(func.max(link.thulium_id)).where(link.tenant == self.tenant, link.stream == stream)
-        with self._sessions() as session:
+        with self.sessions() as session:
             newest = session.scalar(query)
         return None if newest is None else int(newest)
 
@@ -203,8 +193,8 @@ class StateStore(TenantScoped):
             log.log(logging.WARNING if f.kind in BLOCKED_KINDS else logging.INFO, "record failed", extra=line)
 
     def _commit(self, stream: str, commit: Commit, cursor: tuple[str, str] | None) -> None:
-        now = self._clock()
-        with self._sessions() as session, session.begin():
+        now = self.clock()
+        with self.sessions() as session, session.begin():
             self._fence(session)
             dialect = session.get_bind().dialect.name
             self._unlink(session, stream, commit.unlinked)
@@ -224,7 +214,7 @@ class StateStore(TenantScoped):
 
     def start_run(self, stream: str, trigger: str, mode: str, job_id: str | None = None) -> int:
         """A ``running`` row naming its holder: another process can tell when it died (``state/runs``)."""
-        with self._sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             self._fence(session)
             [run] = self._runs.start(session, [stream], trigger, mode, job_id, self._holder(session))
             session.flush()
@@ -240,7 +230,7 @@ class StateStore(TenantScoped):
         Without it a sync that never got going would leave no trace, and health would judge the
         tenant by older runs (or by none: "ok").
         """
-        with self._sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             self._fence(session)
             runs = self._runs.start(session, streams, trigger, mode, job_id, self._holder(session))
             for run in runs:

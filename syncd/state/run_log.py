@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from syncd.state import models
+from syncd.state.rows import record_of
 from syncd.state.scope import TenantScoped
 from syncd.vocabulary import SUCCEEDED_RUNS, RunStatus
 
@@ -81,7 +82,7 @@ class RunLog(TenantScoped):
     ) -> list[models.Run]:
         """``running`` rows naming their holder, added to ``session``: the caller's transaction, which the
         caller has fenced (``StateStore``)."""
-        now = self._clock()
+        now = self.clock()
         runs = [
             models.Run(
                 tenant=self.tenant,
@@ -103,14 +104,14 @@ class RunLog(TenantScoped):
 
     def finish(self, run_id: int, status: str, counters: Mapping[str, Any], error: str | None) -> None:
         """A run another process closed as crashed while this one was paused gets its real ending back."""
-        with self._sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             run = session.get(models.Run, run_id)
             if run is None or run.tenant != self.tenant:
                 raise LookupError(f"no run {run_id} for tenant {self.tenant!r}")
             run.status = status
             run.counters = dict(counters)
             run.error = error
-            run.finished_at = run.last_seen_at = self._clock()
+            run.finished_at = run.last_seen_at = self.clock()
 
     @staticmethod
     def seen(session: Session, run_id: int, now: datetime) -> None:
@@ -130,8 +131,10 @@ class RunLog(TenantScoped):
         statement = (
             select(run).where(*conditions).order_by(run.started_at.desc(), run.id.desc()).limit(query.limit)
         )
-        with self._sessions() as session:
-            return [_record(r) for r in session.scalars(statement)]
+        with self.sessions() as session:
+            return [
+                record_of(RunRecord, r, counters=dict(r.counters or {})) for r in session.scalars(statement)
+            ]
 
     def newest(self, stream: str | None = None, limit: int = 20) -> list[RunRecord]:
         """Newest first; ``syncd status`` shows the latest per stream."""
@@ -145,14 +148,14 @@ class RunLog(TenantScoped):
             .where(run.tenant == self.tenant, run.status.in_(SUCCEEDED_RUNS))
             .group_by(run.stream)
         )
-        with self._sessions() as session:
+        with self.sessions() as session:
             return {stream: started for stream, started in session.execute(statement) if started is not None}
 
     def last_synced(self, streams: Sequence[str]) -> dict[str, datetime]:
         """When each stream's newest run that went through finished; streams with none are left out."""
         run = models.Run
         found: dict[str, datetime] = {}
-        with self._sessions() as session:
+        with self.sessions() as session:
             for stream in streams:
                 # newest first along the (tenant, stream, started_at) index: stops at the first synced run
                 finished = session.scalar(
@@ -173,22 +176,9 @@ class RunLog(TenantScoped):
             .where(run.tenant == self.tenant)
             .group_by(run.stream, run.status)
         )
-        with self._sessions() as session:
+        with self.sessions() as session:
             return [(stream, status, count) for stream, status, count in session.execute(query)]
 
 
-def _record(r: models.Run) -> RunRecord:
-    return RunRecord(
-        tenant=r.tenant,
-        id=r.id,
-        stream=r.stream,
-        mode=r.mode,
-        trigger=r.trigger,
-        status=r.status,
-        started_at=r.started_at,
-        finished_at=r.finished_at,
-        counters=dict(r.counters or {}),
-        error=r.error,
-        job_id=r.job_id,
-        last_seen_at=r.last_seen_at,
-    )
+def _record(run: models.Run) -> RunRecord:
+    return record_of(RunRecord, run, counters=dict(run.counters or {}))

@@ -42,11 +42,11 @@ class StreamCounter(TenantScoped):
 
     def _links_by_state(self, stream: str) -> dict[str, int]:
         if stream.startswith(CAMPAIGN_PREFIX):
-            members = MemberStore(self._sessions, self.tenant)
+            members = MemberStore(self.sessions, self.tenant)
             return {SYNCED: members.count(stream.removeprefix(CAMPAIGN_PREFIX))}
         link = models.Link
         query = select(link.state, func.count()).where(link.tenant == self.tenant, link.stream == stream)
-        with self._sessions() as session:
+        with self.sessions() as session:
             return {state: n for state, n in session.execute(query.group_by(link.state))}
 
     def _open_by_kind(self, stream: str) -> dict[str, int]:
@@ -54,5 +54,5 @@ class StreamCounter(TenantScoped):
         query = select(failure.kind, func.count()).where(
             failure.tenant == self.tenant, failure.stream == stream, failure.resolved_at.is_(None)
         )
-        with self._sessions() as session:
+        with self.sessions() as session:
             return {kind: n for kind, n in session.execute(query.group_by(failure.kind))}
