@@ -9,7 +9,7 @@ from rich.console import Console
 from syncd.app.sync import StreamOutcome, TenantOutcome
 from syncd.cli.report import print_outcome
 from syncd.ops.status import StreamStatus, streams_table
-from syncd.state.repository import StreamCounts
+from syncd.state.stream_counts import StreamCounts
 
 
 def test_preview_keys_are_printed_as_they_are_even_when_they_look_like_markup() -> None:

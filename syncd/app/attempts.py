@@ -22,14 +22,14 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from syncd.app.runtime import Guard, TenantRuntime, configured_streams, tenant_runtime
 from syncd.engine.campaigns.run import campaign_stream
 from syncd.engine.errors import LeaseLost
 from syncd.settings import Tenant
-from syncd.state.db import UNUSABLE_DB_ERRORS, make_engine, session_factory
+from syncd.state.db import UNUSABLE_DB_ERRORS, StateDb
+from syncd.state.errors import StateDbError
 from syncd.state.repository import StateStore
+from syncd.vocabulary import JobKind, Trigger
 
 log = logging.getLogger("syncd.sync")
 
@@ -52,7 +52,7 @@ def attempt_error(error: BaseException | str) -> str:
     """One line: what stopped the attempt (a database error's first line, not its SQL and parameters)."""
     if isinstance(error, str):
         text = error
-    elif isinstance(error, SQLAlchemyError) or not str(error).strip():
+    elif isinstance(error, StateDbError) or not str(error).strip():
         text = f"{type(error).__name__}: {error}"
     else:  # syncd's own errors say what is wrong and where
         text = str(error)
@@ -71,12 +71,12 @@ def record_aborted_attempt(
     job_id: str | None = None,
 ) -> None:
     """Never raises: the attempt's own error is what the person must see."""
-    mode = "full" if full else "incremental"
+    mode = JobKind.FULL if full else JobKind.INCREMENTAL
     try:
         store.record_aborted_attempt(
             attempt_streams(tenant, streams), trigger, mode, attempt_error(error), job_id
         )
-    except (LeaseLost, SQLAlchemyError) as exc:
+    except (LeaseLost, StateDbError) as exc:
         log.warning(
             "aborted attempt not recorded", extra={"tenant": tenant.name, "error": type(exc).__name__}
         )
@@ -92,7 +92,7 @@ def attempted_runtime(
     streams: Sequence[str] | None = None,
     full: bool = False,
     dry_run: bool = False,
-    trigger: str = "cli",
+    trigger: str = Trigger.CLI,
     job_id: str | None = None,
 ) -> Iterator[TenantRuntime]:
     """``wiring.tenant_runtime``, recording the attempt as aborted runs when the runtime cannot be built."""
@@ -128,13 +128,10 @@ def record_refused_attempt(
             return
     except UNUSABLE_DB_ERRORS:  # an unusable state DB is one of the problems already said
         return
-    engine = make_engine(state_url)
-    try:
-        store = StateStore(session_factory(engine), tenant.name)
+    with StateDb.open(state_url) as db:
+        store = StateStore(db.sessions, tenant.name)
         error = "; ".join(problems)
         record_aborted_attempt(store, tenant, streams, error, full=full, trigger=trigger, job_id=job_id)
-    finally:
-        engine.dispose()
 
 
 def record_unbuilt(
@@ -148,9 +145,6 @@ def record_unbuilt(
     trigger: str,
     job_id: str | None,
 ) -> None:
-    engine = make_engine(state_url or tenant.state_url)
-    try:
-        store = StateStore(session_factory(engine), tenant.name, epoch=epoch)
+    with StateDb.open(state_url or tenant.state_url) as db:
+        store = StateStore(db.sessions, tenant.name, epoch=epoch)
         record_aborted_attempt(store, tenant, streams, error, full=full, trigger=trigger, job_id=job_id)
-    finally:
-        engine.dispose()

@@ -3,7 +3,7 @@
 Tenants are found as ``syncd status`` finds them (``--config`` file or folder, else
 SYNCD_CONFIG_DIR), so one command covers every tenant a deployment serves; ``--tenant``
 narrows it to one. A broken tenant file is reported and skipped, never fatal for the others.
-The queries and updates live in ``syncd.ops.failures`` and ``syncd.ops.runs``.
+The queries and updates are the state layer's (``syncd.state.failure_log``, ``syncd.state.run_log``).
 """
 
 from __future__ import annotations
@@ -23,15 +23,17 @@ from syncd.cli.daemon import JsonOption, fail, settings_for
 from syncd.engine.campaigns.run import CAMPAIGN_PREFIX
 from syncd.settings import ConfigError
 from syncd.settings.activity import ACTIVITY_STREAMS
+from syncd.vocabulary import PENDING_KINDS
 
 if TYPE_CHECKING:  # every `syncd` command loads this module: the rest is imported when a command runs
     from rich.console import Console
     from rich.table import Table
 
-    from syncd.ops.failures import FailureQuery, FailureRow, Sessions
-    from syncd.ops.runs import RunRow
     from syncd.settings import ProcessSettings
     from syncd.settings.discovery import TenantRef
+    from syncd.state.db import StateDb
+    from syncd.state.failure_log import FailureLog, FailureQuery, FailureRow
+    from syncd.state.run_log import RunLog, RunRecord
 
 LIST_LIMIT = 50
 MESSAGE_CHARS = 60
@@ -73,14 +75,26 @@ KeysArgument = Annotated[list[str] | None, typer.Argument(help="Source keys (def
 
 @dataclass(frozen=True)
 class Scope:
-    """One tenant whose state DB exists, with sessions on it."""
+    """One tenant whose state DB exists, and its state DB."""
 
     ref: TenantRef
-    sessions: Sessions
+    db: StateDb
 
     @property
     def name(self) -> str:
         return self.ref.name
+
+    @property
+    def failures(self) -> FailureLog:
+        from syncd.state.failure_log import FailureLog
+
+        return FailureLog(self.db.sessions, self.name)
+
+    @property
+    def runs(self) -> RunLog:
+        from syncd.state.run_log import RunLog
+
+        return RunLog(self.db.sessions, self.name)
 
 
 def register(app: typer.Typer) -> None:
@@ -105,13 +119,11 @@ def list_failures(
     json_output: JsonOption = False,
 ) -> None:
     """Failures, newest first: tenant, stream, key, kind, HTTP status, attempts and Thulium's message."""
-    from syncd.ops.failures import count_failures, find_failures
-
     query = failure_query(stream, kind, status, older_than, newer_than, limit=limit)
     now = datetime.now(UTC)
     with tenant_scopes(config, tenant) as (_, scopes):
-        rows = [row for s in scopes for row in find_failures(s.sessions, s.name, query, now)]
-        total = sum(count_failures(s.sessions, s.name, query, now) for s in scopes)
+        rows = [row for s in scopes for row in s.failures.find(query, now)]
+        total = sum(s.failures.count(query, now) for s in scopes)
     rows.sort(key=lambda row: row.last_failed_at, reverse=True)
     rows = rows[:limit]
     if json_output:
@@ -136,12 +148,10 @@ def show_failure(
     stream: StreamOption = None,
 ) -> None:
     """Every column of one failure (open or resolved), including Thulium's request id and the next attempt."""
-    from syncd.ops.failures import find_failures
-
     query = failure_query(stream, None, "all", None, None, keys=[key])
     now = datetime.now(UTC)
     with tenant_scopes(config, tenant) as (_, scopes):
-        rows = [row for s in scopes for row in find_failures(s.sessions, s.name, query, now)]
+        rows = [row for s in scopes for row in s.failures.find(query, now)]
     if not rows:
         raise fail(f"no failure recorded for key {key!r}")
     if len(rows) > 1:
@@ -172,14 +182,13 @@ def retry(
     sent even if the row did not change. Exit 0/2/1 like `syncd sync` when run here.
     """
     from syncd.broker.redis_broker import live_broker_url
-    from syncd.ops.failures import retry_failures
 
     query = failure_query(stream, kind, "open", older_than, newer_than, keys=keys)
     now = datetime.now(UTC)
     console = make_console()
     code = 0
     with tenant_scopes(config, tenant) as (settings, scopes):
-        chosen = {s.name: retry_failures(s.sessions, s.name, query, now) for s in scopes}
+        chosen = {s.name: s.failures.retry(query, now) for s in scopes}
         if not any(chosen.values()):
             console.print("no open failures match")
             return
@@ -208,12 +217,10 @@ def resolve(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Mark the chosen open failures resolved: leave them be. A row that fails again reopens its failure."""
-    from syncd.ops.failures import count_failures, resolve_failures
-
     query = failure_query(stream, kind, "open", older_than, newer_than, keys=keys)
     now = datetime.now(UTC)
     with tenant_scopes(config, tenant) as (_, scopes):
-        counts = {s.name: count_failures(s.sessions, s.name, query, now) for s in scopes}
+        counts = {s.name: s.failures.count(query, now) for s in scopes}
         total = sum(counts.values())
         if not total:
             typer.echo("no open failures match")
@@ -221,7 +228,7 @@ def resolve(
         per_tenant = ", ".join(f"{name}: {n}" for name, n in counts.items() if n)
         if not yes:
             typer.confirm(f"Resolve {total} open failures ({per_tenant})?", abort=True)
-        done = {s.name: resolve_failures(s.sessions, s.name, query, now) for s in scopes}
+        done = {s.name: s.failures.resolve(query, now) for s in scopes}
     for name, rows in done.items():
         if rows:
             typer.echo(f"tenant {name}: {breakdown(rows)} resolved")
@@ -244,14 +251,14 @@ def export(
     limit: Annotated[int | None, typer.Option(help="At most this many, newest first.")] = None,
 ) -> None:
     """Every column of the chosen failures as CSV or JSON (times in UTC, ISO 8601)."""
-    from syncd.ops.failures import export_failures, find_failures
+    from syncd.ops.failures import export_failures
 
     if format not in FORMATS:
         raise fail(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
     query = failure_query(stream, kind, status, older_than, newer_than, limit=limit)
     now = datetime.now(UTC)
     with tenant_scopes(config, tenant) as (_, scopes):
-        rows = [row for s in scopes for row in find_failures(s.sessions, s.name, query, now)]
+        rows = [row for s in scopes for row in s.failures.find(query, now)]
     if limit is not None:
         rows = sorted(rows, key=lambda row: row.last_failed_at, reverse=True)[:limit]
     if output is None:
@@ -280,15 +287,16 @@ def runs(
 
     A run whose process died is closed as crashed first (once its lease is gone), so none stays running.
     """
-    from syncd.ops.runs import RunQuery, close_crashed_runs, find_runs, merge_newest
+    from syncd.ops.runs import close_crashed_runs, merge_newest
+    from syncd.state.run_log import RunQuery
 
     try:
         query = RunQuery(tuple(check_streams(stream)), tuple(status or ()), limit)
     except ValueError as exc:
         raise fail(str(exc)) from None
     with tenant_scopes(config, tenant) as (settings, scopes):
-        close_crashed_runs(settings, [(s.sessions, s.name) for s in scopes], "syncd runs")
-        rows = merge_newest([find_runs(s.sessions, s.name, query) for s in scopes], limit)
+        close_crashed_runs(settings, [(s.db.sessions, s.name) for s in scopes], "syncd runs")
+        rows = merge_newest([s.runs.find(query) for s in scopes], limit)
     if json_output:
         from syncd.ops.json_output import dumps, runs_document
 
@@ -331,13 +339,13 @@ def retry_run(
 
 def still_failing(scope: Scope, rows: list[FailureRow]) -> str:
     """After the run: how many of the retried rows are settled, and why the others still fail."""
-    from syncd.ops.failures import FailureQuery, find_failures
+    from syncd.state.failure_log import FailureQuery
 
     query = FailureQuery(keys=tuple({row.source_key for row in rows}))
     retried = {(row.stream, row.source_key) for row in rows}
     left = [
         row
-        for row in find_failures(scope.sessions, scope.name, query, datetime.now(UTC))
+        for row in scope.failures.find(query, datetime.now(UTC))
         if (row.stream, row.source_key) in retried
     ]
     settled = len(rows) - len(left)
@@ -351,13 +359,11 @@ def still_failing(scope: Scope, rows: list[FailureRow]) -> str:
 
 @contextmanager
 def tenant_scopes(config: Path | None, tenant: str | None) -> Iterator[tuple[ProcessSettings, list[Scope]]]:
-    """The chosen tenants that have a state DB; one engine per state DB, disposed at the end."""
-    from sqlalchemy import Engine
-
-    from syncd.state.db import make_engine, session_factory
+    """The chosen tenants that have a state DB; each state DB opened once, closed at the end."""
+    from syncd.state.db import StateDbs
 
     settings = settings_for(config)
-    engines: dict[str, Engine] = {}
+    dbs = StateDbs()
     try:
         scopes, unreachable = [], 0
         for ref in tenant_refs(settings, tenant):
@@ -365,15 +371,12 @@ def tenant_scopes(config: Path | None, tenant: str | None) -> Iterator[tuple[Pro
             unreachable += state == UNREACHABLE
             if state != READY:
                 continue
-            if ref.state_url not in engines:
-                engines[ref.state_url] = make_engine(ref.state_url)
-            scopes.append(Scope(ref, session_factory(engines[ref.state_url])))
+            scopes.append(Scope(ref, dbs.get(ref.state_url)))
         if unreachable and not scopes:
             raise typer.Exit(1)  # nothing could be read, and why was said: not an empty answer
         yield settings, scopes
     finally:
-        for engine in engines.values():
-            engine.dispose()
+        dbs.dispose()
 
 
 def tenant_refs(settings: ProcessSettings, name: str | None) -> list[TenantRef]:
@@ -431,7 +434,8 @@ def failure_query(
     keys: Sequence[str] | None = None,
     limit: int | None = None,
 ) -> FailureQuery:
-    from syncd.ops.failures import FailureQuery, parse_duration
+    from syncd.ops.failures import parse_duration
+    from syncd.state.failure_log import FailureQuery
 
     try:
         return FailureQuery(
@@ -511,14 +515,14 @@ def failure_details(row: FailureRow, now: datetime) -> Table:
         ("attempts", row.attempts),
         ("first failed", moment(row.first_failed_at, now)),
         ("last failed", moment(row.last_failed_at, now)),
-        ("next attempt", moment(row.next_attempt_at, now) if row.kind in ("retryable", "waiting") else None),
+        ("next attempt", moment(row.next_attempt_at, now) if row.kind in PENDING_KINDS else None),
         ("resolved", moment(row.resolved_at, now)),
     ):
         table.add_row(label, escape("-" if value is None else str(value)))
     return table
 
 
-def runs_table(rows: list[RunRow]) -> Table:
+def runs_table(rows: list[RunRecord]) -> Table:
     from rich.markup import escape
     from rich.table import Table
 
@@ -545,7 +549,7 @@ def runs_table(rows: list[RunRow]) -> Table:
     return table
 
 
-def took(row: RunRow) -> str:
+def took(row: RunRecord) -> str:
     """A running run says when its process last showed it alive; a crashed one ran until then."""
     if row.seconds is not None:
         return f"{row.seconds:.1f}s"

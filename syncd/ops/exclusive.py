@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from syncd.broker.redis_broker import live_broker_url
 from syncd.settings import ProcessSettings, Tenant
-from syncd.state.db import make_engine, session_factory
+from syncd.state.db import StateDb
 from syncd.state.runs import UNKNOWN_LOCK, reap
 from syncd.worker.lease import Lease, tenant_lease
 from syncd.worker.resources import connect_redis
@@ -35,24 +35,20 @@ def exclusive_run(
             close_dead_unleased(tenant.name, state_url)
         yield None
         return
-    engine = make_engine(state_url)
+    db = StateDb.open(state_url)
     client = connect_redis(broker)
     try:
-        sessions = session_factory(engine)
         if wait is None:
             # a sync killed without cleanup leaves its lock for one TTL: wait that long before calling it busy
             wait = settings.lock_ttl + 5
-        with tenant_lease(client, sessions, tenant.name, "cli", settings.lock_ttl, wait=wait) as lease:
+        with tenant_lease(client, db.sessions, tenant.name, "cli", settings.lock_ttl, wait=wait) as lease:
             yield lease
     finally:
         client.close()
-        engine.dispose()
+        db.dispose()
 
 
 def close_dead_unleased(tenant: str, state_url: str) -> None:
     """With no lock to take, the runs of syncs killed on this machine are found by their process ids."""
-    engine = make_engine(state_url)
-    try:
-        reap(session_factory(engine), tenant, lambda: UNKNOWN_LOCK, "the next run")
-    finally:
-        engine.dispose()
+    with StateDb.open(state_url) as db:
+        reap(db.sessions, tenant, lambda: UNKNOWN_LOCK, "the next run")

@@ -33,13 +33,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from syncd.vocabulary import BROKEN_RUNS, FAILED_JOBS, SUCCEEDED_JOBS, UNFINISHED_JOBS, JobStatus
+
 OK, DEGRADED, FAILING = "ok", "degraded", "failing"
 STALE_FACTOR = 3  # missed intervals before "no successful run" is more than scheduling jitter
 RETRY_ROUNDS = 2  # a retryable row still open after this many retry rounds is stuck
-BROKEN_RUNS = ("aborted", "fenced", "crashed")
-FAILED_JOBS = ("failed", "aborted", "dead", "fenced")
-SUCCEEDED_JOBS = ("ok", "partial")
-UNFINISHED_JOBS = ("queued", "running", "skipped")  # a skip says nothing about the tenant's health
 ERROR_CHARS = 80
 
 
@@ -152,7 +150,7 @@ def poison_job(jobs: Sequence[JobFacts]) -> JobFacts | None:
     for job in jobs:
         if job.status in SUCCEEDED_JOBS:
             return None
-        if job.status == "dead":
+        if job.status == JobStatus.DEAD:
             return job
     return None
 
@@ -175,6 +173,7 @@ def no_progress(facts: TenantFacts) -> Finding | None:
 
 
 def newest_finished(jobs: Sequence[JobFacts]) -> JobFacts | None:
+    # a skip says nothing about the tenant's health
     return next((job for job in jobs if job.status not in UNFINISHED_JOBS), None)
 
 

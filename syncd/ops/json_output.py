@@ -21,17 +21,17 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported by every command's module: keep the CLI's start-up light
     from syncd.app.check import Section, TenantCheck
     from syncd.engine.records import Position
-    from syncd.ops.failures import FailureRow
     from syncd.ops.health import Verdict
-    from syncd.ops.runs import RunRow
     from syncd.ops.status import StreamStatus, TenantStatus
     from syncd.settings.errors import ConfigProblem
+    from syncd.state.failure_log import FailureRow
     from syncd.state.jobs import JobInfo
+    from syncd.state.run_log import RunRecord
 
 VERSION = 1
 SCHEMA_DIR = Path(__file__).parent / "schemas"
@@ -145,38 +145,11 @@ def job_document(job: JobInfo) -> Document:
 # -- syncd runs ------------------------------------------------------------------------------------
 
 
-def runs_document(rows: Sequence[RunRow], now: datetime) -> Document:
+def runs_document(rows: Sequence[RunRecord], now: datetime) -> Document:
     return {**header(now), "runs": [{"tenant": row.tenant, **run_document(row)} for row in rows]}
 
 
-class RunLike(Protocol):
-    """What ``RunInfo`` (status) and ``RunRow`` (runs) both have: one run shape for both commands."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def stream(self) -> str: ...
-    @property
-    def mode(self) -> str: ...
-    @property
-    def trigger(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def started_at(self) -> datetime: ...
-    @property
-    def finished_at(self) -> datetime | None: ...
-    @property
-    def counters(self) -> dict[str, Any]: ...
-    @property
-    def error(self) -> str | None: ...
-    @property
-    def job_id(self) -> str | None: ...
-    @property
-    def last_seen_at(self) -> datetime | None: ...
-
-
-def run_document(run: RunLike) -> Document:
+def run_document(run: RunRecord) -> Document:
     """One run, the same keys in ``status`` (a stream's last run) and ``runs`` (which adds the tenant)."""
     return {
         "id": run.id,
@@ -188,7 +161,7 @@ def run_document(run: RunLike) -> Document:
         "finished_at": utc(run.finished_at),
         "seconds": seconds(run.started_at, run.finished_at),
         "counters": {name: value for name, value in run.counters.items() if name != "requests"},
-        "requests": int(run.counters.get("requests", 0) or 0),
+        "requests": run.requests,
         "error": run.error,
         "job_id": run.job_id,
         "last_seen_at": utc(run.last_seen_at),

@@ -13,8 +13,9 @@ from syncd.app.runtime import RUNNABLE_STREAMS
 from syncd.broker.redis_broker import live_broker_url
 from syncd.settings import ProcessSettings
 from syncd.settings.discovery import TenantRef, tenant_file, tenant_ref
-from syncd.state.db import make_engine, session_factory
+from syncd.state.db import StateDb
 from syncd.state.jobs import JobInfo, JobStore
+from syncd.vocabulary import JobKind, JobStatus, Trigger
 from syncd.worker.startup import ensure_schema
 
 SEND_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
@@ -52,7 +53,12 @@ def enqueue_resync(
     broker = daemon_broker(settings)
     ensure_schema(ref.state_url, settings)  # under the file lock a worker starting now takes too
     return enqueue_job(
-        settings, ref, broker, kind="full" if full else "incremental", trigger="resync", streams=wanted
+        settings,
+        ref,
+        broker,
+        kind=JobKind.FULL if full else JobKind.INCREMENTAL,
+        trigger=Trigger.RESYNC,
+        streams=wanted,
     )
 
 
@@ -68,20 +74,17 @@ def enqueue_job(
     """Record a job, then hand it to the daemon; a refused message leaves a visible failed job."""
     from syncd.worker.app import RUN_TASK, configure  # Celery loads only when a run is queued
 
-    engine = make_engine(ref.state_url)
-    try:
-        jobs = JobStore(session_factory(engine), ref.name)
+    with StateDb.open(ref.state_url) as db:
+        jobs = JobStore(db.sessions, ref.name)
         job = jobs.create(kind, trigger, list(streams) if streams else None)
         try:
             configure(settings, broker).send_task(
                 RUN_TASK, args=[ref.name, job.id], retry=True, retry_policy=SEND_RETRY
             )
         except Exception as exc:
-            jobs.finish(job.id, "failed", f"could not enqueue: {type(exc).__name__}")
+            jobs.finish(job.id, JobStatus.FAILED, f"could not enqueue: {type(exc).__name__}")
             raise ValueError(f"the broker refused the run ({type(exc).__name__}: {exc})") from exc
         return job
-    finally:
-        engine.dispose()
 
 
 def daemon_broker(settings: ProcessSettings) -> str:

@@ -7,7 +7,6 @@ verdict (ok / degraded / failing, ``syncd.ops.health``) judged from the same fac
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -15,14 +14,11 @@ import redis
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from syncd.app.runtime import state_streams
 from syncd.broker.redis_broker import live_broker_url
 from syncd.engine.crm.options import RunOptions
 from syncd.engine.records import Position
-from syncd.ops.failures import StreamFailures, open_failure_summary
 from syncd.ops.health import (
     DEGRADED,
     FAILING,
@@ -35,16 +31,21 @@ from syncd.ops.health import (
     unavailable,
     verdict,
 )
-from syncd.ops.runs import counters_summary, last_successes
+from syncd.ops.runs import counters_summary
 from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import TenantRef, tenant_files, tenant_ref
 from syncd.source.probe import first_line
-from syncd.state import migrate, models
-from syncd.state.db import UNUSABLE_DB_ERRORS, make_engine, session_factory
+from syncd.state import migrate
+from syncd.state.cursors import read_position
+from syncd.state.db import UNUSABLE_DB_ERRORS, StateDb
+from syncd.state.failure_log import FailureLog, StreamFailures
 from syncd.state.jobs import JobInfo, JobStore
-from syncd.state.repository import RunInfo, StateStore, StreamCounts
-from syncd.state.runs import CRASHED, reap
+from syncd.state.leases import lease_since
+from syncd.state.run_log import RunLog, RunRecord
+from syncd.state.runs import reap
+from syncd.state.stream_counts import StreamCounter, StreamCounts
 from syncd.state.types import utcnow
+from syncd.vocabulary import RunStatus
 from syncd.worker.lease import lock_holder, lock_seen
 from syncd.worker.resources import connect_redis
 
@@ -53,14 +54,12 @@ HEALTH_JOBS = 50  # enough history to see a poison job behind a run of skips
 NEVER_RAN = "no state yet (the tenant has never run)"
 HEALTH_STYLE = {OK: "green", DEGRADED: "yellow", FAILING: "red"}
 
-Sessions = Callable[[], Session]
-
 
 @dataclass
 class StreamStatus:
     stream: str
     cursor: str | None
-    last_run: RunInfo | None
+    last_run: RunRecord | None
     counts: StreamCounts
     position: Position | None = None  # the cursor as the source's values (`--json` shows them unformatted)
 
@@ -113,20 +112,18 @@ def tenant_status(
         status.error = NEVER_RAN
         status.health = unavailable(NEVER_RAN, never_ran=True)
         return status
-    engine = make_engine(ref.state_url)
+    db = StateDb.open(ref.state_url)
     try:
-        sessions = session_factory(engine)
-        reap(sessions, ref.name, lambda: lock_seen(client, ref.name), "syncd status")
-        store = StateStore(sessions, ref.name)
-        status.streams = [stream_status(store, stream) for stream in state_streams(ref.config)]
-        jobs = JobStore(sessions, ref.name).recent(HEALTH_JOBS)
+        reap(db.sessions, ref.name, lambda: lock_seen(client, ref.name), "syncd status")
+        status.streams = [stream_status(db, ref.name, stream) for stream in state_streams(ref.config)]
+        jobs = JobStore(db.sessions, ref.name).recent(HEALTH_JOBS)
         status.jobs = jobs[:RECENT_JOBS]
-        facts = health_facts(ref, sessions, status.streams, jobs, lock, settings or ProcessSettings())
+        facts = health_facts(ref, db, status.streams, jobs, lock, settings or ProcessSettings())
         status.health = verdict(facts)
     except UNUSABLE_DB_ERRORS as exc:
         return unreadable(status, exc)
     finally:
-        engine.dispose()
+        db.dispose()
     return status
 
 
@@ -146,13 +143,14 @@ def lock_state(client: redis.Redis | None, tenant: str) -> LockState:
     return LockState(holder, f"held by {holder}" if holder else "free")
 
 
-def stream_status(store: StateStore, stream: str) -> StreamStatus:
-    position = store.cursor(stream)
+def stream_status(db: StateDb, tenant: str, stream: str) -> StreamStatus:
+    position = read_position(db.sessions, tenant, stream)
     cursor = None if position is None else shown_time(position.updated_at)
     if position is not None and position.key is not None:
         cursor = f"{cursor} / {position.key}"
-    runs = store.last_runs(stream, limit=1)
-    return StreamStatus(stream, cursor, runs[0] if runs else None, store.stream_counts(stream), position)
+    runs = RunLog(db.sessions, tenant).newest(stream, limit=1)
+    counts = StreamCounter(db.sessions, tenant).counts(stream)
+    return StreamStatus(stream, cursor, runs[0] if runs else None, counts, position)
 
 
 # -- health facts ------------------------------------------------------------------------------
@@ -160,15 +158,15 @@ def stream_status(store: StateStore, stream: str) -> StreamStatus:
 
 def health_facts(
     ref: TenantRef,
-    sessions: Sessions,
+    db: StateDb,
     streams: list[StreamStatus],
     jobs: list[JobInfo],
     lock: LockState,
     settings: ProcessSettings,
 ) -> TenantFacts:
     """Everything the verdict judges, read once; the verdict itself reads nothing."""
-    failures = open_failure_summary(sessions, ref.name)
-    successes = last_successes(sessions, ref.name)
+    failures = FailureLog(db.sessions, ref.name).summary()
+    successes = RunLog(db.sessions, ref.name).last_successes()
     schedule = ref.config.schedule
     policy = Policy(
         interval=timedelta(seconds=schedule.interval),
@@ -184,9 +182,9 @@ def health_facts(
             for s in streams
         ],
         jobs=[JobFacts(j.id, j.status, j.attempts, j.error) for j in jobs],
-        managed_since=first_job_at(sessions, ref.name),
+        managed_since=JobStore(db.sessions, ref.name).first_created_at(),
         lock_holder=lock.holder,
-        lock_since=lease_since(sessions, ref.name, lock.holder),
+        lock_since=lease_since(db.sessions, ref.name, lock.holder),
     )
 
 
@@ -213,20 +211,6 @@ def stream_facts(
         oldest_pending=None if failures is None else failures.oldest_pending,
         interval=interval,
     )
-
-
-def first_job_at(sessions: Sessions, tenant: str) -> datetime | None:
-    with sessions() as session:
-        return session.scalar(select(func.min(models.Job.created_at)).where(models.Job.tenant == tenant))
-
-
-def lease_since(sessions: Sessions, tenant: str, holder: str | None) -> datetime | None:
-    """When the current lock holder took its lease; the lease row names the same token as Redis."""
-    if holder is None:
-        return None
-    lease = models.Lease
-    with sessions() as session:
-        return session.scalar(select(lease.acquired_at).where(lease.tenant == tenant, lease.holder == holder))
 
 
 # -- rendering ---------------------------------------------------------------------------------
@@ -301,15 +285,15 @@ def jobs_table(jobs: list[JobInfo]) -> Table:
     return table
 
 
-def last_run(run: RunInfo) -> str:
+def last_run(run: RunRecord) -> str:
     """Running and crashed runs also say when their process was last seen."""
     text = f"#{run.id} {run.status} {age(run.started_at)}"
-    if run.status in ("running", CRASHED) and run.last_seen_at is not None:
+    if run.status in (RunStatus.RUNNING, RunStatus.CRASHED) and run.last_seen_at is not None:
         text += f" (seen {age(run.last_seen_at)})"
     return text + (f" job {run.job_id}" if run.job_id else "")
 
 
-def run_counts(run: RunInfo) -> str:
+def run_counts(run: RunRecord) -> str:
     """The same summary as `syncd runs` (campaign runs too: added, removed), then the API requests."""
     requests = run.counters.get("requests")
     parts = (counters_summary(run.counters), f"requests={requests}" if requests else "")

@@ -1,11 +1,13 @@
-"""Engine and session factory for the state DB."""
+"""Engine and session factory for the state DB, and ``StateDb``: the two as one object for callers."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import CursorResult, Engine, Result, create_engine, event, make_url
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,3 +56,62 @@ def rowcount(result: Result[Any]) -> int:
     """
     assert isinstance(result, CursorResult), "Core DML returns a cursor result"
     return result.rowcount
+
+
+Sessions = Callable[[], Session]  # what every store is built on: a new session per unit of work
+
+
+class StateDb:
+    """One state DB's engine and its sessions, handed around as one object.
+
+    The layers above the state layer open, share and close a state DB through it, so none of
+    them needs to know what an engine or a sessionmaker is. ``with StateDb.open(url) as db`` for
+    one command; a long-lived process keeps its ``StateDbs``.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions: Sessions = session_factory(engine)
+
+    @classmethod
+    def open(cls, url: str) -> StateDb:
+        return cls(make_engine(url))
+
+    def ping(self) -> None:
+        """A round trip to the database; raises ``StateDbError`` when it does not answer."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> StateDb:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.dispose()
+
+
+class StateDbs:
+    """One ``StateDb`` per URL for the life of a process, so each request does not pay for a new pool.
+
+    Thread-safe (the web process reads from worker threads). Pools must not cross a fork: a
+    worker keeps one ``StateDbs`` per pid (``syncd.worker.resources``).
+    """
+
+    def __init__(self) -> None:
+        self._dbs: dict[str, StateDb] = {}
+        self._lock = threading.Lock()
+
+    def get(self, url: str) -> StateDb:
+        with self._lock:
+            db = self._dbs.get(url)
+            if db is None:
+                db = self._dbs[url] = StateDb.open(url)
+            return db
+
+    def dispose(self) -> None:
+        with self._lock:
+            for db in self._dbs.values():
+                db.dispose()
+            self._dbs.clear()

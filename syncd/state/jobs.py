@@ -9,19 +9,19 @@ one, enqueue each due slot exactly once.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, Table, func, literal, select, update
-from sqlalchemy.orm import Session
 
 from syncd.state import models
 from syncd.state.db import rowcount
-from syncd.state.types import UTCDateTime, utcnow
+from syncd.state.rows import record_of
+from syncd.state.scope import TenantScoped
+from syncd.state.types import UTCDateTime
 from syncd.state.upsert import insert_missing, upsert
-
-ACTIVE = ("queued", "running")
+from syncd.vocabulary import ACTIVE_JOBS, JobStatus
 
 _JOBS: Table = models.Base.metadata.tables["jobs"]
 _SCHEDULES: Table = models.Base.metadata.tables["schedules"]
@@ -43,19 +43,8 @@ class JobInfo:
     error: str | None
 
 
-class JobStore:
+class JobStore(TenantScoped):
     """Jobs and schedule slots of one tenant, so no call can touch another tenant's rows."""
-
-    def __init__(
-        self,
-        session_factory: Callable[[], Session],
-        tenant: str,
-        *,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self._sessions = session_factory
-        self.tenant = tenant
-        self._clock = clock
 
     # -- jobs ------------------------------------------------------------------------------
 
@@ -66,16 +55,16 @@ class JobStore:
             kind=kind,
             streams=None if streams is None else list(streams),
             trigger=trigger,
-            status="queued",
+            status=JobStatus.QUEUED,
             attempts=0,
-            created_at=self._clock(),
+            created_at=self.clock(),
         )
-        with self._sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             session.add(job)
         return _info(job)
 
     def get(self, job_id: str) -> JobInfo | None:
-        with self._sessions() as session:
+        with self.sessions() as session:
             job = session.scalars(self._jobs().where(models.Job.id == job_id)).one_or_none()
         return None if job is None else _info(job)
 
@@ -87,12 +76,12 @@ class JobStore:
             .where(jobs.id == job_id, jobs.tenant == self.tenant)
             .values(
                 attempts=jobs.attempts + 1,
-                status="running",
-                started_at=func.coalesce(jobs.started_at, literal(self._clock(), UTCDateTime())),
+                status=JobStatus.RUNNING,
+                started_at=func.coalesce(jobs.started_at, literal(self.clock(), UTCDateTime())),
                 holder=holder,
             )
         )
-        with self._sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             if rowcount(session.execute(statement)) != 1:
                 raise LookupError(f"no job {job_id!r} for tenant {self.tenant!r}")
             job = session.scalars(self._jobs().where(models.Job.id == job_id)).one()
@@ -103,9 +92,9 @@ class JobStore:
         statement = (
             update(_JOBS)
             .where(jobs.id == job_id, jobs.tenant == self.tenant)
-            .values(status=status, finished_at=self._clock(), error=error)
+            .values(status=status, finished_at=self.clock(), error=error)
         )
-        with self._sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             if rowcount(session.execute(statement)) != 1:
                 raise LookupError(f"no job {job_id!r} for tenant {self.tenant!r}")
 
@@ -117,7 +106,14 @@ class JobStore:
     def active(self) -> list[JobInfo]:
         """Queued or running, oldest first: the order the queue works through them."""
         job = models.Job
-        return self._list(self._jobs().where(job.status.in_(ACTIVE)).order_by(job.created_at, job.id))
+        return self._list(self._jobs().where(job.status.in_(ACTIVE_JOBS)).order_by(job.created_at, job.id))
+
+    def first_created_at(self) -> datetime | None:
+        """When the tenant's first job was queued: since when the daemon runs it."""
+        with self.sessions() as session:
+            return session.scalar(
+                select(func.min(models.Job.created_at)).where(models.Job.tenant == self.tenant)
+            )
 
     # -- schedule slots --------------------------------------------------------------------
 
@@ -132,10 +128,10 @@ class JobStore:
         seed = {"tenant": self.tenant, "kind": kind, "next_due_at": first_due, "last_job_id": None}
         move = (
             update(_SCHEDULES)
-            .where(slot.tenant == self.tenant, slot.kind == kind, slot.next_due_at <= self._clock())
+            .where(slot.tenant == self.tenant, slot.kind == kind, slot.next_due_at <= self.clock())
             .values(next_due_at=next_due, last_job_id=job_id)
         )
-        with self._sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             dialect = session.get_bind().dialect.name
             session.execute(insert_missing(dialect, _SCHEDULES, ("tenant", "kind")), [seed])
             return rowcount(session.execute(move)) == 1
@@ -143,7 +139,7 @@ class JobStore:
     def defer(self, kind: str, until: datetime) -> None:
         """Set when ``kind`` is next due, whatever it was: a failed full reconcile is retried sooner."""
         row = {"tenant": self.tenant, "kind": kind, "next_due_at": until, "last_job_id": None}
-        with self._sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             dialect = session.get_bind().dialect.name
             statement = upsert(
                 dialect, _SCHEDULES, ("tenant", "kind"), lambda new: {"next_due_at": new["next_due_at"]}
@@ -153,7 +149,7 @@ class JobStore:
     def next_due(self, kind: str) -> datetime | None:
         schedule = models.Schedule
         query = select(schedule.next_due_at).where(schedule.tenant == self.tenant, schedule.kind == kind)
-        with self._sessions() as session:
+        with self.sessions() as session:
             return session.scalar(query)
 
     # -- internals -------------------------------------------------------------------------
@@ -162,22 +158,9 @@ class JobStore:
         return select(models.Job).where(models.Job.tenant == self.tenant)
 
     def _list(self, query: Select[models.Job]) -> list[JobInfo]:
-        with self._sessions() as session:
+        with self.sessions() as session:
             return [_info(job) for job in session.scalars(query)]
 
 
 def _info(job: models.Job) -> JobInfo:
-    return JobInfo(
-        id=job.id,
-        tenant=job.tenant,
-        kind=job.kind,
-        streams=None if job.streams is None else tuple(job.streams),
-        trigger=job.trigger,
-        status=job.status,
-        attempts=job.attempts,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        holder=job.holder,
-        error=job.error,
-    )
+    return record_of(JobInfo, job, streams=None if job.streams is None else tuple(job.streams))

@@ -74,3 +74,18 @@ def _bump(dialect: str) -> Insert:
             "acquired_at": new["acquired_at"],
         },
     )
+
+
+def holder_of(session: Session, tenant: str, epoch: int) -> str | None:
+    """The token that took ``epoch`` of the tenant's lease (the run it fences names it as its holder)."""
+    lease = models.Lease
+    return session.scalar(select(lease.holder).where(lease.tenant == tenant, lease.epoch == epoch))
+
+
+def lease_since(session_factory: Callable[[], Session], tenant: str, holder: str | None) -> datetime | None:
+    """When ``holder`` took the tenant's lease; the lease row names the same token as the Redis lock."""
+    if holder is None:
+        return None
+    lease = models.Lease
+    with session_factory() as session:
+        return session.scalar(select(lease.acquired_at).where(lease.tenant == tenant, lease.holder == holder))

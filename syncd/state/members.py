@@ -7,7 +7,7 @@ customer links, so a stale lock holder cannot rewrite membership either.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,28 +18,19 @@ from sqlalchemy.sql.dml import Insert, Update
 from syncd.engine.campaigns.plan import Member, Placed
 from syncd.engine.campaigns.records import KeyedState, RecordState
 from syncd.state import models
-from syncd.state.leases import fence
-from syncd.state.types import utcnow
+from syncd.state.cursors import read_cursor, write_cursor
+from syncd.state.scope import TenantScoped
 from syncd.state.upsert import upsert
 
 __all__ = ["MemberStore", "Placed", "poll_stream"]
 
 _MEMBERS = models.Base.metadata.tables["campaign_members"]
-_CURSORS = models.Base.metadata.tables["cursors"]
 # The outcome columns the members table keeps of a record (the write-back table keeps them all).
 _MEMBER_OUTCOME = ("status_id", "system_status", "call_date", "agent_login", "last_note")
 
 
-class MemberStore:
-    def __init__(
-        self,
-        session_factory: Callable[[], Session],
-        tenant: str,
-        *,
-        clock: Callable[[], datetime] = utcnow,
-        epoch: int | None = None,
-    ) -> None:
-        self._sessions, self.tenant, self._clock, self.epoch = session_factory, tenant, clock, epoch
+class MemberStore(TenantScoped):
+    """One tenant's campaign members; fenced writes with an ``epoch``."""
 
     def members(self, outbound_id: str) -> dict[str, Member]:
         member = _MEMBERS.c
@@ -54,14 +45,13 @@ class MemberStore:
         ).where(
             member.tenant == self.tenant, member.outbound_id == outbound_id, member.customer_id.is_not(None)
         )
-        with self._sessions() as session:
+        with self.sessions() as session:
             return {row[0]: Member(*row) for row in session.execute(query)}
 
     def commit(self, outbound_id: str, placed: Sequence[Placed], removed: Sequence[str]) -> None:
-        now = self._clock()
-        with self._sessions() as session, session.begin():
-            if self.epoch is not None:
-                fence(session, self.tenant, self.epoch)
+        now = self.clock()
+        with self.sessions() as session, session.begin():
+            self._fence(session)
             if removed:
                 member = _MEMBERS.c
                 session.execute(
@@ -83,9 +73,8 @@ class MemberStore:
         """
         if not states:
             return []
-        with self._sessions() as session, session.begin():
-            if self.epoch is not None:
-                fence(session, self.tenant, self.epoch)
+        with self.sessions() as session, session.begin():
+            self._fence(session)
             by_customer, by_record = self._index(session, outbound_id)
             matched: list[KeyedState] = []
             rows: list[dict[str, object]] = []
@@ -108,7 +97,7 @@ class MemberStore:
             member.outbound_id == outbound_id,
             member.record_id.in_(list(record_ids)),
         )
-        with self._sessions() as session:
+        with self.sessions() as session:
             return {int(record_id): key for record_id, key in session.execute(query)}
 
     def forget(self, outbound_id: str, keys: Sequence[str]) -> None:
@@ -117,34 +106,22 @@ class MemberStore:
 
     def poll_mark(self, outbound_id: str) -> str | None:
         """When the last poll of this campaign started (ISO date-time), or None before the first."""
-        cursor = _CURSORS.c
-        query = select(cursor.cursor_value).where(
-            cursor.tenant == self.tenant, cursor.stream == poll_stream(outbound_id)
-        )
-        with self._sessions() as session:
-            value: str | None = session.execute(query).scalar_one_or_none()
-            return value
+        found = read_cursor(self.sessions, self.tenant, poll_stream(outbound_id))
+        return None if found is None else found[0]
 
     def set_poll_mark(self, outbound_id: str, value: str) -> None:
-        now = self._clock()
-        row = {
-            "tenant": self.tenant,
-            "stream": poll_stream(outbound_id),
-            "cursor_value": value,
-            "cursor_key": "",
-            "updated_at": now,
-        }
-        with self._sessions() as session, session.begin():
-            if self.epoch is not None:
-                fence(session, self.tenant, self.epoch)
+        now = self.clock()
+        with self.sessions() as session, session.begin():
+            self._fence(session)
             dialect = session.get_bind().dialect.name
-            statement = upsert(
-                dialect,
-                _CURSORS,
-                ("tenant", "stream"),
-                lambda new: {"cursor_value": new["cursor_value"], "updated_at": new["updated_at"]},
-            )
-            session.execute(statement, [row])
+            write_cursor(session, dialect, self.tenant, poll_stream(outbound_id), (value, ""), now)
+
+    def count(self, outbound_id: str) -> int:
+        """How many records syncd placed in the campaign: what ``syncd status`` counts as its links."""
+        member = _MEMBERS.c
+        query = select(func.count()).where(member.tenant == self.tenant, member.outbound_id == outbound_id)
+        with self.sessions() as session:
+            return session.scalar(query) or 0
 
     def _index(
         self, session: Session, outbound_id: str

@@ -33,18 +33,16 @@ from datetime import datetime
 
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from syncd.state import models
-from syncd.state.db import rowcount
+from syncd.state.db import Sessions, rowcount
 from syncd.state.leases import current_epoch
 from syncd.state.processes import pid_alive
 from syncd.state.types import utcnow
+from syncd.vocabulary import RunStatus
 
 log = logging.getLogger("syncd.runs")
 
-Sessions = Callable[[], Session]
-CRASHED = "crashed"
 _RUNS: Table = models.Base.metadata.tables["runs"]
 
 
@@ -143,7 +141,7 @@ def crash_note(crashed: Crashed, noticed_by: str) -> str:
 def open_runs(sessions: Sessions, tenant: str) -> list[OpenRun]:
     run = models.Run
     query = select(run.id, run.stream, run.holder, run.epoch, run.started_at, run.last_seen_at).where(
-        run.tenant == tenant, run.status == "running"
+        run.tenant == tenant, run.status == RunStatus.RUNNING
     )
     with sessions() as session:
         return [OpenRun(*row) for row in session.execute(query)]
@@ -159,9 +157,9 @@ def close_crashed(
         for item in crashed:
             statement = (
                 update(_RUNS)
-                .where(runs.id == item.run.id, runs.tenant == tenant, runs.status == "running")
+                .where(runs.id == item.run.id, runs.tenant == tenant, runs.status == RunStatus.RUNNING)
                 .values(
-                    status=CRASHED,
+                    status=RunStatus.CRASHED,
                     finished_at=func.coalesce(runs.last_seen_at, runs.started_at),
                     error=crash_note(item, noticed_by),
                 )
@@ -176,7 +174,7 @@ def touch_runs(sessions: Sessions, tenant: str, holder: str, now: datetime | Non
     runs = _RUNS.c
     statement = (
         update(_RUNS)
-        .where(runs.tenant == tenant, runs.holder == holder, runs.status == "running")
+        .where(runs.tenant == tenant, runs.holder == holder, runs.status == RunStatus.RUNNING)
         .values(last_seen_at=now or utcnow())
     )
     with sessions() as session, session.begin():

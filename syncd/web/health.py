@@ -14,18 +14,15 @@ thread with a deadline: a hung database must not hang the event loop.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-
-from sqlalchemy import Engine, text
 
 from syncd.broker.redis_broker import broker_url, ping, redis_client_url
 from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import discover_tenants
 from syncd.source.probe import mask_url, scrub
-from syncd.state.db import make_engine
+from syncd.state.db import StateDbs
 from syncd.web.basic_auth import authorized
 
 OK = "ok"
@@ -75,31 +72,10 @@ def details_allowed(authorization: str | None, settings: ProcessSettings) -> boo
     return authorized(authorization, settings.health_user, password)
 
 
-class StateEngines:
-    """One engine per state URL for the life of the app, so each probe does not pay for a new pool."""
-
-    def __init__(self) -> None:
-        self._engines: dict[str, Engine] = {}
-        self._lock = threading.Lock()
-
-    def get(self, url: str) -> Engine:
-        with self._lock:
-            engine = self._engines.get(url)
-            if engine is None:
-                engine = self._engines[url] = make_engine(url)
-            return engine
-
-    def dispose(self) -> None:
-        with self._lock:
-            for engine in self._engines.values():
-                engine.dispose()
-            self._engines.clear()
-
-
-async def check_health(settings: ProcessSettings, engines: StateEngines) -> Health:
+async def check_health(settings: ProcessSettings, dbs: StateDbs) -> Health:
     tenants, state_urls = await asyncio.to_thread(_load_tenants, settings)
     broker, *states = await asyncio.gather(
-        _run(_ping_broker, settings), *(_run(_select_one, engines, url) for url in state_urls)
+        _run(_ping_broker, settings), *(_run(_select_one, dbs, url) for url in state_urls)
     )
     state = {mask_url(url): result for url, result in zip(state_urls, states, strict=True)}
     return Health(broker=broker, state=state, tenants=tenants)
@@ -120,9 +96,8 @@ def _ping_broker(settings: ProcessSettings) -> str:
     return OK
 
 
-def _select_one(engines: StateEngines, url: str) -> str:
-    with engines.get(url).connect() as conn:
-        conn.execute(text("SELECT 1"))
+def _select_one(dbs: StateDbs, url: str) -> str:
+    dbs.get(url).ping()
     return OK
 
 
@@ -143,7 +118,7 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, ConfigError):
         message = "; ".join(f"{p.key}: {p.problem}" for p in exc.problems)
     else:
-        # SQLAlchemy appends the statement and a docs link on later lines; the first says what broke.
+        # A database error has the statement and a docs link on later lines; the first says what broke.
         first_line = str(exc).strip().splitlines()[:1]
         message = f"{type(exc).__name__}: {first_line[0]}" if first_line else type(exc).__name__
     message = scrub(message)

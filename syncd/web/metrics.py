@@ -20,34 +20,33 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
-from sqlalchemy import func, select
 
 from syncd.app.runtime import state_streams
 from syncd.observability.metrics import MultiprocessFiles, metrics_dir
 from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import TenantRef, tenant_files, tenant_ref
-from syncd.state import models
-from syncd.state.db import session_factory
-from syncd.web.health import StateEngines
+from syncd.state.cursors import cursor_moves
+from syncd.state.db import StateDbs
+from syncd.state.failure_log import FailureLog
+from syncd.state.run_log import RunLog
 
 log = logging.getLogger("syncd.web.metrics")
 
 ROUTE = "/metrics"
 REGISTRY_KEY = web.AppKey("metrics_registry", CollectorRegistry)
 SCRAPE_TIMEOUT_S = 10.0
-SYNCED = ("ok", "partial")  # a run that reached the end of its source read
 
 
-def add_metrics_route(app: web.Application, settings: ProcessSettings, engines: StateEngines) -> None:
-    app[REGISTRY_KEY] = metrics_registry(settings, engines)
+def add_metrics_route(app: web.Application, settings: ProcessSettings, dbs: StateDbs) -> None:
+    app[REGISTRY_KEY] = metrics_registry(settings, dbs)
     app.router.add_get(ROUTE, serve_metrics)
 
 
-def metrics_registry(settings: ProcessSettings, engines: StateEngines) -> CollectorRegistry:
+def metrics_registry(settings: ProcessSettings, dbs: StateDbs) -> CollectorRegistry:
     """Not the default registry: this process's own (empty) syncd series would duplicate the workers'."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(MultiprocessFiles(metrics_dir(settings.var_dir)))
-    registry.register(StateGauges(settings, engines))
+    registry.register(StateGauges(settings, dbs))
     return registry
 
 
@@ -64,8 +63,8 @@ class StateGauges:
     """Per tenant and stream, from the state DB: cursor lag, open failures, age of the last synced run,
     runs by status."""
 
-    def __init__(self, settings: ProcessSettings, engines: StateEngines) -> None:
-        self.settings, self.engines = settings, engines
+    def __init__(self, settings: ProcessSettings, dbs: StateDbs) -> None:
+        self.settings, self.dbs = settings, dbs
 
     def collect(self) -> Iterator[Metric]:
         now = datetime.now(UTC)
@@ -120,15 +119,10 @@ class StateGauges:
 
     def read_runs(self, ref: TenantRef, runs: GaugeMetricFamily) -> None:
         """Counted from the state DB, so a run closed as crashed by any process shows here."""
-        run = models.Run
-        query = (
-            select(run.stream, run.status, func.count())
-            .where(run.tenant == ref.name)
-            .group_by(run.stream, run.status)
-        )
-        with session_factory(self.engines.get(ref.state_url))() as session:
-            for stream, status, count in session.execute(query):
-                runs.add_metric([ref.name, stream, status], count)
+        for stream, status, count in RunLog(
+            self.dbs.get(ref.state_url).sessions, ref.name
+        ).counts_by_status():
+            runs.add_metric([ref.name, stream, status], count)
 
     def read_tenant(
         self,
@@ -138,31 +132,15 @@ class StateGauges:
         synced: GaugeMetricFamily,
         failures: GaugeMetricFamily,
     ) -> None:
-        cursor, failure, run = models.Cursor, models.Failure, models.Run
-        with session_factory(self.engines.get(ref.state_url))() as session:
-            moved = session.execute(
-                select(cursor.stream, cursor.updated_at).where(cursor.tenant == ref.name)
-            ).all()
-            open_failures = session.execute(
-                select(failure.stream, failure.kind, func.count())
-                .where(failure.tenant == ref.name, failure.resolved_at.is_(None))
-                .group_by(failure.stream, failure.kind)
-            ).all()
-            streams = dict.fromkeys([*state_streams(ref.config), *(stream for stream, _ in moved)])
-            last: dict[str, datetime] = {}
-            for stream in streams:
-                # newest first along the (tenant, stream, started_at) index: stops at the first synced run
-                finished = session.scalar(
-                    select(run.finished_at)
-                    .where(run.tenant == ref.name, run.stream == stream, run.status.in_(SYNCED))
-                    .order_by(run.started_at.desc())
-                    .limit(1)
-                )
-                if finished is not None:
-                    last[stream] = finished
+        sessions = self.dbs.get(ref.state_url).sessions
+        moved = cursor_moves(sessions, ref.name)
+        open_failures = FailureLog(sessions, ref.name).summary()
+        streams = dict.fromkeys([*state_streams(ref.config), *(stream for stream, _ in moved)])
+        last = RunLog(sessions, ref.name).last_synced(list(streams))
         for stream, updated_at in moved:
             lag.add_metric([ref.name, stream], max(0.0, (now - updated_at).total_seconds()))
         for stream, finished in last.items():
             synced.add_metric([ref.name, stream], max(0.0, (now - finished).total_seconds()))
-        for stream, kind, count in open_failures:
-            failures.add_metric([ref.name, stream, kind], count)
+        for stream, summary in open_failures.items():
+            for kind, count in summary.by_kind.items():
+                failures.add_metric([ref.name, stream, kind], count)

@@ -19,21 +19,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
-
-from sqlalchemy import delete, update
-from sqlalchemy.orm import Session
 
 from syncd.broker.redis_broker import live_broker_url
 from syncd.settings import ProcessSettings, Tenant
 from syncd.settings.tenant import CampaignRule
 from syncd.source.writeback import WritebackTable
-from syncd.state import models
+from syncd.state.db import Sessions
+from syncd.state.event_log import EventLog
 from syncd.state.jobs import JobStore
 from syncd.state.members import MemberStore
-from syncd.state.types import utcnow
-from syncd.state.upsert import insert_missing
+from syncd.vocabulary import JobKind, JobStatus, Trigger
 from syncd.web.webhook_events import OUTBOUND_RECORD_SAVED, Event, record_saved
 
 log = logging.getLogger("syncd.web.webhooks")
@@ -42,49 +38,7 @@ APPLIED = "applied"
 RECORDED = "recorded"
 UNMATCHED = "unmatched"
 DUPLICATE = "duplicate"
-WEBHOOK_TRIGGER = "webhook"
 CAMPAIGNS_STREAM = "campaigns"
-
-Sessions = Callable[[], Session]
-_EVENTS = models.Base.metadata.tables["webhook_events"]
-
-
-class EventLog:
-    """One tenant's rows in ``webhook_events``."""
-
-    def __init__(self, sessions: Sessions, tenant: str, *, clock: Callable[[], datetime] = utcnow) -> None:
-        self._sessions, self.tenant, self._clock = sessions, tenant, clock
-
-    def claim(self, event: Event, outcome: str) -> bool:
-        """False when the tenant has seen this event already.
-
-        Decided on RETURNING, not on the row count: with an autoincrement key PostgreSQL's driver
-        reports -1 for an INSERT that SQLAlchemy gave an implicit RETURNING.
-        """
-        row = {
-            "tenant": self.tenant,
-            "digest": event.digest,
-            "action": event.action,
-            "outbound_id": event.outbound_id,
-            "record_id": event.record_id,
-            "customer_id": event.customer_id,
-            "outcome": outcome,
-            "received_at": self._clock(),
-        }
-        with self._sessions() as session, session.begin():
-            statement = insert_missing(session.get_bind().dialect.name, _EVENTS, ("tenant", "digest"))
-            return session.execute(statement.returning(_EVENTS.c.id), row).first() is not None
-
-    def settle(self, event: Event, outcome: str) -> None:
-        with self._sessions() as session, session.begin():
-            session.execute(update(_EVENTS).where(*self._this(event)).values(outcome=outcome))
-
-    def release(self, event: Event) -> None:
-        with self._sessions() as session, session.begin():
-            session.execute(delete(_EVENTS).where(*self._this(event)))
-
-    def _this(self, event: Event) -> tuple[Any, ...]:
-        return _EVENTS.c.tenant == self.tenant, _EVENTS.c.digest == event.digest
 
 
 HandOff = Callable[[str, Sessions], object]  # (tenant name, its state sessions): queue a campaigns run
@@ -174,17 +128,17 @@ class CampaignHandOff:
             return None
         with self._lock(tenant):
             jobs = JobStore(sessions, tenant)
-            if any(job.trigger == WEBHOOK_TRIGGER for job in jobs.active()):
+            if any(job.trigger == Trigger.WEBHOOK for job in jobs.active()):
                 return None
-            job = jobs.create("incremental", WEBHOOK_TRIGGER, [CAMPAIGNS_STREAM])
+            job = jobs.create(JobKind.INCREMENTAL, Trigger.WEBHOOK, [CAMPAIGNS_STREAM])
             try:
                 self._send(broker, tenant, job.id)
             except Exception as exc:  # noqa: BLE001 -- any failure: a queued job with no task would block the next
-                jobs.finish(job.id, "failed", f"could not enqueue: {type(exc).__name__}")
+                jobs.finish(job.id, JobStatus.FAILED, f"could not enqueue: {type(exc).__name__}")
                 line = {"tenant": tenant, "job_id": job.id, "error": type(exc).__name__}
                 log.warning("webhook run not queued", extra=line)
                 return None
-        line = {"tenant": tenant, "job_id": job.id, "kind": "incremental", "trigger": WEBHOOK_TRIGGER}
+        line = {"tenant": tenant, "job_id": job.id, "kind": JobKind.INCREMENTAL, "trigger": Trigger.WEBHOOK}
         log.info("job queued", extra={**line, "streams": CAMPAIGNS_STREAM})
         return job.id
 

@@ -28,9 +28,8 @@ from aiohttp import hdrs, web
 from syncd.errors import Skippable
 from syncd.settings import ProcessSettings, Tenant
 from syncd.source.writeback import WritebackTable
-from syncd.state.db import session_factory
+from syncd.state.db import StateDbs
 from syncd.web.basic_auth import CHALLENGE, authorized
-from syncd.web.health import StateEngines
 from syncd.web.webhook_events import BadEvent, Event, parse_event
 from syncd.web.webhook_store import CampaignHandOff, EventHandler
 from syncd.web.webhook_tenants import TenantCache
@@ -46,13 +45,13 @@ class BodyTooLarge(Skippable):
 
 
 class WebhookReceiver:
-    """What the route keeps for the life of the app: tenants, engines, write-back tables, the hand-off."""
+    """What the route keeps for the life of the app: tenants, databases, write-back tables, the hand-off."""
 
-    def __init__(self, settings: ProcessSettings, state_engines: StateEngines) -> None:
+    def __init__(self, settings: ProcessSettings, state_dbs: StateDbs) -> None:
         self.settings = settings
         self.tenants = TenantCache(settings)
-        self._state_engines = state_engines
-        self._source_engines = StateEngines()  # the same URL -> engine cache, for tenants' own databases
+        self._state_dbs = state_dbs
+        self._source_dbs = StateDbs()  # the same URL -> engine cache, for tenants' own databases
         self._writebacks: dict[tuple[str, str], WritebackTable] = {}
         self._lock = threading.Lock()
         self._hand_off = CampaignHandOff(settings)
@@ -60,7 +59,7 @@ class WebhookReceiver:
     def handle(self, tenant: Tenant, event: Event) -> str:
         """Blocking: call it from a thread."""
         ensure_schema(tenant.state_url, self.settings)
-        sessions = session_factory(self._state_engines.get(tenant.state_url))
+        sessions = self._state_dbs.get(tenant.state_url).sessions
         handler = EventHandler(tenant, sessions, lambda table: self._writeback(tenant, table), self._hand_off)
         return handler.handle(event)
 
@@ -68,7 +67,7 @@ class WebhookReceiver:
         self._hand_off.close()
         with self._lock:
             self._writebacks.clear()
-        self._source_engines.dispose()
+        self._source_dbs.dispose()
 
     def _writeback(self, tenant: Tenant, name: str) -> WritebackTable:
         """Created (if missing) under the lock: two first events must not both try to create the table."""
@@ -76,7 +75,7 @@ class WebhookReceiver:
         with self._lock:
             table = self._writebacks.get((url, name))
             if table is None:
-                table = WritebackTable(self._source_engines.get(url), name)
+                table = WritebackTable(self._source_dbs.get(url).engine, name)
                 table.ensure()
                 self._writebacks[(url, name)] = table
             return table

@@ -17,18 +17,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import redis
 from redis.exceptions import LockError, LockNotOwnedError, RedisError
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from syncd.engine.errors import LeaseLost
 from syncd.errors import Retriable
 from syncd.observability.metrics import LOCK_BUSY, LOCK_WAIT
+from syncd.state.db import Sessions
+from syncd.state.errors import StateDbError
 from syncd.state.leases import take_epoch
 from syncd.state.runs import UNKNOWN_LOCK, LockSeen, process_token, reap, touch_runs
 
@@ -123,7 +123,7 @@ class Sighting(threading.Thread):
     and the lock must be renewed on time regardless.
     """
 
-    def __init__(self, sessions: Callable[[], Session], lease: Lease) -> None:
+    def __init__(self, sessions: Sessions, lease: Lease) -> None:
         super().__init__(name=f"syncd-seen-{lease.tenant}", daemon=True)
         self.sessions, self.lease = sessions, lease
         self.stopped = threading.Event()
@@ -132,7 +132,7 @@ class Sighting(threading.Thread):
         while not self.stopped.wait(self.lease.ttl / 3) and not self.lease.lost.is_set():
             try:
                 touch_runs(self.sessions, self.lease.tenant, self.lease.token)
-            except SQLAlchemyError as exc:  # the run's own commits will say so; this is only a sign of life
+            except StateDbError as exc:  # the run's own commits will say so; this is only a sign of life
                 log.debug("tenant=%s runs not marked seen: %s", self.lease.tenant, type(exc).__name__)
 
     def stop(self) -> None:
@@ -140,7 +140,7 @@ class Sighting(threading.Thread):
         self.join(timeout=5)
 
 
-def close_dead_runs(sessions: Callable[[], Session], tenant: str, token: str) -> None:
+def close_dead_runs(sessions: Sessions, tenant: str, token: str) -> None:
     """Right after taking the lease: every other leased run still ``running`` has lost its lease."""
     reap(sessions, tenant, lambda: LockSeen(True, token), "the next run")
 
@@ -148,7 +148,7 @@ def close_dead_runs(sessions: Callable[[], Session], tenant: str, token: str) ->
 @contextmanager
 def tenant_lease(
     client: redis.Redis,
-    sessions: Callable[[], Session],
+    sessions: Sessions,
     tenant: str,
     job_id: str,
     ttl: float,

@@ -9,25 +9,22 @@ from __future__ import annotations
 import os
 
 import redis
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from syncd.broker.redis_broker import broker_url, redis_client_url
 from syncd.settings import ProcessSettings
-from syncd.state.db import make_engine, session_factory
+from syncd.state.db import Sessions, StateDbs
 
-_engines: dict[tuple[int, str], Engine] = {}
+_state_dbs: dict[int, StateDbs] = {}
 _redis: dict[int, redis.Redis] = {}
 
 REDIS_TIMEOUT_SECONDS = 5.0
 
 
-def state_sessions(url: str) -> sessionmaker[Session]:
-    key = (os.getpid(), url)
-    engine = _engines.get(key)
-    if engine is None:
-        engine = _engines[key] = make_engine(url)
-    return session_factory(engine)
+def state_sessions(url: str) -> Sessions:
+    dbs = _state_dbs.get(os.getpid())
+    if dbs is None:
+        dbs = _state_dbs[os.getpid()] = StateDbs()
+    return dbs.get(url).sessions
 
 
 def redis_client(settings: ProcessSettings) -> redis.Redis:

@@ -10,6 +10,7 @@ from typing import Any
 from syncd.engine.ports import Commit, CrmResult, FailureRecord, Link, Payload, RemoteRecord
 from syncd.engine.records import Position, SourceRow
 from syncd.engine.resolve import ItemStatus
+from syncd.vocabulary import BLOCKED_KINDS, PENDING_KINDS
 
 
 class Crash(BaseException):
@@ -127,7 +128,7 @@ class FakeStore:
         due = [
             key
             for (s, key), f in self.failures.items()
-            if s == stream and f.kind in ("retryable", "waiting") and (f.next_attempt_at or now) <= now
+            if s == stream and f.kind in PENDING_KINDS and (f.next_attempt_at or now) <= now
         ]
         moved = sorted(self.recheck - set(due)) if stream == "customers" else []
         return due + moved
@@ -136,7 +137,7 @@ class FakeStore:
         return {
             key: f.payload_hash
             for (s, key), f in self.failures.items()
-            if s == stream and key in keys and f.kind in ("permanent", "rejected")
+            if s == stream and key in keys and f.kind in BLOCKED_KINDS
         }
 
     def newest_id(self, stream: str) -> int | None:

@@ -34,7 +34,8 @@ from syncd.engine.records import Position
 from syncd.settings.tenant import StreamSection
 from syncd.source import SqlSource
 from syncd.state.db import make_engine, session_factory
-from syncd.state.repository import OpenFailure, StateStore
+from syncd.state.failure_log import FailureRow
+from syncd.state.repository import StateStore
 from tests.faults import test_process_faults as process_faults
 from tests.faults.figures import assert_passed, measure, open_failures
 from tests.faults.processes import (
@@ -43,6 +44,7 @@ from tests.faults.processes import (
     slow_posts,
     sqlite_path,
 )
+from tests.state.helpers import failure_log
 from tests.sync.conftest import DemoTenant
 from tests.waiting import wait_until
 
@@ -87,9 +89,9 @@ def cursor_of(demo: DemoTenant, stream: str = "customers") -> Position:
     return position
 
 
-def failures_of(demo: DemoTenant, stream: str = "customers") -> dict[str, OpenFailure]:
+def failures_of(demo: DemoTenant, stream: str = "customers") -> dict[str, FailureRow]:
     with state_store(demo) as store:
-        return {f.source_key: f for f in store.open_failures(stream)}
+        return {f.source_key: f for f in failure_log(store).open_failures(stream)}
 
 
 def sync(demo: DemoTenant, *args: str) -> int:

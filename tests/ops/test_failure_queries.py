@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from syncd.ops.failures import FailureQuery, parse_duration, sync_streams
+from syncd.ops.failures import parse_duration, sync_streams
 from syncd.sandbox import SandboxProcess
+from syncd.state.failure_log import FailureQuery
 from tests.ops.conftest import synced_tenant
 
 

@@ -17,7 +17,7 @@ from syncd.state import migrate, models
 from syncd.state.db import make_engine, session_factory
 from syncd.state.leases import current_epoch, fence, take_epoch
 from syncd.state.repository import StateStore
-from tests.state.helpers import T0, Clock
+from tests.state.helpers import T0, Clock, failure_log, run_log
 
 STREAM = "customers"
 RACERS = 8
@@ -63,7 +63,7 @@ def test_current_epoch_commits_and_starts_runs(sessions: sessionmaker[Session], 
 
     assert store.links(STREAM, ["a"]) == {"a": Link("a", 1, "h")}
     assert store.cursor(STREAM) == Position(1, "a")
-    [run] = store.last_runs()
+    [run] = run_log(store).newest()
     assert (run.status, run.job_id) == ("ok", "job1")
     assert current_epoch(sessions, "acme") == epoch  # the fence check does not move it
 
@@ -91,13 +91,13 @@ def test_stale_epoch_writes_nothing(sessions: sessionmaker[Session], clock: Cloc
     assert stale.links(STREAM, ["a", "b"]) == {"a": Link("a", 1, "h1")}
     assert stale.pending_keys(STREAM, ["p"]) == set()
     assert stale.cursor(STREAM) == Position(1, "a")
-    assert stale.open_failures() == []
+    assert failure_log(stale).open_failures() == []
     assert run_count(sessions) == 1
     assert lease_row(sessions).holder == "new"
 
     # The fenced run can still say how it ended.
     stale.finish_run(run_id, "fenced", {}, error="lease lost")
-    assert [(r.id, r.status) for r in stale.last_runs()] == [(run_id, "fenced")]
+    assert [(r.id, r.status) for r in run_log(stale).newest()] == [(run_id, "fenced")]
 
 
 def test_epoch_without_a_lease_row_is_fenced(sessions: sessionmaker[Session], clock: Clock) -> None:

@@ -14,8 +14,9 @@ from syncd.engine.ports import Commit, FailureRecord, Link, Store
 from syncd.engine.records import Position
 from syncd.engine.wallclock import wall_clock
 from syncd.state import models
-from syncd.state.repository import CursorTooLong, StateStore, StreamCounts
-from tests.state.helpers import T0, Clock
+from syncd.state.repository import CursorTooLong, StateStore
+from syncd.state.stream_counts import StreamCounts
+from tests.state.helpers import T0, Clock, failure_log, run_log, stream_counter
 
 STREAM = "customers"
 
@@ -135,7 +136,7 @@ def test_a_commit_failing_midway_writes_nothing(store: StateStore) -> None:
         )
     assert store.links(STREAM, ["a", "b"]) == {"a": Link("a", 1, "h1")}
     assert store.cursor(STREAM) == Position(1, "a")
-    assert store.open_failures() == []
+    assert failure_log(store).open_failures() == []
 
 
 # -- failures --------------------------------------------------------------------------------
@@ -157,20 +158,20 @@ def test_failure_repeats_count_and_reopen(
     t2 = clock.tick(minutes=5)
     store.commit(STREAM, Commit(resolved=["k", "never-failed"]))
     assert failure_row(sessions, "k").resolved_at == t2
-    assert store.open_failures() == []
+    assert failure_log(store).open_failures() == []
 
     t3 = clock.tick(minutes=5)
     store.commit(STREAM, Commit(failures=[failure("k", message="again")]))
     row = failure_row(sessions, "k")
     assert (row.attempts, row.first_failed_at, row.last_failed_at, row.resolved_at) == (3, T0, t3, None)
-    [open_one] = store.open_failures(STREAM)
+    [open_one] = failure_log(store).open_failures(STREAM)
     assert (open_one.source_key, open_one.message, open_one.attempts) == ("k", "again", 3)
 
 
 def test_a_key_both_resolved_and_failed_stays_failed(store: StateStore) -> None:
     store.commit(STREAM, Commit(failures=[failure("k")]))
     store.commit(STREAM, Commit(failures=[failure("k")], resolved=["k"]))
-    assert [f.source_key for f in store.open_failures()] == ["k"]
+    assert [f.source_key for f in failure_log(store).open_failures()] == ["k"]
 
 
 def test_due_retries_respects_kind_and_next_attempt(store: StateStore, clock: Clock) -> None:
@@ -248,15 +249,15 @@ def test_runs_start_and_finish(store: StateStore, sessions: sessionmaker[Session
     store.finish_run(second, "failed", {"read": 1, "failed": 1}, error="boom")
     running = store.start_run(STREAM, "cli", "incremental")
 
-    runs = store.last_runs()
+    runs = run_log(store).newest()
     assert [r.id for r in runs] == [running, second, first]
     assert runs[0].status == "running" and runs[0].finished_at is None
     assert (runs[1].status, runs[1].counters, runs[1].error) == ("failed", {"read": 1, "failed": 1}, "boom")
     assert runs[2].counters["created"] == 2 and runs[2].finished_at == T0 + timedelta(seconds=30)
-    assert [r.id for r in store.last_runs(STREAM, limit=1)] == [running]
+    assert [r.id for r in run_log(store).newest(STREAM, limit=1)] == [running]
 
     other = StateStore(sessions, "other", clock=clock)
-    assert other.last_runs() == []
+    assert run_log(other).newest() == []
     with pytest.raises(LookupError):
         other.finish_run(first, "ok", {})
 
@@ -264,14 +265,14 @@ def test_runs_start_and_finish(store: StateStore, sessions: sessionmaker[Session
 def test_runs_record_their_job(store: StateStore) -> None:
     daemon = store.start_run(STREAM, "schedule", "incremental", job_id="0123456789ab")
     manual = store.start_run(STREAM, "cli", "incremental")
-    assert {r.id: r.job_id for r in store.last_runs()} == {daemon: "0123456789ab", manual: None}
+    assert {r.id: r.job_id for r in run_log(store).newest()} == {daemon: "0123456789ab", manual: None}
 
 
 # -- status counts ---------------------------------------------------------------------------
 
 
 def test_stream_counts(store: StateStore, sessions: sessionmaker[Session]) -> None:
-    assert store.stream_counts(STREAM) == StreamCounts(linked=0, pending=0, failed=0, retryable=0)
+    assert stream_counter(store).counts(STREAM) == StreamCounts(linked=0, pending=0, failed=0, retryable=0)
     store.commit(
         STREAM,
         Commit(
@@ -290,5 +291,7 @@ def test_stream_counts(store: StateStore, sessions: sessionmaker[Session]) -> No
     store.commit("companies", Commit(links=[Link("z", 9, "h")], failures=[failure("z2")]))
     StateStore(sessions, "other").commit(STREAM, Commit(links=[Link("o", 1, "h")], failures=[failure("o")]))
 
-    assert store.stream_counts(STREAM) == StreamCounts(linked=2, pending=2, failed=4, retryable=2)
-    assert store.stream_counts("companies") == StreamCounts(linked=1, pending=0, failed=1, retryable=1)
+    assert stream_counter(store).counts(STREAM) == StreamCounts(linked=2, pending=2, failed=4, retryable=2)
+    assert stream_counter(store).counts("companies") == StreamCounts(
+        linked=1, pending=0, failed=1, retryable=1
+    )
