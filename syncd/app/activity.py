@@ -9,9 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
-
 from syncd.app.runtime import TenantRuntime
 from syncd.engine.activity.convert import agents_work_row
 from syncd.engine.activity.runs import ActivityRun, ChatsRun, ConnectionsRun, ReportRun, WolkvoxRun
@@ -24,6 +21,7 @@ from syncd.settings.activity import (
     WolkvoxSection,
 )
 from syncd.source.activity_tables import ActivityTable, TableShapeError
+from syncd.source.errors import SourceDbError, SourceEngine
 from syncd.state.db import make_engine
 from syncd.state.jobs import JobStore
 from syncd.thulium import ThuliumError
@@ -47,7 +45,7 @@ class LocalClock:
 
 
 @contextmanager
-def analytics_engine(runtime: TenantRuntime) -> Iterator[Engine]:
+def analytics_engine(runtime: TenantRuntime) -> Iterator[SourceEngine]:
     """The tables go to ``analytics_url`` when given, else next to the source rows."""
     url = runtime.tenant.analytics_url
     if url is None:
@@ -61,7 +59,7 @@ def analytics_engine(runtime: TenantRuntime) -> Iterator[Engine]:
 
 
 def build_run(
-    runtime: TenantRuntime, stream: str, engine: Engine, clock: Clock, wolkvox: WolkvoxClient | None
+    runtime: TenantRuntime, stream: str, engine: SourceEngine, clock: Clock, wolkvox: WolkvoxClient | None
 ) -> ActivityRun:
     activity = runtime.tenant.config.activity
     assert activity is not None
@@ -156,9 +154,9 @@ def run_activity(
             run = build_run(runtime, stream, engine, clock, wolkvox)
             try:
                 return run.run().as_dict(), None
-            except (ThuliumError, WolkvoxError, SQLAlchemyError) as exc:
+            except (ThuliumError, WolkvoxError, SourceDbError) as exc:
                 return run.counters.as_dict(), exc
-    except (SQLAlchemyError, TableShapeError) as exc:  # the analytics database: unreachable, no rights,
+    except (SourceDbError, TableShapeError) as exc:  # the analytics database: unreachable, no rights,
         return {}, exc  # or a table of another shape
     finally:
         if wolkvox is not None:

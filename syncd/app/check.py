@@ -29,7 +29,6 @@ from pathlib import Path
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy.exc import SQLAlchemyError
 
 from syncd.app.campaigns import CampaignSetupError, check_campaigns
 from syncd.settings import ConfigError, ProcessSettings, Tenant, load_tenant
@@ -51,6 +50,7 @@ from syncd.source.probe import (
     streams,
 )
 from syncd.state import migrate
+from syncd.state.errors import StateDbError
 from syncd.thulium import (
     RetryPolicy,
     ThuliumAuthError,
@@ -159,7 +159,7 @@ def check_state(tenant: Tenant) -> Section:
     shown = mask_url(url)
     try:
         revision = state_revision(url)
-    except (Unusable, SQLAlchemyError) as exc:
+    except (Unusable, StateDbError) as exc:
         return Section("state DB", [unreachable_state(tenant, url, exc)])
     head = migrate.head_revision()
     if revision is None:

@@ -70,9 +70,9 @@ def _broker(exc: BaseException) -> str | None:
 
 
 def _database(exc: BaseException) -> str | None:
-    from sqlalchemy.exc import SQLAlchemyError
+    from syncd.state.errors import StateDbError  # the source's errors are the same class
 
-    if not isinstance(exc, SQLAlchemyError):
+    if not isinstance(exc, StateDbError):
         return None
     cause = getattr(exc, "orig", None) or exc
     return (

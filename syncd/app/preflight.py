@@ -11,8 +11,6 @@ credentials, a dead host, a wrong URL) into the same words.
 
 from __future__ import annotations
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from syncd.app.check import (
     known_revision,
     state_revision,
@@ -25,6 +23,7 @@ from syncd.settings import Tenant
 from syncd.settings.errors import ConfigProblem
 from syncd.source.probe import Unusable, probe_source
 from syncd.state import migrate
+from syncd.state.errors import StateDbError
 
 __all__ = ["local_problems", "stops_thulium_probes", "thulium_problem"]
 
@@ -39,7 +38,7 @@ def local_problems(tenant: Tenant, state_url: str) -> list[ConfigProblem]:
 def state_problems(tenant: Tenant, url: str) -> list[ConfigProblem]:
     try:
         revision = state_revision(url)
-    except (Unusable, SQLAlchemyError) as exc:
+    except (Unusable, StateDbError) as exc:
         return [unreachable_state(tenant, url, exc)]
     if revision is None or revision == migrate.head_revision() or known_revision(revision):
         return []

@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sqlalchemy import Engine
-
 from syncd.engine.campaigns.ports import CampaignCrm
 from syncd.engine.campaigns.run import CampaignOptions, campaign_stream
 from syncd.engine.crm.options import RunOptions
@@ -22,6 +20,7 @@ from syncd.settings.activity import ACTIVITY_STREAMS
 from syncd.settings.tenant import StreamSection, TenantFile, ThuliumSection
 from syncd.source import SqlSource
 from syncd.source.engine import source_engine as open_source
+from syncd.source.errors import SourceEngine
 from syncd.source.writeback import WritebackTable
 from syncd.state.db import make_engine, session_factory
 from syncd.state.members import MemberStore
@@ -71,13 +70,13 @@ class TenantRuntime:
     store: StateStore
     client: ThuliumClient
     crm: Crm
-    engines: tuple[Engine, ...]
+    engines: tuple[SourceEngine, ...]
     members: MemberStore
     campaigns: CampaignCrm
     writebacks: dict[str, WritebackTable] = field(default_factory=dict)  # by table name
 
     @property
-    def source_engine(self) -> Engine:
+    def source_engine(self) -> SourceEngine:
         return self.engines[0]
 
     def writeback(self, table: str) -> WritebackTable:

@@ -11,8 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from syncd.app.attempts import record_aborted_attempt
 from syncd.app.campaigns import (
     CampaignSetupError,
@@ -32,6 +30,7 @@ from syncd.observability.logs import register_basic_auth
 from syncd.observability.metrics import API_METRICS, record_run
 from syncd.settings import Tenant
 from syncd.settings.activity import ACTIVITY_STREAMS
+from syncd.state.errors import StateDbError
 from syncd.thulium import ThuliumError
 from syncd.vocabulary import FailureKind, JobKind, RunStatus, Trigger
 
@@ -284,7 +283,7 @@ def finish(
     if run_id is not None:
         try:
             runtime.store.finish_run(run_id, status, {**counters, "requests": requests}, message)
-        except SQLAlchemyError as exc:  # still unavailable: the run stays "running" in the state DB
+        except StateDbError as exc:  # still unavailable: the run stays "running" in the state DB
             log.error("run end not recorded", extra={"run_id": run_id, "error": type(exc).__name__})
         record_run(runtime.tenant.name, stream, status, counters, seconds)
     line: dict[str, object] = {"tenant": runtime.tenant.name, "stream": stream, "status": status}

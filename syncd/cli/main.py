@@ -98,15 +98,14 @@ def mask(url: str) -> str:
 @contextmanager
 def state_db_errors(url: str) -> Iterator[None]:
     """A ``db`` command's database is the state DB: say so, with its URL masked, in one line."""
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-
     from syncd.source.probe import first_line
+    from syncd.state.errors import NotADatabaseUrl, StateDbError
 
     try:
         yield
-    except ArgumentError:
+    except NotADatabaseUrl:
         raise fail(f"{mask(url)!r} is not a SQLAlchemy URL (e.g. postgresql+psycopg://...)") from None
-    except SQLAlchemyError as exc:
+    except StateDbError as exc:
         raise fail(f"cannot reach the state DB {mask(url)}: {first_line(exc)}") from None
 
 

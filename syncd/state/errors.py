@@ -10,8 +10,9 @@ the first line of either).
 
 from __future__ import annotations
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 StateDbError = SQLAlchemyError
+NotADatabaseUrl = ArgumentError  # the URL itself does not parse: nothing was tried
 
-__all__ = ["StateDbError"]
+__all__ = ["NotADatabaseUrl", "StateDbError"]

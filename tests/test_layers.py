@@ -1,0 +1,24 @@
+"""The layer contracts name every package: a new one cannot slip past them by not being listed."""
+
+import pkgutil
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import syncd
+
+ROOT = Path(__file__).resolve().parents[1]
+SQL_LAYERS = {"syncd.state", "syncd.source", "syncd.demo"}
+
+
+def contract(name: str) -> dict[str, Any]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    found: list[dict[str, Any]] = [c for c in config["tool"]["importlinter"]["contracts"] if c["name"] == name]
+    return found[0]
+
+
+def test_sqlalchemy_is_forbidden_in_every_package_but_the_three_sql_layers() -> None:
+    children = {f"syncd.{module.name}" for module in pkgutil.iter_modules(syncd.__path__)}
+    sources = set(contract("SQLAlchemy only in the state, source and demo layers")["source_modules"])
+    assert sources | SQL_LAYERS == children
+    assert not sources & SQL_LAYERS
