@@ -13,7 +13,8 @@ SQL_LAYERS = {"syncd.state", "syncd.source", "syncd.demo"}
 
 def contract(name: str) -> dict[str, Any]:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    found: list[dict[str, Any]] = [c for c in config["tool"]["importlinter"]["contracts"] if c["name"] == name]
+    contracts: list[dict[str, Any]] = config["tool"]["importlinter"]["contracts"]
+    found = [c for c in contracts if c["name"] == name]
     return found[0]
 
 
