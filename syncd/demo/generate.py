@@ -110,10 +110,12 @@ def _problems(
     return {index: kinds[n % len(kinds)] for n, index in enumerate(chosen)}
 
 
+ORIGINAL_DISTANCE = 16  # rows from a duplicate NIP back to its original: far past a demo max_in_flight (2-4)
+
+
 def _companies(
     rng: random.Random, clock: Clock, count: int, invalid_fraction: float
 ) -> tuple[list[Row], dict[str, Invalid]]:
-    # The first company is never broken, so a duplicate NIP always has an earlier original.
     problems = _problems(rng, range(1, count), round(count * invalid_fraction), COMPANY_PROBLEMS)
     nips: set[str] = set()
     result: list[Row] = []
@@ -121,8 +123,12 @@ def _companies(
     for index in range(count):
         key = index + 1
         problem = problems.get(index)
+        # Thulium refuses whichever of two equal NIPs reaches it second: the original must be sent well
+        # before its duplicate, never in flight beside it, or the demo's "invalid" one is a coin toss.
+        originals = [r for r in result[: max(0, index - ORIGINAL_DISTANCE + 1)] if str(r["id"]) not in bad]
+        if problem is Invalid.DUPLICATE_NIP and not originals:
+            problem = Invalid.MISSING_NAME
         if problem is Invalid.DUPLICATE_NIP:
-            originals = [r for r in result if str(r["id"]) not in bad]
             nip = rng.choice(originals)["nip"]
         else:
             nip = faker.nip(rng)
