@@ -95,7 +95,7 @@ def attempted_runtime(
     trigger: str = Trigger.CLI,
     job_id: str | None = None,
 ) -> Iterator[TenantRuntime]:
-    """``wiring.tenant_runtime``, recording the attempt as aborted runs when the runtime cannot be built."""
+    """``runtime.tenant_runtime``, recording the attempt as aborted runs when the runtime cannot be built."""
     with ExitStack() as stack:
         try:
             runtime = stack.enter_context(tenant_runtime(tenant, state_url, epoch=epoch, guard=guard))

@@ -1,8 +1,8 @@
 """Sync a tenant's campaign rules: check them against Thulium, then one recorded run per rule.
 
-Kept apart from ``service.py`` because a campaign run needs more than one stream's parts:
+Kept apart from ``sync.py`` because a campaign run needs more than one stream's parts:
 the customer links and the write-back table. Repairing a stale link takes a customers run, so
-the service, which runs streams, answers a run's ``StaleLinks`` (see ``timed``).
+``sync.py``, which runs streams, answers a run's ``StaleLinks`` (see ``timed``).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def check_campaigns(client: ThuliumClient, rules: Sequence[CampaignRule], where:
 
 
 class LinkedCustomers:
-    """Customer ids from the customers stream's links (a stale one is repaired by the service)."""
+    """Customer ids from the customers stream's links (a stale one is repaired by sync.relinker)."""
 
     def __init__(self, runtime: TenantRuntime) -> None:
         self.runtime = runtime

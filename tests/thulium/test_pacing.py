@@ -3,7 +3,7 @@
 Every rule is checked step by step on a fake clock against both backends — this process's state and the
 Lua script in the test session's real Redis (with the clock passed in) — so the two stay one algorithm.
 Then: atomicity under threads (a frozen clock makes the expected grants exact), the client hook against the
-sandbox, the tenant settings and how ``wiring`` picks a backend.
+sandbox, the tenant settings and how ``app.runtime`` picks a backend.
 """
 
 from __future__ import annotations
