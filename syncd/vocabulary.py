@@ -8,6 +8,8 @@ failures a later run retries) live beside the words, so no module keeps its own 
 This module imports nothing from syncd: every layer, the pure engine included, may read it.
 """
 
+from __future__ import annotations
+
 from enum import StrEnum
 
 
@@ -75,6 +77,10 @@ class JobKind(StrEnum):
 
     INCREMENTAL = "incremental"
     FULL = "full"
+
+    @classmethod
+    def of(cls, full: bool) -> JobKind:
+        return cls.FULL if full else cls.INCREMENTAL
 
 
 class Trigger(StrEnum):

@@ -21,7 +21,8 @@ from syncd.settings.activity import (
     WolkvoxSection,
 )
 from syncd.source.activity_tables import ActivityTable, TableShapeError
-from syncd.source.errors import SourceDbError, SourceEngine
+from syncd.source.engine import SourceEngine
+from syncd.source.errors import SourceDbError
 from syncd.state.db import make_engine
 from syncd.state.jobs import JobStore
 from syncd.thulium import ThuliumError

@@ -71,7 +71,7 @@ def record_aborted_attempt(
     job_id: str | None = None,
 ) -> None:
     """Never raises: the attempt's own error is what the person must see."""
-    mode = JobKind.FULL if full else JobKind.INCREMENTAL
+    mode = JobKind.of(full)
     try:
         store.record_aborted_attempt(
             attempt_streams(tenant, streams), trigger, mode, attempt_error(error), job_id

@@ -19,8 +19,8 @@ from syncd.settings import ProcessSettings, Tenant
 from syncd.settings.activity import ACTIVITY_STREAMS
 from syncd.settings.tenant import StreamSection, TenantFile, ThuliumSection
 from syncd.source import SqlSource
+from syncd.source.engine import SourceEngine
 from syncd.source.engine import source_engine as open_source
-from syncd.source.errors import SourceEngine
 from syncd.source.writeback import WritebackTable
 from syncd.state.db import make_engine, session_factory
 from syncd.state.members import MemberStore

@@ -147,7 +147,9 @@ def sync_stream(
     tenant = runtime.tenant
     options = run_options(tenant, full=full, dry_run=dry_run, force=force)
     try:
-        run_id = None if dry_run else runtime.store.start_run(stream, trigger, mode_of(full), job_id=job_id)
+        run_id = (
+            None if dry_run else runtime.store.start_run(stream, trigger, JobKind.of(full), job_id=job_id)
+        )
     except LeaseLost as exc:
         return StreamOutcome(stream, RunStatus.FENCED, {}, 0, 0.0, error=str(exc))
     requests_before = runtime.client.requests_sent
@@ -192,7 +194,7 @@ def sync_campaigns(
         stream = campaign_stream(rule.outbound_id)
         try:
             run_id = (
-                None if dry_run else runtime.store.start_run(stream, trigger, mode_of(full), job_id=job_id)
+                None if dry_run else runtime.store.start_run(stream, trigger, JobKind.of(full), job_id=job_id)
             )
         except LeaseLost as exc:
             return [*outcomes, StreamOutcome(stream, RunStatus.FENCED, {}, 0, 0.0, error=str(exc))]
@@ -258,10 +260,6 @@ def sync_activity(
     counters, error = run_activity(runtime, stream)
     seconds = time.monotonic() - started
     return finish(runtime, stream, run_id, counters, error, False, requests_before, seconds, {}, job_id)
-
-
-def mode_of(full: bool) -> str:
-    return JobKind.FULL if full else JobKind.INCREMENTAL
 
 
 def finish(

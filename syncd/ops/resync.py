@@ -56,7 +56,7 @@ def enqueue_resync(
         settings,
         ref,
         broker,
-        kind=JobKind.FULL if full else JobKind.INCREMENTAL,
+        kind=JobKind.of(full),
         trigger=Trigger.RESYNC,
         streams=wanted,
     )

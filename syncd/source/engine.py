@@ -8,6 +8,7 @@ as what it is, and nothing is created.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeAlias
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
@@ -15,12 +16,14 @@ from sqlalchemy.engine import make_url
 from syncd.errors import Fatal
 from syncd.state.db import make_engine
 
+SourceEngine: TypeAlias = Engine  # a connection pool to the tenant's database, as runtimes hold it
+
 
 class SourceMissing(ValueError, Fatal):
     """The source database named in the tenant file does not exist."""
 
 
-def source_engine(url: str) -> Engine:
+def source_engine(url: str) -> SourceEngine:
     parsed = make_url(url)
     database = parsed.database
     on_disk = database and database != ":memory:" and not database.startswith("file:")

@@ -6,12 +6,8 @@ application layer catches it under this name when the database in question is th
 
 from __future__ import annotations
 
-from typing import TypeAlias
-
-from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 SourceDbError = SQLAlchemyError
-SourceEngine: TypeAlias = Engine  # a connection pool to the tenant's database, as runtimes hold it
 
-__all__ = ["SourceDbError", "SourceEngine"]
+__all__ = ["SourceDbError"]

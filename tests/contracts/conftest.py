@@ -31,16 +31,23 @@ STREAM = "people"
 T0 = wall_clock(2024, 5, 1, 12, 0, 0)  # the rows' updated_at: well before the source database's clock
 
 
-@pytest.fixture(params=["fake", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+REAL_AND_FAKE = ["fake", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def database_url(request: pytest.FixtureRequest, sqlite_file: Path) -> str:
+    """The parameter's database: a SQLite file here, or the session's throwaway PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{sqlite_file}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture(params=REAL_AND_FAKE)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "fake":
         yield FakeStore()
         return
-    url = (
-        f"sqlite:///{tmp_path}/state.sqlite"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
+    url = database_url(request, tmp_path / "state.sqlite")
     migrate.upgrade(url)
     engine = make_engine(url)
     yield StateStore(session_factory(engine), "acme")
@@ -114,16 +121,12 @@ class TableRows:
         self.source = SqlSource(self.engine, {STREAM: section})
 
 
-@pytest.fixture(params=["fake", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=REAL_AND_FAKE)
 def rows(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SourceRows]:
     if request.param == "fake":
         yield FakeRows()
         return
-    url = (
-        f"sqlite:///{tmp_path}/source.sqlite"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
+    url = database_url(request, tmp_path / "source.sqlite")
     table_rows = TableRows(url)
     yield table_rows
     table_rows.engine.dispose()

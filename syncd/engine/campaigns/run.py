@@ -99,11 +99,6 @@ def run_to_end(steps: Steps, relink: Callable[[StaleLinks], Relinked]) -> dict[s
         return counters
 
 
-def nothing_relinked(stale: StaleLinks) -> Relinked:
-    """For a run with no way to repair: stale keys wait for the next customers run."""
-    return {}
-
-
 CAMPAIGN_PREFIX = "campaign:"  # runs and failures of a campaign rule are stream campaign:<outbound_id>
 
 
@@ -135,10 +130,6 @@ class CampaignRun:
         self.counters = CampaignCounters()
         self.preview: dict[str, list[str]] = {}
         self.known: dict[str, Member] = {}  # the members as planned from
-
-    def run(self) -> dict[str, int]:
-        """The whole run, leaving stale links for the next customers run to repair."""
-        return run_to_end(self.steps(), nothing_relinked)
 
     def steps(self) -> Steps:
         if not self.options.dry_run:
