@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from syncd.demo.generate import CAMPAIGN_SHARES
 
@@ -87,28 +88,21 @@ def demo_config(
     return "\n".join(lines) + "\n"
 
 
+class DemoOptions(TypedDict, total=False):
+    """The optional parts of the demo tenant file, as ``demo_config`` takes them."""
+
+    user: str
+    password_env: str
+    state_url: str | None
+    campaigns: Iterable[str]
+    interval: int | None
+
+
 def write_demo_config(
-    path: Path | str,
-    source_url: str,
-    thulium_url: str,
-    *,
-    user: str = "api_user",
-    password_env: str = "THULIUM_PASSWORD",
-    state_url: str | None = None,
-    campaigns: Iterable[str] = tuple(CAMPAIGN_SHARES),
-    interval: int | None = None,
+    path: Path | str, source_url: str, thulium_url: str, **options: Unpack[DemoOptions]
 ) -> Path:
     """Write the demo tenant file (creating its folder) and return its path."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = demo_config(
-        source_url,
-        thulium_url,
-        user=user,
-        password_env=password_env,
-        state_url=state_url,
-        campaigns=campaigns,
-        interval=interval,
-    )
-    target.write_text(text, encoding="utf-8")
+    target.write_text(demo_config(source_url, thulium_url, **options), encoding="utf-8")
     return target

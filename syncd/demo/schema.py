@@ -10,34 +10,29 @@ from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Tab
 
 metadata = MetaData()
 
-companies = Table(
-    "companies",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("name", String(200)),
-    Column("nip", String(20)),
-    Column("email", String(200)),
-    Column("phone", String(100)),
-    Column("city", String(100)),
-    Column("street", String(200)),
-    Column("updated_at", DateTime, nullable=False, index=True),
-    Column("deleted", Boolean, nullable=False, default=False),
-)
 
-customers = Table(
+def _party(name: str, names: tuple[Column[str], ...], extra: tuple[Column[object], ...] = ()) -> Table:
+    """Companies and customers share their key, contact columns and change tracking, in this order."""
+    return Table(
+        name,
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=False),
+        *names,
+        Column("email", String(200)),
+        Column("phone", String(100)),
+        Column("city", String(100)),
+        Column("street", String(200)),
+        *extra,
+        Column("updated_at", DateTime, nullable=False, index=True),
+        Column("deleted", Boolean, nullable=False, default=False),
+    )
+
+
+companies = _party("companies", (Column("name", String(200)), Column("nip", String(20))))
+customers = _party(
     "customers",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("first_name", String(100)),
-    Column("last_name", String(100)),
-    Column("email", String(200)),
-    Column("phone", String(100)),
-    Column("city", String(100)),
-    Column("street", String(200)),
-    Column("segment", String(50)),
-    Column("company_id", Integer, nullable=True),
-    Column("updated_at", DateTime, nullable=False, index=True),
-    Column("deleted", Boolean, nullable=False, default=False),
+    (Column("first_name", String(100)), Column("last_name", String(100))),
+    (Column("segment", String(50)), Column("company_id", Integer, nullable=True)),
 )
 
 campaign_targets = Table(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ def rowcount(result: Result[Any]) -> int:
 Sessions = Callable[[], Session]  # what every store is built on: a new session per unit of work
 
 
-class StateDb:
+class StateDb(AbstractContextManager["StateDb"]):
     """One state DB's engine and its sessions, handed around as one object.
 
     The layers above the state layer open, share and close a state DB through it, so none of
@@ -84,9 +85,6 @@ class StateDb:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-    def __enter__(self) -> StateDb:
-        return self
 
     def __exit__(self, *_exc: object) -> None:
         self.dispose()

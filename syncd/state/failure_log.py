@@ -13,7 +13,7 @@ one more attempt) if it still fails.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
 from typing import TypeVar
@@ -281,22 +281,9 @@ class FailureLog(TenantScoped):
         return conditions
 
     def _row(self, stream: str, f: FailureRecord, now: datetime) -> dict[str, object]:
-        return {
-            "tenant": self.tenant,
-            "stream": stream,
-            "source_key": f.source_key,
-            "operation": f.operation,
-            "kind": f.kind,
-            "http_status": f.http_status,
-            "message": f.message,
-            "request_id": f.request_id,
-            "payload_hash": f.payload_hash,
-            "attempts": 1,
-            "first_failed_at": now,
-            "last_failed_at": now,
-            "next_attempt_at": f.next_attempt_at,
-            "resolved_at": None,
-        }
+        # The record's fields are the table's columns of the same names.
+        first = {"attempts": 1, "first_failed_at": now, "last_failed_at": now, "resolved_at": None}
+        return {"tenant": self.tenant, "stream": stream, **asdict(f), **first}
 
 
 def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:

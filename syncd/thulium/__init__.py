@@ -21,6 +21,7 @@ from syncd.thulium.errors import (
     ThuliumRejected,
     ThuliumRequestTooLarge,
     ThuliumUnavailable,
+    TransientFailure,
 )
 from syncd.thulium.retry import RetryPolicy
 from syncd.thulium.schemas import (
@@ -82,4 +83,5 @@ __all__ = [
     "ThuliumRequestTooLarge",
     "ThuliumUnavailable",
     "Timeouts",
+    "TransientFailure",
 ]

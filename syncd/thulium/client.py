@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import httpx
 from pydantic import SecretStr
@@ -30,7 +31,7 @@ from syncd.thulium.session import (
 )
 
 
-class ThuliumClient:
+class ThuliumClient(AbstractContextManager["ThuliumClient"]):
     """The Thulium API of one tenant. Safe to share between threads; close it (or use ``with``) when done."""
 
     def __init__(
@@ -75,10 +76,7 @@ class ThuliumClient:
     def close(self) -> None:
         self.session.close()
 
-    def __enter__(self) -> ThuliumClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
     @property

@@ -154,7 +154,7 @@ class ThuliumCrm:
                     method="PUT",
                     path="batch/customers",
                     attempts=1,
-                    last_status=503,
+                    status_code=503,
                 )
 
     # ---- reads -------------------------------------------------------------------------------------------

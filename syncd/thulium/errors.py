@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NotRequired, TypedDict, Unpack
 
 from syncd.errors import Fatal, Retriable, Skippable, SyncdError
 
@@ -82,29 +83,41 @@ class ThuliumNotFound(ThuliumPermanentError):
     """404 (or 410): the resource or the object does not exist."""
 
 
-class ThuliumUnavailable(ThuliumError, Retriable):
+class LastAnswer(TypedDict):
+    """Where a transient failure happened and what the server said last, as both transient errors take it."""
+
+    method: str
+    path: str
+    status_code: NotRequired[int | None]
+    request_id: NotRequired[str | None]
+    retry_after: NotRequired[float | None]
+
+
+class TransientFailure(ThuliumError, Retriable):
+    """One shape for an attempt that failed in a way safe to repeat, and for the retry budget running out."""
+
+    def __init__(self, message: str, **answer: Unpack[LastAnswer]) -> None:
+        super().__init__(message, method=answer["method"], path=answer["path"])
+        self.status_code = answer.get("status_code")
+        self.request_id = answer.get("request_id")
+        self.retry_after = answer.get("retry_after")
+
+
+class ThuliumUnavailable(TransientFailure):
     """Transient failures (429, 5xx, unreachable) outlasted the retry budget; the request was not applied.
 
     ``retry_after`` is the server's last ``Retry-After`` in seconds when it asked for more patience than the
     budget allowed — the caller can schedule the next run accordingly.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        method: str,
-        path: str,
-        attempts: int,
-        last_status: int | None = None,
-        request_id: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message, method=method, path=path)
+    def __init__(self, message: str, *, attempts: int, **answer: Unpack[LastAnswer]) -> None:
+        super().__init__(message, **answer)
         self.attempts = attempts
-        self.last_status = last_status
-        self.request_id = request_id
-        self.retry_after = retry_after
+
+    @property
+    def last_status(self) -> int | None:
+        """The last attempt's HTTP status; ``None`` when Thulium could not be reached at all."""
+        return self.status_code
 
 
 class OutcomeUnknown(ThuliumError, Retriable):
@@ -151,23 +164,8 @@ class ThuliumRequestTooLarge(ThuliumGatewayError):
     """
 
 
-class RetryableFailure(ThuliumError, Retriable):
+class RetryableFailure(TransientFailure):
     """Internal signal from ``status`` to ``retry``: this attempt failed in a way that is safe to repeat.
 
     Never escapes the client — exhausted retries become ``ThuliumUnavailable``.
     """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        method: str,
-        path: str,
-        status_code: int | None = None,
-        request_id: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message, method=method, path=path)
-        self.status_code = status_code
-        self.request_id = request_id
-        self.retry_after = retry_after

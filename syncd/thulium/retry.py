@@ -137,7 +137,7 @@ def call_with_retries(
             method=last.method,
             path=last.path,
             attempts=attempts,
-            last_status=last.status_code,
+            status_code=last.status_code,
             request_id=last.request_id,
             retry_after=last.retry_after,
         ) from last

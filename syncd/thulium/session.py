@@ -214,3 +214,10 @@ def _log_failure(exc: ThuliumError, attempt: int) -> None:
     kind = "retryable" if isinstance(exc, RetryableFailure) else type(exc).__name__
     line = {"method": exc.method, "path": exc.path, "status": status_code, "request_id": request_id}
     log.log(level, "Thulium request failed", extra={**line, "attempt": attempt, "kind": kind})
+
+
+class Resource:
+    """One API area of the client: every request it makes goes down the one shared session."""
+
+    def __init__(self, session: ApiSession) -> None:
+        self._session = session

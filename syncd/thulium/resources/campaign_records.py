@@ -24,7 +24,7 @@ from syncd.thulium.paging import paged
 from syncd.thulium.parsing import created, id_field, keyed_results, validate
 from syncd.thulium.resources.id_deletes import delete_by_ids
 from syncd.thulium.schemas import CampaignRecord, ItemResult, Page
-from syncd.thulium.session import ApiSession
+from syncd.thulium.session import Resource
 
 RECORDS_MAX_LIMIT = 100
 _RECORD = TypeAdapter(CampaignRecord)
@@ -53,10 +53,7 @@ class RecordFilters(TypedDict, total=False):
     include_customer: bool
 
 
-class CampaignRecords:
-    def __init__(self, session: ApiSession) -> None:
-        self._session = session
-
+class CampaignRecords(Resource):
     def page(
         self,
         outbound_id: str,

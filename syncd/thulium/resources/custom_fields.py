@@ -9,15 +9,12 @@ from pydantic import TypeAdapter
 
 from syncd.thulium.parsing import validate
 from syncd.thulium.schemas import CustomFieldGroup
-from syncd.thulium.session import ApiSession
+from syncd.thulium.session import Resource
 
 _GROUPS = TypeAdapter(list[CustomFieldGroup])
 
 
-class CustomFields:
-    def __init__(self, session: ApiSession) -> None:
-        self._session = session
-
+class CustomFields(Resource):
     def groups(self) -> list[CustomFieldGroup]:
         """``GET customer_field_groups`` (no documented shape: a bare list or a ``{count, result}``
         envelope)."""

@@ -8,17 +8,14 @@ from pydantic import TypeAdapter
 from syncd.thulium.encoding import segment
 from syncd.thulium.parsing import validate
 from syncd.thulium.schemas import Outbound, OutboundStats, OutboundStatus
-from syncd.thulium.session import ApiSession
+from syncd.thulium.session import Resource
 
 _OUTBOUNDS = TypeAdapter(list[Outbound])
 _STATUSES = TypeAdapter(list[OutboundStatus])
 _STATS = TypeAdapter(OutboundStats)
 
 
-class Campaigns:
-    def __init__(self, session: ApiSession) -> None:
-        self._session = session
-
+class Campaigns(Resource):
     def all(self) -> list[Outbound]:
         """``GET outbounds``: every campaign, CRM or not."""
         return validate(_OUTBOUNDS, self._session.get("GET outbounds", "outbounds"), "GET", "outbounds")

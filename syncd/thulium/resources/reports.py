@@ -18,7 +18,7 @@ from syncd.thulium.encoding import Params, check_limit, filter_params, params
 from syncd.thulium.errors import ThuliumProtocolError
 from syncd.thulium.parsing import validate
 from syncd.thulium.schemas import Connection, Page
-from syncd.thulium.session import ApiSession
+from syncd.thulium.session import Resource
 
 CONNECTIONS_MAX_LIMIT = 100
 _CONNECTION_PAGE = TypeAdapter(Page[Connection])
@@ -40,10 +40,7 @@ class ConnectionFilters(TypedDict, total=False):
     include_topics: bool
 
 
-class Reports:
-    def __init__(self, session: ApiSession) -> None:
-        self._session = session
-
+class Reports(Resource):
     def connections(
         self,
         *,
