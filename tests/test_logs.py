@@ -30,6 +30,7 @@ from syncd.settings import ProcessSettings
 from syncd.state import migrate
 from syncd.state.db import make_engine, session_factory
 from syncd.state.repository import StateStore
+from syncd.vocabulary import FailureKind
 
 
 @pytest.fixture(autouse=True)
@@ -202,9 +203,11 @@ def test_each_recorded_failure_logs_its_ids_but_not_thuliums_message(
     engine = make_engine(url)
     store = StateStore(session_factory(engine), "acme")
     failures = [
-        FailureRecord("k1", "create", "rejected", "phone_number: not numeric"),
-        FailureRecord("k2", "create", "permanent", "Customer Jan Kowalski exists", 400, "53678450401cf"),
-        FailureRecord("k3", "update", "retryable", "503 from Thulium", 503, "00001aaaabbbb"),
+        FailureRecord("k1", "create", FailureKind.REJECTED, "phone_number: not numeric"),
+        FailureRecord(
+            "k2", "create", FailureKind.PERMANENT, "Customer Jan Kowalski exists", 400, "53678450401cf"
+        ),
+        FailureRecord("k3", "update", FailureKind.RETRYABLE, "503 from Thulium", 503, "00001aaaabbbb"),
     ]
     with caplog.at_level(logging.INFO, logger="syncd.failures"):
         store.commit("customers", Commit(failures=failures))

@@ -31,6 +31,7 @@ from syncd.state.repository import StateStore
 from syncd.state.runs import Crashed, close_crashed, open_runs
 from syncd.thulium import ThuliumClient, ThuliumNotFound, ThuliumUnavailable
 from syncd.thulium.retry import RetryPolicy
+from syncd.vocabulary import FailureKind
 from syncd.web.app import create_app
 from syncd.web.metrics import ROUTE
 from syncd.worker.lease import TenantBusy, tenant_lease
@@ -99,9 +100,10 @@ def test_a_finished_run_counts_its_records_and_its_duration() -> None:
 def test_recorded_failures_are_counted_by_kind(state_url: str) -> None:
     engine = make_engine(state_url)
     store = StateStore(session_factory(engine), "metrics-failures")
-    failures = [FailureRecord(f"k{i}", "create", "rejected", "surname: missing") for i in range(3)]
+    failures = [FailureRecord(f"k{i}", "create", FailureKind.REJECTED, "surname: missing") for i in range(3)]
     store.commit(
-        "customers", Commit(failures=[*failures, FailureRecord("w", "create", "waiting", "company")])
+        "customers",
+        Commit(failures=[*failures, FailureRecord("w", "create", FailureKind.WAITING, "company")]),
     )
     engine.dispose()
     labels = {"tenant": "metrics-failures", "stream": "customers"}
@@ -222,7 +224,8 @@ def test_the_web_process_serves_worker_counters_and_state_gauges(tmp_path: Path)
     close_crashed(session_factory(engine), "acme", [Crashed(lost, "its process is gone")], "a test")
     cursor = Position(datetime(2024, 1, 1, tzinfo=UTC), "42")
     store.commit(
-        "customers", Commit(cursor=cursor, failures=[FailureRecord("k1", "create", "rejected", "x")])
+        "customers",
+        Commit(cursor=cursor, failures=[FailureRecord("k1", "create", FailureKind.REJECTED, "x")]),
     )
     engine.dispose()
     pool(tmp_path)

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from syncd.engine.records import Position, SourceRow
 from syncd.engine.resolve import ItemStatus
+from syncd.vocabulary import FailureKind
 
 Payload = Mapping[str, Any]
 
@@ -81,7 +82,7 @@ class FailureRecord:
 
     source_key: str
     operation: str
-    kind: str
+    kind: FailureKind
     message: str
     http_status: int | None = None
     request_id: str | None = None

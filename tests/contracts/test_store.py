@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from syncd.engine.ports import Commit, FailureRecord, Link, Store
 from syncd.engine.records import Position
 from syncd.engine.wallclock import wall_clock
+from syncd.vocabulary import FailureKind
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -58,13 +59,13 @@ def test_retryable_and_waiting_failures_come_due_at_their_next_attempt(store: St
         Commit(
             failures=[
                 FailureRecord(
-                    "due", "create", "retryable", "503", next_attempt_at=NOW - timedelta(seconds=1)
+                    "due", "create", FailureKind.RETRYABLE, "503", next_attempt_at=NOW - timedelta(seconds=1)
                 ),
-                FailureRecord("later", "create", "retryable", "503", next_attempt_at=later),
+                FailureRecord("later", "create", FailureKind.RETRYABLE, "503", next_attempt_at=later),
                 FailureRecord(
-                    "company", "create", "waiting", "its company is not there", next_attempt_at=NOW
+                    "company", "create", FailureKind.WAITING, "its company is not there", next_attempt_at=NOW
                 ),
-                FailureRecord("bad", "create", "rejected", "no surname", payload_hash="hb"),
+                FailureRecord("bad", "create", FailureKind.REJECTED, "no surname", payload_hash="hb"),
             ]
         ),
     )
@@ -78,9 +79,11 @@ def test_blocked_failures_keep_the_hash_that_failed_until_resolved(store: Store)
         "customers",
         Commit(
             failures=[
-                FailureRecord("bad", "create", "rejected", "no surname", payload_hash="hb"),
-                FailureRecord("refused", "update", "permanent", "422", http_status=422, payload_hash="hr"),
-                FailureRecord("flaky", "update", "retryable", "503", next_attempt_at=NOW),
+                FailureRecord("bad", "create", FailureKind.REJECTED, "no surname", payload_hash="hb"),
+                FailureRecord(
+                    "refused", "update", FailureKind.PERMANENT, "422", http_status=422, payload_hash="hr"
+                ),
+                FailureRecord("flaky", "update", FailureKind.RETRYABLE, "503", next_attempt_at=NOW),
             ]
         ),
     )

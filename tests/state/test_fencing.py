@@ -17,6 +17,7 @@ from syncd.state import migrate, models
 from syncd.state.db import make_engine, session_factory
 from syncd.state.leases import current_epoch, fence, take_epoch
 from syncd.state.repository import StateStore
+from syncd.vocabulary import FailureKind
 from tests.state.helpers import T0, Clock, failure_log, run_log
 
 STREAM = "customers"
@@ -81,7 +82,7 @@ def test_stale_epoch_writes_nothing(sessions: sessionmaker[Session], clock: Cloc
                 links=[Link("a", 2, "h2"), Link("b", 3, "h3")],
                 pending=["p"],
                 unlinked=["a"],
-                failures=[FailureRecord("c", "create", "retryable", "boom")],
+                failures=[FailureRecord("c", "create", FailureKind.RETRYABLE, "boom")],
                 cursor=Position(9, "c"),
             ),
         )

@@ -16,6 +16,7 @@ from syncd.engine.wallclock import wall_clock
 from syncd.state import models
 from syncd.state.repository import CursorTooLong, StateStore
 from syncd.state.stream_counts import StreamCounts
+from syncd.vocabulary import FailureKind
 from tests.state.helpers import T0, Clock, failure_log, run_log, stream_counter
 
 STREAM = "customers"
@@ -26,7 +27,7 @@ def store(sessions: sessionmaker[Session], clock: Clock) -> StateStore:
     return StateStore(sessions, "acme", clock=clock)
 
 
-def failure(key: str, kind: str = "retryable", **changes: Any) -> FailureRecord:
+def failure(key: str, kind: FailureKind = FailureKind.RETRYABLE, **changes: Any) -> FailureRecord:
     return replace(FailureRecord(key, "create", kind, f"{kind} {key}"), **changes)
 
 
@@ -150,7 +151,9 @@ def test_failure_repeats_count_and_reopen(
     assert (row.attempts, row.first_failed_at, row.last_failed_at, row.resolved_at) == (1, T0, T0, None)
 
     t1 = clock.tick(minutes=5)
-    store.commit(STREAM, Commit(failures=[failure("k", "permanent", http_status=422, payload_hash="h")]))
+    store.commit(
+        STREAM, Commit(failures=[failure("k", FailureKind.PERMANENT, http_status=422, payload_hash="h")])
+    )
     row = failure_row(sessions, "k")
     assert (row.attempts, row.first_failed_at, row.last_failed_at) == (2, T0, t1)
     assert (row.kind, row.http_status, row.request_id, row.payload_hash) == ("permanent", 422, None, "h")
@@ -185,9 +188,9 @@ def test_due_retries_respects_kind_and_next_attempt(store: StateStore, clock: Cl
                 failure("past", next_attempt_at=past),
                 failure("exactly-now", next_attempt_at=now),
                 failure("future", next_attempt_at=future),
-                failure("waiting", "waiting", next_attempt_at=past),
-                failure("permanent", "permanent", next_attempt_at=past),
-                failure("rejected", "rejected"),
+                failure(FailureKind.WAITING, FailureKind.WAITING, next_attempt_at=past),
+                failure(FailureKind.PERMANENT, FailureKind.PERMANENT, next_attempt_at=past),
+                failure(FailureKind.REJECTED, FailureKind.REJECTED),
                 failure("resolved", next_attempt_at=past),
             ]
         ),
@@ -203,11 +206,11 @@ def test_open_failure_hashes_only_blocking_kinds(store: StateStore) -> None:
         STREAM,
         Commit(
             failures=[
-                failure("perm", "permanent", payload_hash="h1"),
-                failure("rej", "rejected"),
-                failure("retry", "retryable", payload_hash="h3"),
-                failure("gone", "permanent", payload_hash="h4"),
-                failure("unasked", "permanent", payload_hash="h5"),
+                failure("perm", FailureKind.PERMANENT, payload_hash="h1"),
+                failure("rej", FailureKind.REJECTED),
+                failure("retry", FailureKind.RETRYABLE, payload_hash="h3"),
+                failure("gone", FailureKind.PERMANENT, payload_hash="h4"),
+                failure("unasked", FailureKind.PERMANENT, payload_hash="h5"),
             ],
         ),
     )
@@ -227,7 +230,7 @@ def test_tenants_are_isolated(sessions: sessionmaker[Session], clock: Clock) -> 
             STREAM,
             Commit(
                 links=[Link("1", 1 + offset, "h")],
-                failures=[failure("2", "permanent", payload_hash=f"h{offset}")],
+                failures=[failure("2", FailureKind.PERMANENT, payload_hash=f"h{offset}")],
                 cursor=Position(offset, "1"),
             ),
         )
@@ -280,9 +283,9 @@ def test_stream_counts(store: StateStore, sessions: sessionmaker[Session]) -> No
             pending=["p1", "p2"],
             failures=[
                 failure("r1"),
-                failure("w1", "waiting"),
-                failure("x1", "permanent"),
-                failure("x2", "rejected"),
+                failure("w1", FailureKind.WAITING),
+                failure("x1", FailureKind.PERMANENT),
+                failure("x2", FailureKind.REJECTED),
                 failure("gone"),
             ],
         ),

@@ -15,6 +15,7 @@ from syncd.state.leases import lease_since, take_epoch
 from syncd.state.members import MemberStore, Placed
 from syncd.state.repository import StateStore
 from syncd.state.stream_counts import StreamCounter, StreamCounts
+from syncd.vocabulary import FailureKind
 from tests.state.helpers import T0, Clock
 
 UNREACHABLE = "postgresql+psycopg://syncd:secret@127.0.0.1:1/state?connect_timeout=2"
@@ -27,7 +28,8 @@ def test_a_campaign_streams_links_are_its_members(sessions: sessionmaker[Session
     MemberStore(sessions, "acme").commit("00003", [Placed("9", 109, 909, "h", 3)], [])
     MemberStore(sessions, "other").commit("00002", [Placed("1", 101, 901, "h", 3)], [])
     StateStore(sessions, "acme").commit(
-        "campaign:00002", Commit(failures=[FailureRecord("3", "add", "waiting", "customer 3 is not linked")])
+        "campaign:00002",
+        Commit(failures=[FailureRecord("3", "add", FailureKind.WAITING, "customer 3 is not linked")]),
     )
 
     counts = StreamCounter(sessions, "acme").counts
@@ -40,7 +42,7 @@ def test_warnings_are_counted_apart_from_failures(sessions: sessionmaker[Session
         "customers",
         Commit(
             links=[Link("1", 11, "h")],
-            failures=[FailureRecord("1", "create", "warning", "sent without its company")],
+            failures=[FailureRecord("1", "create", FailureKind.WARNING, "sent without its company")],
         ),
     )
     assert StreamCounter(sessions, "acme").counts("customers") == StreamCounts(1, 0, 0, 0, warnings=1)

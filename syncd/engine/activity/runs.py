@@ -30,6 +30,7 @@ from syncd.engine.activity.ports import ActivityState, Sink
 from syncd.engine.counters import Tally
 from syncd.engine.ports import Clock, Commit, FailureRecord
 from syncd.engine.records import Position
+from syncd.vocabulary import FailureKind
 
 PAGE = 100
 Params = list[tuple[str, str]]
@@ -80,7 +81,7 @@ class ActivityRun:
         self.counters.updated += written.updated
         self.counters.unchanged += written.unchanged
         self.counters.rejected += len(rejected)
-        failures = [FailureRecord(r.key, "read", "rejected", r.reason) for r in rejected]
+        failures = [FailureRecord(r.key, "read", FailureKind.REJECTED, r.reason) for r in rejected]
         resolved = self.resolved({self.key_of(row) for row in rows})
         position = None if cursor is None else Position(cursor, None)
         if failures or resolved or position is not None:

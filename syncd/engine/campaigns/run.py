@@ -29,6 +29,7 @@ from syncd.engine.campaigns.rows import RowRejected, parse_rule_rows
 from syncd.engine.counters import Tally
 from syncd.engine.ports import Clock, Commit, CrmResult, FailureRecord
 from syncd.engine.resolve import Decision, Operation, decide, verified
+from syncd.vocabulary import FailureKind
 
 T = TypeVar("T")
 PREVIEW_ROWS = 5
@@ -222,7 +223,8 @@ class CampaignRun:
 
     def record_rejected(self, rejected: Sequence[RowRejected]) -> None:
         failures = [
-            FailureRecord(row.key or "(no key)", "add_member", "rejected", row.reason) for row in rejected
+            FailureRecord(row.key or "(no key)", "add_member", FailureKind.REJECTED, row.reason)
+            for row in rejected
         ]
         if failures:
             self.failures.commit(self.stream, Commit(failures=failures))
@@ -231,7 +233,8 @@ class CampaignRun:
         later = self.clock.now() + self.options.park_for
         message = "waiting: the customer is not in Thulium yet (not linked by the customers stream)"
         failures = [
-            FailureRecord(key, "add_member", "waiting", message, next_attempt_at=later) for key in keys
+            FailureRecord(key, "add_member", FailureKind.WAITING, message, next_attempt_at=later)
+            for key in keys
         ]
         if failures:
             self.failures.commit(self.stream, Commit(failures=failures))
@@ -400,7 +403,7 @@ class CampaignRun:
         return FailureRecord(
             op.key,
             operation,
-            "permanent" if permanent else "retryable",
+            FailureKind.PERMANENT if permanent else FailureKind.RETRYABLE,
             message,
             http_status=status.http_status,
             request_id=result.request_id,

@@ -15,6 +15,7 @@ from syncd.engine.crm.plan import Op, PagePlan
 from syncd.engine.ports import Clock, Commit, CrmResult, FailureRecord, Link, RemoteRecord
 from syncd.engine.records import Position
 from syncd.engine.resolve import Decision, ItemStatus
+from syncd.vocabulary import FailureKind
 
 UNTRACKED = -1  # items no page waits for (purging duplicates)
 PREVIEW_ROWS = 5
@@ -94,14 +95,14 @@ class Outcomes:
     # -- rows settled by planning alone --------------------------------------------------
     def count_plan(self, plan: PagePlan) -> None:
         self.counters.unchanged += len(plan.unchanged)
-        self.counters.rejected += sum(1 for f in plan.failures if f.kind == "rejected")
+        self.counters.rejected += sum(1 for f in plan.failures if f.kind == FailureKind.REJECTED)
         self.count_notes([*plan.failures, *plan.notes])
 
     def count_notes(self, notes: Iterable[FailureRecord]) -> None:
         for note in notes:
-            if note.kind == "waiting":
+            if note.kind == FailureKind.WAITING:
                 self.counters.waiting += 1
-            elif note.kind == "warning":
+            elif note.kind == FailureKind.WARNING:
                 self.counters.warnings += 1
 
     def settle_plan(self, plan: PagePlan) -> CommitBuilder:
@@ -112,7 +113,11 @@ class Outcomes:
 
     def dated(self, failure: FailureRecord) -> FailureRecord:
         """A row waiting for its company is read again by the next run."""
-        return replace(failure, next_attempt_at=self.clock.now()) if failure.kind == "waiting" else failure
+        return (
+            replace(failure, next_attempt_at=self.clock.now())
+            if failure.kind == FailureKind.WAITING
+            else failure
+        )
 
     def preview_ops(self, ops: list[Op], preview: dict[str, list[str]]) -> None:
         for op in ops:
@@ -139,15 +144,15 @@ class Outcomes:
             builder.unlinked.append(op.key)
             self.moved(op.key, builder)
             return self.fail(
-                item, result, builder, "permanent", "deleted in Thulium; on_thulium_delete = ignore"
+                item, result, builder, FailureKind.PERMANENT, "deleted in Thulium; on_thulium_delete = ignore"
             )
         if decision is Decision.DEAD and op.kind == "create" and item.refusal is None:
             # Thulium may refuse a create because the record is already there — a racing or late
             # attempt of ours holds its unique NIP. Look it up before blaming the row.
             return [Item(replace(op, lookup_first=True), item.page_id, item.attempts, refusal=result)]
         if decision is Decision.DEAD:
-            return self.fail(item, result, builder, "permanent")
-        return self.fail(item, result, builder, "retryable")
+            return self.fail(item, result, builder, FailureKind.PERMANENT)
+        return self.fail(item, result, builder, FailureKind.RETRYABLE)
 
     def looked_up(self, item: Item, found: list[RemoteRecord] | None, builder: CommitBuilder) -> list[Item]:
         """After an ambiguous create: adopt what Thulium has, create only when it has nothing."""
@@ -159,7 +164,7 @@ class Outcomes:
             return self.looked_up_delete(item, found, builder)
         if not found and item.refusal is not None:
             unfound = replace(item, op=replace(item.op, lookup_first=False))
-            return self.fail(unfound, item.refusal, builder, "permanent")
+            return self.fail(unfound, item.refusal, builder, FailureKind.PERMANENT)
         if not found:
             return [Item(replace(item.op, lookup_first=False), item.page_id, item.attempts)]
         keep, *duplicates = sorted(found, key=lambda record: record.thulium_id)
@@ -238,20 +243,25 @@ class Outcomes:
     def again(self, item: Item, result: CrmResult, builder: CommitBuilder, op: Op) -> list[Item]:
         attempts = item.attempts + 1
         if attempts >= self.options.item_attempts:
-            return self.fail(replace(item, op=op), result, builder, "retryable")
+            return self.fail(replace(item, op=op), result, builder, FailureKind.RETRYABLE)
         self.counters.retried += 1
         return [Item(op, item.page_id, attempts, backoff=True)]
 
     def fail(
-        self, item: Item, result: CrmResult, builder: CommitBuilder, kind: str, message: str | None = None
+        self,
+        item: Item,
+        result: CrmResult,
+        builder: CommitBuilder,
+        kind: FailureKind,
+        message: str | None = None,
     ) -> list[Item]:
         op, status = item.op, result.status
         text = (
             message or status.message or (f"HTTP {status.http_status}" if status.http_status else "no answer")
         )
-        retry_at = self.clock.now() + self.options.park_for if kind == "retryable" else None
+        retry_at = self.clock.now() + self.options.park_for if kind == FailureKind.RETRYABLE else None
         operation = op.kind
-        if op.kind == "create" and kind == "permanent":
+        if op.kind == "create" and kind == FailureKind.PERMANENT:
             builder.unlinked.append(op.key)  # definitely not created: drop its pending intent
         builder.failures.append(
             FailureRecord(

@@ -20,6 +20,7 @@ from syncd.engine.crm.normalize import (
 from syncd.engine.crm.payload import decode_bytes, is_valid_text
 from syncd.engine.ports import FailureRecord, Link, Payload
 from syncd.engine.records import SourceRow
+from syncd.vocabulary import FailureKind
 
 OpKind = Literal["create", "update", "delete"]
 
@@ -115,7 +116,9 @@ def plan_page(rows: list[SourceRow], spec: StreamSpec, ctx: PageContext) -> Page
 
 def unplannable(row: SourceRow, ctx: PageContext, exc: Exception) -> FailureRecord:
     operation = "delete" if row.deleted else "update" if row.key in ctx.links else "create"
-    return FailureRecord(row.key, operation, "rejected", f"cannot be planned: {describe_error(exc)}")
+    return FailureRecord(
+        row.key, operation, FailureKind.REJECTED, f"cannot be planned: {describe_error(exc)}"
+    )
 
 
 def reject(
@@ -153,12 +156,12 @@ def plan_upsert(row: SourceRow, spec: StreamSpec, ctx: PageContext, plan: PagePl
     result = normalize(row, spec.fields, spec.kind)
     operation = "update" if row.key in ctx.links else "create"
     if not isinstance(result, Normalized):
-        reject(plan, row, spec, ctx, FailureRecord(row.key, operation, "rejected", result.reason))
+        reject(plan, row, spec, ctx, FailureRecord(row.key, operation, FailureKind.REJECTED, result.reason))
         return
     payload = dict(result.payload, identifier=spec.identifier(row.key))
     link = ctx.links.get(row.key)
     company = attach_company(row, spec, ctx, payload)
-    if company.note is not None and company.note.kind == "waiting" and link is None:
+    if company.note is not None and company.note.kind == FailureKind.WAITING and link is None:
         plan.failures.append(company.note)  # only a create may wait for a company on its way
         return
     digest = content_hash(hashed_content(payload, company))
@@ -208,9 +211,9 @@ def attach_company(row: SourceRow, spec: StreamSpec, ctx: PageContext, payload: 
     why = company_unavailable(company_key, ctx)
     if why is None:
         message = f"waiting for company {company_key} to be synced to Thulium"
-        return Company(company_key, note=FailureRecord(row.key, operation, "waiting", message))
+        return Company(company_key, note=FailureRecord(row.key, operation, FailureKind.WAITING, message))
     message = f"sent without its company: {why}; linked once the company is in Thulium"
-    return Company(company_key, note=FailureRecord(row.key, operation, "warning", message))
+    return Company(company_key, note=FailureRecord(row.key, operation, FailureKind.WARNING, message))
 
 
 def with_row_note(note: FailureRecord | None, row: SourceRow, operation: str) -> FailureRecord | None:
@@ -219,7 +222,7 @@ def with_row_note(note: FailureRecord | None, row: SourceRow, operation: str) ->
     if row.note is None:
         return note
     if note is None:
-        return FailureRecord(row.key, operation, "warning", row.note)
+        return FailureRecord(row.key, operation, FailureKind.WARNING, row.note)
     return replace(note, message=f"{note.message}; {row.note}")
 
 
