@@ -40,7 +40,7 @@ class CardResource(Generic[T]):
     view: Callable[[Store, T, Includes], dict[str, Any]]
     single_view: Callable[[Store, T, Includes], dict[str, Any]]
     get: Callable[[Store, int], T]
-    update: Callable[[Store, int, Any], object]
+    update: Callable[[Store, int, Any], T]
     delete: Callable[[Store, int], None]
 
     def add_routes(self, routes: web.RouteTableDef) -> None:
