@@ -4,17 +4,15 @@ on its own customer record, so the two resources answer these four alike and dif
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from aiohttp import web
 
 from syncd.sandbox.json_http import json_response
 from syncd.sandbox.thulium.middleware import SANDBOX_KEY
-from syncd.sandbox.thulium.params import json_object, no_content, order_keys, page, path_int
-from syncd.sandbox.thulium.routes.listing import ordered
+from syncd.sandbox.thulium.params import json_object, no_content, page, path_int
 from syncd.sandbox.thulium.store import Store
 from syncd.sandbox.thulium.views import Includes
 
@@ -25,23 +23,29 @@ def store_of(request: web.Request) -> Store:
     return request.app[SANDBOX_KEY].store
 
 
+class Views(NamedTuple, Generic[T]):
+    item: Callable[[Store, T, Includes], dict[str, Any]]
+    """One item of the list."""
+    single: Callable[[Store, T, Includes], dict[str, Any]]
+    """GET of one item, which prints a few keys fewer."""
+
+
+class StoreOps(NamedTuple, Generic[T]):
+    get: Callable[[Store, int], T]
+    update: Callable[[Store, int, Any], T]
+    delete: Callable[[Store, int], None]
+
+
 @dataclass(frozen=True)
 class CardResource(Generic[T]):
     """One resource's pieces; ``add_routes`` serves ``path`` (GET) and ``path/{id}`` (GET, PUT, DELETE)."""
 
     path: str
     not_found: str
-    order: tuple[str, ...]
-    """The keys ``order`` may name."""
-    select: Callable[[Store, Any], list[T]]
-    """The items the list's filters keep."""
-    by_id: Callable[[T], int]
-    sort_value: Callable[[Store, T, str], Any]
-    view: Callable[[Store, T, Includes], dict[str, Any]]
-    single_view: Callable[[Store, T, Includes], dict[str, Any]]
-    get: Callable[[Store, int], T]
-    update: Callable[[Store, int, Any], T]
-    delete: Callable[[Store, int], None]
+    listed: Callable[[Store, Any], list[T]]
+    """The items the list's filters keep, in the order its ``order`` asks for."""
+    views: Views[T]
+    ops: StoreOps[T]
 
     def add_routes(self, routes: web.RouteTableDef) -> None:
         item = self.path + "/{id}"
@@ -57,21 +61,20 @@ class CardResource(Generic[T]):
         store = store_of(request)
         q = request.query
         limit, offset = page(q, maximum=1000)
-        value = functools.partial(self.sort_value, store)
-        items = ordered(self.select(store, q), self.by_id, order_keys(q, self.order), value)
+        items = self.listed(store, q)
         inc = Includes(dict(q))
-        return json_response([self.view(store, item, inc) for item in items[offset : offset + limit]])
+        return json_response([self.views.item(store, i, inc) for i in items[offset : offset + limit]])
 
     async def get_item(self, request: web.Request) -> web.Response:
         store = store_of(request)
-        item = self.get(store, self._id(request))
-        return json_response(self.single_view(store, item, Includes(dict(request.query))))
+        item = self.ops.get(store, self._id(request))
+        return json_response(self.views.single(store, item, Includes(dict(request.query))))
 
     async def update_item(self, request: web.Request) -> web.Response:
         body = await json_object(request)
-        self.update(store_of(request), self._id(request), body)
+        self.ops.update(store_of(request), self._id(request), body)
         return no_content()
 
     async def delete_item(self, request: web.Request) -> web.Response:
-        self.delete(store_of(request), self._id(request))
+        self.ops.delete(store_of(request), self._id(request))
         return no_content()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from aiohttp import web
 
 from syncd.sandbox.json_http import json_response
-from syncd.sandbox.thulium.params import json_object
-from syncd.sandbox.thulium.routes.cards import CardResource, store_of
-from syncd.sandbox.thulium.routes.listing import card_filter
+from syncd.sandbox.thulium.params import json_object, order_keys
+from syncd.sandbox.thulium.routes.cards import CardResource, StoreOps, Views, store_of
+from syncd.sandbox.thulium.routes.listing import card_filter, ordered
 from syncd.sandbox.thulium.store import MSG_COMPANY_NOT_FOUND, Company, Store
 from syncd.sandbox.thulium.views import company_view, single_company_view
 
@@ -36,18 +37,17 @@ def _sort_value(store: Store, comp: Company, key: str) -> Any:
     return str(getattr(cust, key)).lower()
 
 
+def _listed(store: Store, query: Any) -> list[Company]:
+    matches = _filter(store, query)
+    return ordered(matches, _by_id, order_keys(query, COMPANY_ORDER), functools.partial(_sort_value, store))
+
+
 COMPANIES = CardResource[Company](
     path="/api/companies",
     not_found=MSG_COMPANY_NOT_FOUND,
-    order=COMPANY_ORDER,
-    select=_filter,
-    by_id=_by_id,
-    sort_value=_sort_value,
-    view=company_view,
-    single_view=single_company_view,
-    get=Store.get_company,
-    update=Store.update_company,
-    delete=Store.delete_company,
+    listed=_listed,
+    views=Views(company_view, single_company_view),
+    ops=StoreOps(Store.get_company, Store.update_company, Store.delete_company),
 )
 COMPANIES.add_routes(routes)
 

@@ -203,15 +203,15 @@ def _add_agent_routes(card: CardResource[T], create: Callable[[Store, Any], T], 
         sb = _sb(request)
         item = create(sb.store, await json_object(request))
         created(sb, item)
-        return json_response(card.view(sb.store, item, _ALL), status=201)
+        return json_response(card.views.item(sb.store, item, _ALL), status=201)
 
     async def edit_card(request: web.Request) -> web.Response:
         store = _sb(request).store
-        item = card.update(store, _int(request, "id"), await json_object(request))
-        return json_response(card.view(store, item, _ALL))
+        item = card.ops.update(store, _int(request, "id"), await json_object(request))
+        return json_response(card.views.item(store, item, _ALL))
 
     async def delete_card(request: web.Request) -> web.Response:
-        card.delete(_sb(request).store, _int(request, "id"))
+        card.ops.delete(_sb(request).store, _int(request, "id"))
         return no_content()
 
     routes.post(path)(create_card)

@@ -9,9 +9,9 @@ from aiohttp import web
 from syncd.sandbox.json_http import json_response
 from syncd.sandbox.thulium.errors import ApiError
 from syncd.sandbox.thulium.middleware import SANDBOX_KEY, decision_of
-from syncd.sandbox.thulium.params import flag, json_object, list_param, path_int
-from syncd.sandbox.thulium.routes.cards import CardResource, store_of
-from syncd.sandbox.thulium.routes.listing import card_filter
+from syncd.sandbox.thulium.params import flag, json_object, list_param, order_keys, path_int
+from syncd.sandbox.thulium.routes.cards import CardResource, StoreOps, Views, store_of
+from syncd.sandbox.thulium.routes.listing import card_filter, ordered
 from syncd.sandbox.thulium.store import MSG_CUSTOMER_NOT_FOUND, Customer, Store
 from syncd.sandbox.thulium.views import customer_view, single_customer_view
 from syncd.sandbox.thulium.webhook_events import CUSTOMER_CREATED, customer_created
@@ -32,7 +32,7 @@ def _by_id(cust: Customer) -> int:
     return cust.customer_id
 
 
-def _sort_value(_store: Store, cust: Customer, key: str) -> tuple[int, Any]:
+def _sort_value(cust: Customer, key: str) -> tuple[int, Any]:
     value: Any = getattr(cust, key)
     if key == "company_id":
         return (0, -1 if value is None else value)
@@ -55,18 +55,16 @@ def filter_customers(store: Store, query: Any) -> list[Customer]:
     return items
 
 
+def _listed(store: Store, query: Any) -> list[Customer]:
+    return ordered(filter_customers(store, query), _by_id, order_keys(query, CUSTOMER_ORDER), _sort_value)
+
+
 CUSTOMERS = CardResource[Customer](
     path="/api/customers",
     not_found=MSG_CUSTOMER_NOT_FOUND,
-    order=CUSTOMER_ORDER,
-    select=filter_customers,
-    by_id=_by_id,
-    sort_value=_sort_value,
-    view=customer_view,
-    single_view=single_customer_view,
-    get=Store.get_customer,
-    update=Store.update_customer,
-    delete=Store.delete_customer,
+    listed=_listed,
+    views=Views(customer_view, single_customer_view),
+    ops=StoreOps(Store.get_customer, Store.update_customer, Store.delete_customer),
 )
 CUSTOMERS.add_routes(routes)
 
