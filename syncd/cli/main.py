@@ -155,27 +155,14 @@ def sandbox(
     ] = "default",
 ) -> None:
     """Run the Thulium API simulator (password from SYNCD_SANDBOX_PASSWORD, default sandbox-secret)."""
-    from syncd.sandbox import run_sandbox
-    from syncd.sandbox.thulium.readings import profile as readings_profile
+    options = dict(locals())  # this command's parameters, named as config_from_options reads them
+    from syncd.sandbox import config_from_options, run_sandbox
 
     try:
-        readings = readings_profile(profile)
-    except ValueError as exc:
+        config = config_from_options(options)
+    except ValueError as exc:  # only the profile can be wrong: this command reads no file
         raise typer.BadParameter(str(exc), param_hint="--profile") from None
-
-    password = os.environ.get("SYNCD_SANDBOX_PASSWORD", "sandbox-secret")
-    run_sandbox(
-        host=host,
-        port=port,
-        seed_file=seed_file,
-        latency_ms=latency_ms,
-        jitter_ms=jitter_ms,
-        seed=seed,
-        user=user,
-        password=password,
-        print_port=True,
-        readings=readings,
-    )
+    run_sandbox(config, print_port=True)
 
 
 @app.command("sync")

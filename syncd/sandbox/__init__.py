@@ -11,7 +11,8 @@ the CLI).
 from syncd.sandbox.launch.thulium_control import SandboxControl
 from syncd.sandbox.launch.thulium_process import SandboxProcess
 from syncd.sandbox.launch.wolkvox_process import WolkvoxProcess
-from syncd.sandbox.thulium.app import SandboxConfig, build_app, run_sandbox, serve
+from syncd.sandbox.thulium.app import build_app, run_sandbox, serve
+from syncd.sandbox.thulium.config import SandboxConfig, config_from_options
 from syncd.sandbox.thulium.faults import FaultConfig, FaultRule, RateLimit
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "SandboxProcess",
     "WolkvoxProcess",
     "build_app",
+    "config_from_options",
     "run_sandbox",
     "serve",
 ]

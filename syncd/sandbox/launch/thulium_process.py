@@ -8,7 +8,8 @@ from typing import Any
 
 from syncd.sandbox.launch.child_process import ChildServer
 from syncd.sandbox.launch.thulium_control import SandboxControl
-from syncd.sandbox.thulium.app import DEFAULT_PASSWORD, DEFAULT_USER, PASSWORD_ENV, PORT_LINE_PREFIX
+from syncd.sandbox.thulium.app import PORT_LINE_PREFIX
+from syncd.sandbox.thulium.config import DEFAULT_PASSWORD, DEFAULT_USER, PASSWORD_ENV
 from syncd.sandbox.thulium.faults import FaultConfig
 from syncd.sandbox.thulium.readings import Readings
 

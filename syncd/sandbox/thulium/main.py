@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from syncd.sandbox.thulium.app import (
-    DEFAULT_PASSWORD,
-    DEFAULT_USER,
-    PASSWORD_ENV,
-    load_faults_file,
-    load_readings,
-    run_sandbox,
-)
+from syncd.sandbox.thulium.app import run_sandbox
+from syncd.sandbox.thulium.config import DEFAULT_USER, config_from_options
 from syncd.sandbox.thulium.readings import PROFILES
 
 
@@ -45,19 +38,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    run_sandbox(
-        host=args.host,
-        port=args.port,
-        seed_file=args.seed_file,
-        latency_ms=args.latency_ms,
-        jitter_ms=args.jitter_ms,
-        seed=args.seed,
-        user=args.user,
-        password=os.environ.get(PASSWORD_ENV, DEFAULT_PASSWORD),
-        print_port=not args.no_print_port,
-        faults=load_faults_file(args.faults_file),
-        readings=load_readings(args.profile, args.readings_file),
-    )
+    run_sandbox(config_from_options(vars(args)), print_port=not args.no_print_port)
 
 
 if __name__ == "__main__":

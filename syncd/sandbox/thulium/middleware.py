@@ -65,7 +65,7 @@ def _authorized(request: web.Request, sb: Sandbox) -> bool:
         user, _, password = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
     except (binascii.Error, UnicodeDecodeError):
         return False
-    return hmac.compare_digest(user, sb.user) & hmac.compare_digest(password, sb.password)
+    return hmac.compare_digest(user, sb.config.user) & hmac.compare_digest(password, sb.config.password)
 
 
 def _request_id_of(resp: web.StreamResponse) -> str | None:

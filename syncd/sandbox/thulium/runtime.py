@@ -11,9 +11,10 @@ from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from syncd.sandbox.thulium.config import SandboxConfig
 from syncd.sandbox.thulium.faults import FaultConfig, FaultEngine
 from syncd.sandbox.thulium.readings import Readings
-from syncd.sandbox.thulium.seed import load_seed
+from syncd.sandbox.thulium.seed import load_seed, read_seed_file
 from syncd.sandbox.thulium.store import Store
 from syncd.sandbox.thulium.webhooks import WebhookEmitter
 
@@ -66,21 +67,11 @@ class Counters:
 
 
 class Sandbox:
-    def __init__(
-        self,
-        *,
-        user: str,
-        password: str,
-        seed_doc: dict[str, Any],
-        startup_faults: FaultConfig | None = None,
-        startup_readings: Readings | None = None,
-    ) -> None:
-        self.user = user
-        self.password = password
-        self.seed_doc = seed_doc
-        self.startup_faults = startup_faults or FaultConfig()
-        self.startup_readings = startup_readings or Readings()
-        self.store = Store(self.startup_readings)
+    def __init__(self, config: SandboxConfig) -> None:
+        """``config.faults`` and ``config.readings`` are what a reset restores."""
+        self.config = config
+        self.seed_doc = read_seed_file(config.seed_file)
+        self.store = Store(config.readings)
         self.faults = FaultEngine()
         self.counters = Counters()
         self.log = RequestLog()
@@ -91,13 +82,13 @@ class Sandbox:
         """Back to a fresh instance. Startup faults (CLI/--faults-file) come back by default so a
         benchmark's latency survives the per-test reset; pass startup_faults=False for none at all.
         The webhook target is dropped too: the receiver of the previous test is gone."""
-        self.store = Store(self.startup_readings if startup_faults else Readings())
+        self.store = Store(self.config.readings if startup_faults else Readings())
         self.webhooks.reset()
         if apply_seed:
             load_seed(self.store, self.seed_doc)
         self.counters = Counters()
         self.log = RequestLog()
-        base = copy.deepcopy(self.startup_faults) if startup_faults else FaultConfig()
+        base = copy.deepcopy(self.config.faults) if startup_faults else FaultConfig()
         self.faults.configure(base)
 
     @property

@@ -8,6 +8,7 @@ The aiohttp loop is single-threaded and handlers do not await while mutating, so
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -144,10 +145,11 @@ class Store:
         self.activity = Activity()
         # Where the vendor document is silent, which way this instance reads it (see readings.py).
         self.readings = readings or Readings()
-        self._next_customer = FIRST_CUSTOMER_ID
-        self._next_company = FIRST_COMPANY_ID
-        self._next_record = FIRST_RECORD_ID
-        self._next_outbound = FIRST_OUTBOUND_INTERNAL_ID
+        # Each id is handed out once, in order: a delete never frees one.
+        self._customer_ids = itertools.count(FIRST_CUSTOMER_ID)
+        self._company_ids = itertools.count(FIRST_COMPANY_ID)
+        self._record_ids = itertools.count(FIRST_RECORD_ID)
+        self._outbound_ids = itertools.count(FIRST_OUTBOUND_INTERNAL_ID)
 
     @property
     def readings(self) -> Readings:
@@ -199,8 +201,7 @@ class Store:
 
     def create_customer(self, data: Any) -> Customer:
         changes = self.validate_customer(data, creating=True)
-        cust = Customer(customer_id=self._next_customer)
-        self._next_customer += 1
+        cust = Customer(customer_id=next(self._customer_ids))
         self._apply(cust, changes)
         self.customers[cust.customer_id] = cust
         return cust
@@ -254,10 +255,8 @@ class Store:
         changes, errors = parse_company(data, creating=True, nip_taken=self._nip_taken_by_other(None))
         if errors:
             raise ApiError(400, errors)
-        company_id = self._next_company
-        self._next_company += 1
-        cust = Customer(customer_id=self._next_customer, company_flag=True, company_id=company_id)
-        self._next_customer += 1
+        company_id = next(self._company_ids)
+        cust = Customer(customer_id=next(self._customer_ids), company_flag=True, company_id=company_id)
         self._apply(cust, self._company_changes(changes))
         self.customers[cust.customer_id] = cust
         comp = Company(company_id=company_id, customer_id=cust.customer_id)
@@ -306,8 +305,7 @@ class Store:
         return f"{n:05d}"
 
     def add_outbound(self, ob: Outbound) -> Outbound:
-        ob.outbound_id = self._next_outbound
-        self._next_outbound += 1
+        ob.outbound_id = next(self._outbound_ids)
         self.outbounds[ob.id] = ob
         self.records.setdefault(ob.id, {})
         return ob
@@ -361,13 +359,12 @@ class Store:
             raise ApiError(400, errors)
         default = ob.first_status("TO_CALL") or ob.statuses[0]
         rec = CampaignRecord(
-            record_id=self._next_record,
+            record_id=next(self._record_ids),
             outbound_id=outbound_id,
             customer_id=customer_id,
             status_id=default.status_id,
             create_date=now_text(seconds=False),
         )
-        self._next_record += 1
         self._apply_record(ob, rec, data)
         self.records[outbound_id][customer_id] = rec
         return rec, True

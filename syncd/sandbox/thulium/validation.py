@@ -7,6 +7,7 @@ existence checks they receive as callables.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,11 @@ MSG_INVALID_ITEM = "Invalid data format."
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE_RE = re.compile(r"^[0-9]+$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# payload key, changes key, format, message
+_CONTACT_LISTS = (
+    ("email", "emails", _EMAIL_RE, MSG_EMAIL_FORMAT),
+    ("phone_number", "phones", _PHONE_RE, MSG_PHONE_NUMERIC),
+)
 
 TEXT_FIELDS = (
     "name",
@@ -76,18 +82,14 @@ def _text_list(value: Any) -> list[str] | None:
 
 
 def parse_contact_lists(data: dict[str, Any], out: dict[str, Any], errors: list[ErrorItem]) -> None:
-    if "email" in data:
-        emails = _text_list(data["email"])
-        if emails is None or any(not _EMAIL_RE.match(e) for e in emails):
-            errors.append(ErrorItem(MSG_EMAIL_FORMAT, CODE_VALIDATION))
-        else:
-            out["emails"] = emails
-    if "phone_number" in data:
-        phones = _text_list(data["phone_number"])
-        if phones is None or any(not _PHONE_RE.match(p) for p in phones):
-            errors.append(ErrorItem(MSG_PHONE_NUMERIC, CODE_VALIDATION))
-        else:
-            out["phones"] = phones
+    """E-mails and phone numbers alike: one value or a list, each value in its list's format."""
+    for key, out_key, pattern, message in _CONTACT_LISTS:
+        if key in data:
+            values = _text_list(data[key])
+            if values is None or any(not pattern.match(v) for v in values):
+                errors.append(ErrorItem(message, CODE_VALIDATION))
+            else:
+                out[out_key] = values
 
 
 def parse_custom_fields(data: dict[str, Any], out: dict[str, Any], errors: list[ErrorItem]) -> None:
@@ -153,19 +155,6 @@ def parse_company_ref(value: Any, company_exists: Callable[[int], bool]) -> tupl
     return cid, company_exists(cid)
 
 
-def _parse_named(
-    data: dict[str, Any], names: tuple[str, ...], required: str, message: str, *, creating: bool
-) -> tuple[dict[str, Any], list[ErrorItem]]:
-    """The text fields, with the one that names the record (a customer's surname, a company's name) required
-    on create and never blanked. Its error goes first: a batch item's message is its first error."""
-    out: dict[str, Any] = {}
-    errors: list[ErrorItem] = []
-    _parse_text_fields(data, names, out, errors)
-    if (creating and not out.get(required)) or (required in out and not out[required]):
-        errors.insert(0, ErrorItem(message, CODE_VALIDATION))
-    return out, errors
-
-
 def _parse_card(data: dict[str, Any], out: dict[str, Any], errors: list[ErrorItem]) -> None:
     """What a customer card holds for customers and companies alike, checked last: VIP, custom fields and
     the addresses."""
@@ -175,13 +164,34 @@ def _parse_card(data: dict[str, Any], out: dict[str, Any], errors: list[ErrorIte
     parse_addresses(data, out, errors)
 
 
-def parse_customer(
-    data: Any, *, creating: bool, company_exists: Callable[[int], bool]
+Checks = Callable[[dict[str, Any], dict[str, Any], list[ErrorItem]], None]
+
+
+def _parse(
+    data: Any, names: tuple[str, ...], required: str, message: str, own: Checks, *, creating: bool
 ) -> tuple[dict[str, Any], list[ErrorItem]]:
-    """Validated, normalised changes for a customer (only the keys present in the payload)."""
+    """Customers and companies are checked in one order: the text fields, with the one that names the record
+    (a customer's surname, a company's name) required on create and never blanked, its error first (a batch
+    item's message is its first error); then the kind's ``own`` checks; the card last."""
     if not isinstance(data, dict):
         return {}, [ErrorItem(MSG_INVALID_ITEM, CODE_VALIDATION)]
-    out, errors = _parse_named(data, TEXT_FIELDS, "surname", MSG_SURNAME_REQUIRED, creating=creating)
+    out: dict[str, Any] = {}
+    errors: list[ErrorItem] = []
+    _parse_text_fields(data, names, out, errors)
+    if (creating and not out.get(required)) or (required in out and not out[required]):
+        errors.insert(0, ErrorItem(message, CODE_VALIDATION))
+    own(data, out, errors)
+    _parse_card(data, out, errors)
+    return out, errors
+
+
+def _customer_checks(
+    data: dict[str, Any],
+    out: dict[str, Any],
+    errors: list[ErrorItem],
+    *,
+    company_exists: Callable[[int], bool],
+) -> None:
     if out.get("birthdate") and not _DATE_RE.match(out["birthdate"]):
         errors.append(ErrorItem(MSG_BIRTHDATE_FORMAT, CODE_VALIDATION))
     parse_contact_lists(data, out, errors)
@@ -191,18 +201,27 @@ def parse_customer(
             errors.append(ErrorItem(MSG_COMPANY_NOT_FOUND, CODE_NOT_FOUND))
         else:
             out["company_id"] = cid
-    _parse_card(data, out, errors)
-    return out, errors
+
+
+def _company_checks(
+    data: dict[str, Any], out: dict[str, Any], errors: list[ErrorItem], *, nip_taken: Callable[[str], bool]
+) -> None:
+    if out.get("nip") and nip_taken(out["nip"]):
+        errors.append(ErrorItem(MSG_NIP_NOT_UNIQUE, CODE_CONFLICT))
+    parse_contact_lists(data, out, errors)
+
+
+def parse_customer(
+    data: Any, *, creating: bool, company_exists: Callable[[int], bool]
+) -> tuple[dict[str, Any], list[ErrorItem]]:
+    """Validated, normalised changes for a customer (only the keys present in the payload)."""
+    own = functools.partial(_customer_checks, company_exists=company_exists)
+    return _parse(data, TEXT_FIELDS, "surname", MSG_SURNAME_REQUIRED, own, creating=creating)
 
 
 def parse_company(
     data: Any, *, creating: bool, nip_taken: Callable[[str], bool]
 ) -> tuple[dict[str, Any], list[ErrorItem]]:
-    if not isinstance(data, dict):
-        return {}, [ErrorItem(MSG_INVALID_ITEM, CODE_VALIDATION)]
-    out, errors = _parse_named(data, COMPANY_TEXT_FIELDS, "name", MSG_NAME_REQUIRED, creating=creating)
-    if out.get("nip") and nip_taken(out["nip"]):
-        errors.append(ErrorItem(MSG_NIP_NOT_UNIQUE, CODE_CONFLICT))
-    parse_contact_lists(data, out, errors)
-    _parse_card(data, out, errors)
-    return out, errors
+    """The same for a company; its NIP must be no other company's."""
+    own = functools.partial(_company_checks, nip_taken=nip_taken)
+    return _parse(data, COMPANY_TEXT_FIELDS, "name", MSG_NAME_REQUIRED, own, creating=creating)

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
 from typing import Any
 
 from aiohttp import web
 
 from syncd.sandbox.json_http import json_response
-from syncd.sandbox.thulium.middleware import SANDBOX_KEY
-from syncd.sandbox.thulium.params import json_object, no_content, order_keys, page, path_int
+from syncd.sandbox.thulium.params import json_object, order_keys
+from syncd.sandbox.thulium.routes.cards import CardResource, StoreOps, Views, store_of
 from syncd.sandbox.thulium.routes.listing import card_filter, ordered
 from syncd.sandbox.thulium.store import MSG_COMPANY_NOT_FOUND, Company, Store
-from syncd.sandbox.thulium.views import Includes, company_view, single_company_view
+from syncd.sandbox.thulium.views import company_view, single_company_view
 
 COMPANY_ORDER = ("name", "nip", "company_id", "identifier", "customer_id")
 
 routes = web.RouteTableDef()
-
-
-def _store(request: web.Request) -> Store:
-    return request.app[SANDBOX_KEY].store
 
 
 def _filter(store: Store, query: Any) -> list[Company]:
@@ -32,51 +28,33 @@ def _by_id(comp: Company) -> int:
     return comp.company_id
 
 
-def _sort_value(store: Store) -> Callable[[Company, str], Any]:
-    def value(comp: Company, key: str) -> Any:
-        cust = store.customers[comp.customer_id]
-        if key == "name":
-            return cust.surname.lower()
-        if key in ("company_id", "customer_id"):
-            return getattr(comp, key)
-        return str(getattr(cust, key)).lower()
-
-    return value
+def _sort_value(store: Store, comp: Company, key: str) -> Any:
+    cust = store.customers[comp.customer_id]
+    if key == "name":
+        return cust.surname.lower()
+    if key in ("company_id", "customer_id"):
+        return getattr(comp, key)
+    return str(getattr(cust, key)).lower()
 
 
-@routes.get("/api/companies")
-async def list_companies(request: web.Request) -> web.Response:
-    store = _store(request)
-    q = request.query
-    limit, offset = page(q, maximum=1000)
-    items = ordered(_filter(store, q), _by_id, order_keys(q, COMPANY_ORDER), _sort_value(store))
-    inc = Includes(dict(q))
-    return json_response([company_view(store, c, inc) for c in items[offset : offset + limit]])
+def _listed(store: Store, query: Any) -> list[Company]:
+    matches = _filter(store, query)
+    return ordered(matches, _by_id, order_keys(query, COMPANY_ORDER), functools.partial(_sort_value, store))
 
 
-@routes.get("/api/companies/{id}")
-async def get_company(request: web.Request) -> web.Response:
-    store = _store(request)
-    comp = store.get_company(path_int(request, "id", MSG_COMPANY_NOT_FOUND))
-    return json_response(single_company_view(store, comp, Includes(dict(request.query))))
+COMPANIES = CardResource[Company](
+    path="/api/companies",
+    not_found=MSG_COMPANY_NOT_FOUND,
+    listed=_listed,
+    views=Views(company_view, single_company_view),
+    ops=StoreOps(Store.get_company, Store.update_company, Store.delete_company),
+)
+COMPANIES.add_routes(routes)
 
 
 @routes.post("/api/companies")
 async def create_company(request: web.Request) -> web.Response:
-    comp = _store(request).create_company(await json_object(request))
+    comp = store_of(request).create_company(await json_object(request))
     return json_response(
         {"company_id": str(comp.company_id), "customer_id": str(comp.customer_id)}, status=201
     )
-
-
-@routes.put("/api/companies/{id}")
-async def update_company(request: web.Request) -> web.Response:
-    body = await json_object(request)
-    _store(request).update_company(path_int(request, "id", MSG_COMPANY_NOT_FOUND), body)
-    return no_content()
-
-
-@routes.delete("/api/companies/{id}")
-async def delete_company(request: web.Request) -> web.Response:
-    _store(request).delete_company(path_int(request, "id", MSG_COMPANY_NOT_FOUND))
-    return no_content()

@@ -4,7 +4,7 @@ and inspect state, counters and the request log without disturbing what the clie
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -15,16 +15,21 @@ from syncd.sandbox.thulium.faults import FaultConfig, FaultRule
 from syncd.sandbox.thulium.middleware import SANDBOX_KEY
 from syncd.sandbox.thulium.params import json_object, no_content
 from syncd.sandbox.thulium.readings import Readings, profile
+from syncd.sandbox.thulium.routes.cards import CardResource
+from syncd.sandbox.thulium.routes.companies import COMPANIES
 from syncd.sandbox.thulium.routes.control_events import emit_record_saved
+from syncd.sandbox.thulium.routes.customers import CUSTOMERS
 from syncd.sandbox.thulium.runtime import Sandbox
 from syncd.sandbox.thulium.seed import load_seed, normalize_connection, outbound_from_json
-from syncd.sandbox.thulium.store import now_text
-from syncd.sandbox.thulium.views import Includes, company_view, customer_view, record_view
+from syncd.sandbox.thulium.store import Company, Customer, Store, now_text
+from syncd.sandbox.thulium.views import Includes, record_view
 from syncd.sandbox.thulium.webhook_events import CUSTOMER_CREATED, customer_created
 
 CONTROL_PREFIX = "/_sandbox/"
 routes = web.RouteTableDef()
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+T = TypeVar("T")
+Announce = Callable[[Sandbox, T], None]
 _ALL = Includes(
     {
         "include_custom_fields": "1",
@@ -180,45 +185,42 @@ async def dialer_update(request: web.Request) -> web.Response:
 
 
 # ---------------------------------------------------------------------------------------------- agents
-@routes.post("/_sandbox/customers")
-async def agent_create_customer(request: web.Request) -> web.Response:
-    sb = _sb(request)
-    cust = sb.store.create_customer(await json_object(request))
+def _customer_created(sb: Sandbox, cust: Customer) -> None:
     sb.webhooks.emit(CUSTOMER_CREATED, customer_created(cust))
-    return json_response(customer_view(sb.store, cust, _ALL), status=201)
 
 
-@routes.patch("/_sandbox/customers/{id}")
-async def agent_edit_customer(request: web.Request) -> web.Response:
-    store = _sb(request).store
-    cust = store.update_customer(_int(request, "id"), await json_object(request))
-    return json_response(customer_view(store, cust, _ALL))
+def _company_created(sb: Sandbox, comp: Company) -> None:
+    """Thulium has no webhook event for a new company."""
 
 
-@routes.delete("/_sandbox/customers/{id}")
-async def agent_delete_customer(request: web.Request) -> web.Response:
-    _sb(request).store.delete_customer(_int(request, "id"))
-    return no_content()
+def _add_agent_routes(card: CardResource[T], create: Callable[[Store, Any], T], created: Announce[T]) -> None:
+    """What an agent does to the cards ``card`` serves (``/_sandbox/customers`` for ``/api/customers``):
+    create, edit and delete under the store's rules, answered with the whole card, with no API fault or
+    count."""
+    path = CONTROL_PREFIX + card.path.removeprefix("/api/")
+
+    async def create_card(request: web.Request) -> web.Response:
+        sb = _sb(request)
+        item = create(sb.store, await json_object(request))
+        created(sb, item)
+        return json_response(card.views.item(sb.store, item, _ALL), status=201)
+
+    async def edit_card(request: web.Request) -> web.Response:
+        store = _sb(request).store
+        item = card.ops.update(store, _int(request, "id"), await json_object(request))
+        return json_response(card.views.item(store, item, _ALL))
+
+    async def delete_card(request: web.Request) -> web.Response:
+        card.ops.delete(_sb(request).store, _int(request, "id"))
+        return no_content()
+
+    routes.post(path)(create_card)
+    routes.patch(path + "/{id}")(edit_card)
+    routes.delete(path + "/{id}")(delete_card)
 
 
-@routes.post("/_sandbox/companies")
-async def agent_create_company(request: web.Request) -> web.Response:
-    store = _sb(request).store
-    comp = store.create_company(await json_object(request))
-    return json_response(company_view(store, comp, _ALL), status=201)
-
-
-@routes.patch("/_sandbox/companies/{id}")
-async def agent_edit_company(request: web.Request) -> web.Response:
-    store = _sb(request).store
-    comp = store.update_company(_int(request, "id"), await json_object(request))
-    return json_response(company_view(store, comp, _ALL))
-
-
-@routes.delete("/_sandbox/companies/{id}")
-async def agent_delete_company(request: web.Request) -> web.Response:
-    _sb(request).store.delete_company(_int(request, "id"))
-    return no_content()
+_add_agent_routes(CUSTOMERS, Store.create_customer, _customer_created)
+_add_agent_routes(COMPANIES, Store.create_company, _company_created)
 
 
 # ---------------------------------------------------------------------------------------------- seeding

@@ -9,20 +9,17 @@ from aiohttp import web
 from syncd.sandbox.json_http import json_response
 from syncd.sandbox.thulium.errors import ApiError
 from syncd.sandbox.thulium.middleware import SANDBOX_KEY, decision_of
-from syncd.sandbox.thulium.params import flag, json_object, list_param, no_content, order_keys, page, path_int
+from syncd.sandbox.thulium.params import flag, json_object, list_param, order_keys, path_int
+from syncd.sandbox.thulium.routes.cards import CardResource, StoreOps, Views, store_of
 from syncd.sandbox.thulium.routes.listing import card_filter, ordered
 from syncd.sandbox.thulium.store import MSG_CUSTOMER_NOT_FOUND, Customer, Store
-from syncd.sandbox.thulium.views import Includes, customer_view, single_customer_view
+from syncd.sandbox.thulium.views import customer_view, single_customer_view
 from syncd.sandbox.thulium.webhook_events import CUSTOMER_CREATED, customer_created
 
 CUSTOMER_ORDER = ("surname", "name", "nip", "company_id", "customer_id", "identifier")
 MSG_UNAVAILABLE = "Service temporarily unavailable."
 
 routes = web.RouteTableDef()
-
-
-def _store(request: web.Request) -> Store:
-    return request.app[SANDBOX_KEY].store
 
 
 def _announce_created(request: web.Request, cust: Customer) -> None:
@@ -58,26 +55,23 @@ def filter_customers(store: Store, query: Any) -> list[Customer]:
     return items
 
 
-@routes.get("/api/customers")
-async def list_customers(request: web.Request) -> web.Response:
-    store = _store(request)
-    q = request.query
-    limit, offset = page(q, maximum=1000)
-    items = ordered(filter_customers(store, q), _by_id, order_keys(q, CUSTOMER_ORDER), _sort_value)
-    inc = Includes(dict(q))
-    return json_response([customer_view(store, c, inc) for c in items[offset : offset + limit]])
+def _listed(store: Store, query: Any) -> list[Customer]:
+    return ordered(filter_customers(store, query), _by_id, order_keys(query, CUSTOMER_ORDER), _sort_value)
 
 
-@routes.get("/api/customers/{id}")
-async def get_customer(request: web.Request) -> web.Response:
-    store = _store(request)
-    cust = store.get_customer(path_int(request, "id", MSG_CUSTOMER_NOT_FOUND))
-    return json_response(single_customer_view(store, cust, Includes(dict(request.query))))
+CUSTOMERS = CardResource[Customer](
+    path="/api/customers",
+    not_found=MSG_CUSTOMER_NOT_FOUND,
+    listed=_listed,
+    views=Views(customer_view, single_customer_view),
+    ops=StoreOps(Store.get_customer, Store.update_customer, Store.delete_customer),
+)
+CUSTOMERS.add_routes(routes)
 
 
 @routes.post("/api/customers/{id}/notes")
 async def add_note(request: web.Request) -> web.Response:
-    store = _store(request)
+    store = store_of(request)
     cust = store.get_customer(path_int(request, "id", MSG_CUSTOMER_NOT_FOUND))
     body = await json_object(request)
     message = body.get("message")
@@ -89,22 +83,9 @@ async def add_note(request: web.Request) -> web.Response:
 
 @routes.post("/api/customers")
 async def create_customer(request: web.Request) -> web.Response:
-    cust = _store(request).create_customer(await json_object(request))
+    cust = store_of(request).create_customer(await json_object(request))
     _announce_created(request, cust)
     return json_response({"customer_id": str(cust.customer_id)}, status=201)
-
-
-@routes.put("/api/customers/{id}")
-async def update_customer(request: web.Request) -> web.Response:
-    body = await json_object(request)
-    _store(request).update_customer(path_int(request, "id", MSG_CUSTOMER_NOT_FOUND), body)
-    return no_content()
-
-
-@routes.delete("/api/customers/{id}")
-async def delete_customer(request: web.Request) -> web.Response:
-    _store(request).delete_customer(path_int(request, "id", MSG_CUSTOMER_NOT_FOUND))
-    return no_content()
 
 
 def _item_error(err: ApiError) -> dict[str, Any]:
@@ -120,7 +101,7 @@ def _customer_list(body: dict[str, Any]) -> list[Any]:
 
 @routes.post("/api/batch/customers")
 async def batch_create(request: web.Request) -> web.Response:
-    store = _store(request)
+    store = store_of(request)
     decision = decision_of(request)
     out: dict[str, Any] = {}
     for pos, item in enumerate(_customer_list(await json_object(request))):
@@ -139,7 +120,7 @@ async def batch_create(request: web.Request) -> web.Response:
 
 @routes.put("/api/batch/customers")
 async def batch_update(request: web.Request) -> web.Response:
-    store = _store(request)
+    store = store_of(request)
     decision = decision_of(request)
     out: dict[str, Any] = {}
     for item in _customer_list(await json_object(request)):
@@ -165,7 +146,7 @@ async def batch_update(request: web.Request) -> web.Response:
 
 @routes.delete("/api/batch/customers")
 async def batch_delete(request: web.Request) -> web.Response:
-    store = _store(request)
+    store = store_of(request)
     decision = decision_of(request)
     ids = list_param(request.query, "customer_id")
     if not ids:
@@ -188,7 +169,7 @@ async def batch_delete(request: web.Request) -> web.Response:
 async def field_groups(request: web.Request) -> web.Response:
     """Only the index line exists in the seed ("returns the list of customer custom field groups"); the
     shape is ours: one group holding every field, so a client can list the names that already exist."""
-    store = _store(request)
+    store = store_of(request)
     fields = [
         {"id": i + 1, "name": name, "type": "TEXT", "read_only": False}
         for i, name in enumerate(store.custom_fields)
