@@ -81,12 +81,18 @@ class SandboxControl(ControlClient):
         retry_after: int = 1,
         delay_ms: int = 0,
         item_probability: float = 1.0,
+        after: str = "",
+        after_count: int = 0,
     ) -> None:
+        """``after``/``after_count``: the rule fires only once more than ``after_count`` requests
+        ``after`` ("METHOD path-glob") have arrived, so a fault can begin at a point of a run."""
         rule = FaultRule(
             kind, probability, method, path, count, status, retry_after, delay_ms, item_probability
         )
+        rule.after, rule.after_count = after, after_count
         body = rule.to_json()
         body.pop("fired")
+        body.pop("arrivals")
         self._call("POST", "/faults/rules", json=body)
 
     def set_latency(self, latency_ms: int, jitter_ms: int = 0) -> None:

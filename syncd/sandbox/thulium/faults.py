@@ -47,13 +47,28 @@ class FaultRule:
     delay_ms: int = 0  # for "slow" and "hang" (hang defaults to one hour)
     item_probability: float = 1.0  # share of items hit by item_unavailable / partial_207
     fired: int = 0
+    # A storm that starts at a point of the run rather than at a moment a test has to catch in time:
+    # the rule sleeps until more than `after_count` requests "METHOD path-glob" `after` have arrived.
+    after: str = ""
+    after_count: int = 0
+    arrivals: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         if self.count is not None and self.fired >= self.count:
             return False
+        if not self._armed(method, path):
+            return False
         if self.method not in ("*", method.upper()):
             return False
         return fnmatch.fnmatchcase(path, self.path)
+
+    def _armed(self, method: str, path: str) -> bool:
+        if not self.after:
+            return True
+        after_method, _, after_path = self.after.partition(" ")
+        if after_method in ("*", method.upper()) and fnmatch.fnmatchcase(path, after_path):
+            self.arrivals += 1
+        return self.arrivals > self.after_count
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,7 +82,7 @@ class FaultRule:
         unknown = set(raw) - allowed
         if unknown:
             raise ValueError(f"unknown fault rule keys: {sorted(unknown)}")
-        rule = cls(**{k: v for k, v in raw.items() if k != "fired"})
+        rule = cls(**{k: v for k, v in raw.items() if k not in ("fired", "arrivals")})
         rule.kind = cast(FaultKind, kind)
         rule.method = rule.method.upper() if rule.method != "*" else "*"
         return rule
