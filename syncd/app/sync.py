@@ -92,7 +92,7 @@ def sync_tenant(
             statuses = check_campaigns(runtime.client, tenant.config.campaigns, str(tenant.path))
         except (CampaignSetupError, ThuliumError) as exc:
             log.error("campaigns not started", extra={"tenant": tenant.name, "error": str(exc)})
-            if not dry_run:  # no stream ran: the attempt is recorded as aborted runs (ops/attempts.py)
+            if not dry_run:  # no stream ran: the attempt is recorded as aborted runs (app/attempts.py)
                 record_aborted_attempt(
                     runtime.store, tenant, streams, exc, full=full, trigger=trigger, job_id=job_id
                 )

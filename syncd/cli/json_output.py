@@ -1,7 +1,7 @@
 """``--json`` for ``syncd status``, ``runs``, ``failures list`` and ``check``: one stable document each.
 
 Scripts and monitoring parse these, so the shapes are a contract, written down as JSON Schemas
-in ``syncd/ops/schemas/`` (and validated against them in the tests):
+in ``syncd/cli/schemas/`` (and validated against them in the tests):
 
 * one top-level object per command, with ``"version": 1``; a change that could break a reader
   (a key renamed, removed or retyped) bumps it, new keys may appear within a version;
@@ -25,13 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported by every command's module: keep the CLI's start-up light
     from syncd.app.check import Section, TenantCheck
+    from syncd.app.health_verdict import Verdict
+    from syncd.app.state_views import FailureRow, JobInfo, RunRecord
+    from syncd.app.tenant_status import StreamStatus, TenantStatus
     from syncd.engine.records import Position
-    from syncd.ops.health import Verdict
-    from syncd.ops.status import StreamStatus, TenantStatus
     from syncd.settings.errors import ConfigProblem
-    from syncd.state.failure_log import FailureRow
-    from syncd.state.jobs import JobInfo
-    from syncd.state.run_log import RunRecord
 
 VERSION = 1
 SCHEMA_DIR = Path(__file__).parent / "schemas"
