@@ -9,21 +9,17 @@ SYNCD_CONFIG_DIR; ``--tenant`` narrows it to one); the queries and updates are t
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from syncd.cli.failure_selection import Selection, selecting
 from syncd.cli.failure_tables import breakdown, failure_details, failures_table, make_console
 from syncd.cli.options import (
     JsonOption,
     KeysArgument,
-    KindOption,
-    NewerOption,
-    OlderOption,
-    StatusOption,
     StreamOption,
     TenantOption,
     TenantsOption,
@@ -35,7 +31,7 @@ from syncd.settings import ConfigError
 if TYPE_CHECKING:  # every `syncd` command loads this module: the rest is imported when a command runs
     from rich.console import Console
 
-    from syncd.app.state_views import FailureQuery, FailureRow
+    from syncd.app.state_views import FailureRow
     from syncd.app.tenant_scopes import Scope
     from syncd.settings import ProcessSettings
 
@@ -56,21 +52,17 @@ def register(app: typer.Typer) -> None:
 
 
 @failures_app.command("list")
+@selecting(status=True)
 def list_failures(
-    config: TenantsOption = None,
-    tenant: TenantOption = None,
-    stream: StreamOption = None,
-    kind: KindOption = None,
-    status: StatusOption = "open",
-    older_than: OlderOption = None,
-    newer_than: NewerOption = None,
+    *,
+    selection: Selection,
     limit: Annotated[int, typer.Option(help="Show at most this many, newest first.")] = LIST_LIMIT,
     json_output: JsonOption = False,
 ) -> None:
     """Failures, newest first: tenant, stream, key, kind, HTTP status, attempts and Thulium's message."""
-    query = failure_query(stream, kind, status, older_than, newer_than, limit=limit)
+    query, status = selection.query(limit=limit), selection.status
     now = datetime.now(UTC)
-    with chosen_scopes(config, tenant) as (_, scopes):
+    with chosen_scopes(selection.config, selection.tenant) as (_, scopes):
         rows = [row for s in scopes for row in s.failures.find(query, now)]
         total = sum(s.failures.count(query, now) for s in scopes)
     rows.sort(key=lambda row: row.last_failed_at, reverse=True)
@@ -97,7 +89,7 @@ def show_failure(
     stream: StreamOption = None,
 ) -> None:
     """Every column of one failure (open or resolved), including Thulium's request id and the next attempt."""
-    query = failure_query(stream, None, "all", None, None, keys=[key])
+    query = Selection(stream=stream, status="all").query(keys=[key])
     now = datetime.now(UTC)
     with chosen_scopes(config, tenant) as (_, scopes):
         rows = [row for s in scopes for row in s.failures.find(query, now)]
@@ -110,14 +102,11 @@ def show_failure(
 
 
 @failures_app.command("retry")
+@selecting()
 def retry(
     keys: KeysArgument = None,
-    config: TenantsOption = None,
-    tenant: TenantOption = None,
-    stream: StreamOption = None,
-    kind: KindOption = None,
-    older_than: OlderOption = None,
-    newer_than: NewerOption = None,
+    *,
+    selection: Selection,
     here: Annotated[
         bool, typer.Option("--here", help="Run the sync in this process even when a daemon is live.")
     ] = False,
@@ -132,11 +121,11 @@ def retry(
     """
     from syncd.broker.redis_broker import live_broker_url
 
-    query = failure_query(stream, kind, "open", older_than, newer_than, keys=keys)
+    query = selection.query(keys=keys)
     now = datetime.now(UTC)
     console = make_console()
     code = 0
-    with chosen_scopes(config, tenant) as (settings, scopes):
+    with chosen_scopes(selection.config, selection.tenant) as (settings, scopes):
         chosen = {s.name: s.failures.retry(query, now) for s in scopes}
         if not any(chosen.values()):
             console.print("no open failures match")
@@ -155,20 +144,17 @@ def retry(
 
 
 @failures_app.command("resolve")
+@selecting()
 def resolve(
     keys: KeysArgument = None,
-    config: TenantsOption = None,
-    tenant: TenantOption = None,
-    stream: StreamOption = None,
-    kind: KindOption = None,
-    older_than: OlderOption = None,
-    newer_than: NewerOption = None,
+    *,
+    selection: Selection,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Mark the chosen open failures resolved: leave them be. A row that fails again reopens its failure."""
-    query = failure_query(stream, kind, "open", older_than, newer_than, keys=keys)
+    query = selection.query(keys=keys)
     now = datetime.now(UTC)
-    with chosen_scopes(config, tenant) as (_, scopes):
+    with chosen_scopes(selection.config, selection.tenant) as (_, scopes):
         counts = {s.name: s.failures.count(query, now) for s in scopes}
         total = sum(counts.values())
         if not total:
@@ -184,19 +170,15 @@ def resolve(
 
 
 @failures_app.command("export")
+@selecting(status=True)
 def export(
     format: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Write to this file (default: stdout).", dir_okay=False),
     ] = None,
-    config: TenantsOption = None,
-    tenant: TenantOption = None,
-    stream: StreamOption = None,
-    kind: KindOption = None,
-    status: StatusOption = "open",
-    older_than: OlderOption = None,
-    newer_than: NewerOption = None,
+    *,
+    selection: Selection,
     limit: Annotated[int | None, typer.Option(help="At most this many, newest first.")] = None,
 ) -> None:
     """Every column of the chosen failures as CSV or JSON (times in UTC, ISO 8601)."""
@@ -204,9 +186,9 @@ def export(
 
     if format not in FORMATS:
         raise fail(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
-    query = failure_query(stream, kind, status, older_than, newer_than, limit=limit)
+    query = selection.query(limit=limit)
     now = datetime.now(UTC)
-    with chosen_scopes(config, tenant) as (_, scopes):
+    with chosen_scopes(selection.config, selection.tenant) as (_, scopes):
         rows = [row for s in scopes for row in s.failures.find(query, now)]
     if limit is not None:
         rows = sorted(rows, key=lambda row: row.last_failed_at, reverse=True)[:limit]
@@ -262,26 +244,3 @@ def still_failing(scope: Scope, rows: list[FailureRow]) -> str:
     return f"{settled} of {len(rows)} retried failures settled" + (
         f"; still failing: {breakdown(left)}" if left else ""
     )
-
-
-# -- options ---------------------------------------------------------------------------------------
-
-
-def failure_query(
-    streams: Sequence[str] | None,
-    kinds: Sequence[str] | None,
-    status: str,
-    older_than: str | None,
-    newer_than: str | None,
-    *,
-    keys: Sequence[str] | None = None,
-    limit: int | None = None,
-) -> FailureQuery:
-    from syncd.app import failure_queries
-
-    try:
-        return failure_queries.failure_query(
-            streams, kinds, status, older_than, newer_than, keys=keys, limit=limit
-        )
-    except ValueError as exc:
-        raise fail(str(exc)) from None

@@ -38,6 +38,23 @@ SECTION_IDS = {"source": "source", "state DB": "state", "Thulium": "thulium"}
 FILE_SECTION = "file"  # the tenant file itself did not load: nothing else was probed
 
 Document = dict[str, Any]
+FAILURE_KEYS = (
+    "tenant",
+    "stream",
+    "source_key",
+    "status",
+    "kind",
+    "operation",
+    "http_status",
+    "message",
+    "request_id",
+    "payload_hash",
+    "attempts",
+    "first_failed_at",
+    "last_failed_at",
+    "next_attempt_at",
+    "resolved_at",
+)
 
 
 def dumps(document: Document) -> str:
@@ -56,6 +73,15 @@ def utc(moment: datetime | None) -> str | None:
         return None
     aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return aware.isoformat().replace("+00:00", "Z")
+
+
+def columns(record: object, names: Sequence[str]) -> Document:
+    """A record's attributes under their own names, in this order; its times written with ``utc``."""
+    return {name: plain(getattr(record, name)) for name in names}
+
+
+def plain(value: object) -> object:
+    return utc(value) if isinstance(value, datetime) else value
 
 
 def header(now: datetime) -> Document:
@@ -150,19 +176,10 @@ def runs_document(rows: Sequence[RunRecord], now: datetime) -> Document:
 def run_document(run: RunRecord) -> Document:
     """One run, the same keys in ``status`` (a stream's last run) and ``runs`` (which adds the tenant)."""
     return {
-        "id": run.id,
-        "stream": run.stream,
-        "mode": run.mode,
-        "trigger": run.trigger,
-        "status": run.status,
-        "started_at": utc(run.started_at),
-        "finished_at": utc(run.finished_at),
+        **columns(run, ("id", "stream", "mode", "trigger", "status", "started_at", "finished_at")),
         "seconds": seconds(run.started_at, run.finished_at),
         "counters": {name: value for name, value in run.counters.items() if name != "requests"},
-        "requests": run.requests,
-        "error": run.error,
-        "job_id": run.job_id,
-        "last_seen_at": utc(run.last_seen_at),
+        **columns(run, ("requests", "error", "job_id", "last_seen_at")),
     }
 
 
@@ -190,23 +207,7 @@ def failures_document(
 
 def failure_document(row: FailureRow) -> Document:
     """The columns of ``syncd failures export``, under the same names, plus open/resolved."""
-    return {
-        "tenant": row.tenant,
-        "stream": row.stream,
-        "source_key": row.source_key,
-        "status": row.status,
-        "kind": row.kind,
-        "operation": row.operation,
-        "http_status": row.http_status,
-        "message": row.message,
-        "request_id": row.request_id,
-        "payload_hash": row.payload_hash,
-        "attempts": row.attempts,
-        "first_failed_at": utc(row.first_failed_at),
-        "last_failed_at": utc(row.last_failed_at),
-        "next_attempt_at": utc(row.next_attempt_at),
-        "resolved_at": utc(row.resolved_at),
-    }
+    return columns(row, FAILURE_KEYS)
 
 
 # -- syncd check -----------------------------------------------------------------------------------
