@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from syncd.app.state_views import UNUSABLE_DB_ERRORS, StateViews, TenantStores
+from syncd.errors import Fatal
 from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import TenantRef, tenant_files, tenant_ref
 from syncd.source.probe import first_line, mask_url
@@ -25,12 +26,12 @@ READY, EMPTY, UNREACHABLE = "ready", "empty", "unreachable"
 Note = Callable[[str], object]  # says why a tenant is left out (the CLI: a line on stderr)
 
 
-class NothingReadable(Exception):
+class NothingReadable(Fatal):
     """Every chosen tenant's state DB was unreachable: nothing could be read, and why was noted."""
 
 
-class UnknownTenant(ValueError):
-    pass
+class UnknownTenant(ValueError, Fatal):
+    """The tenant named is not served from the tenant folder."""
 
 
 @dataclass(frozen=True)
