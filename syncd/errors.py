@@ -6,6 +6,7 @@ Fatal / Retriable / Skippable split, applied to a sync daemon)::
     SyncdError
     ├── Fatal        the run or command cannot go on; the same attempt would fail the same way
     │   ├── ConfigError, CampaignSetupError       (settings, app)     a tenant file or rule is wrong
+    │   ├── UnknownTenant, NothingReadable        (app)               no tenant to read, or none readable
     │   ├── RunAborted                            (engine)            stop this stream, write nothing more
     │   │   ├── StoreUnavailable, LeaseLost, SourceUnavailable
     │   ├── SourceMissing, UnknownStream, Unusable, TableShapeError   (source)
@@ -14,7 +15,7 @@ Fatal / Retriable / Skippable split, applied to a sync daemon)::
     ├── Retriable    the same request may succeed later; nothing was applied, or it is safe to repeat
     │   ├── ThuliumUnavailable, RetryableFailure                      (thulium)
     │   ├── OutcomeUnknown         (thulium: reconcile first, then repeat)
-    │   └── TenantBusy, WolkvoxError                                  (worker, activity)
+    │   └── TenantBusy, WolkvoxError                                  (app, activity)
     └── Skippable    one row, record or request is bad; it is recorded with its key and the rest goes on
         ├── InvalidValue, FieldError, CursorTooLong                   (engine, activity, state)
         ├── ThuliumPermanentError: ThuliumRejected, ThuliumNotFound   (thulium)

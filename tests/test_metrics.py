@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from syncd.app.runtime import TenantRuntime
 from syncd.app.sync import finish
+from syncd.app.tenant_lease import TenantBusy, tenant_lease
 from syncd.demo import write_demo_config
 from syncd.engine.ports import Commit, FailureRecord
 from syncd.engine.records import Position
@@ -34,7 +35,6 @@ from syncd.thulium.retry import RetryPolicy
 from syncd.vocabulary import FailureKind
 from syncd.web.app import create_app
 from syncd.web.metrics import ROUTE
-from syncd.worker.lease import TenantBusy, tenant_lease
 
 
 def sample(name: str, **labels: str) -> float:

@@ -7,8 +7,9 @@ import io
 from rich.console import Console
 
 from syncd.app.sync import StreamOutcome, TenantOutcome
+from syncd.app.tenant_status import StreamStatus
 from syncd.cli.report import print_outcome
-from syncd.ops.status import StreamStatus, streams_table
+from syncd.cli.status_tables import streams_table
 from syncd.state.stream_counts import StreamCounts
 
 

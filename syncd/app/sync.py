@@ -41,6 +41,17 @@ log = logging.getLogger("syncd.sync")
 Progress = Callable[[str, dict[str, int]], None]
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """What every CRM stream run of one sync is asked for: how full, whether it writes, who asked."""
+
+    full: bool = False
+    dry_run: bool = False
+    force: bool = False
+    trigger: str = Trigger.CLI
+    job_id: str | None = None
+
+
 @dataclass
 class StreamOutcome:
     stream: str
@@ -86,13 +97,14 @@ def sync_tenant(
         runtime.client.observer = API_METRICS  # API requests and retries, by endpoint, as metrics
     wanted = [s for s in configured_streams(tenant) if streams is None or s in streams]
     outcomes: list[StreamOutcome] = []
+    attempt = Attempt(full=full, dry_run=dry_run, force=force, trigger=trigger, job_id=job_id)
     statuses: Statuses = {}
     if "campaigns" in wanted:
         try:  # at start: a rule naming a missing campaign or status must stop the run before any write
             statuses = check_campaigns(runtime.client, tenant.config.campaigns, str(tenant.path))
         except (CampaignSetupError, ThuliumError) as exc:
             log.error("campaigns not started", extra={"tenant": tenant.name, "error": str(exc)})
-            if not dry_run:  # no stream ran: the attempt is recorded as aborted runs (ops/attempts.py)
+            if not dry_run:  # no stream ran: the attempt is recorded as aborted runs (app/attempts.py)
                 record_aborted_attempt(
                     runtime.store, tenant, streams, exc, full=full, trigger=trigger, job_id=job_id
                 )
@@ -107,16 +119,7 @@ def sync_tenant(
                 sync_campaigns(runtime, statuses, full=full, dry_run=dry_run, trigger=trigger, job_id=job_id)
             )
             continue
-        outcome = sync_stream(
-            runtime,
-            stream,
-            full=full,
-            dry_run=dry_run,
-            force=force,
-            trigger=trigger,
-            job_id=job_id,
-            progress=progress,
-        )
+        outcome = sync_stream(runtime, stream, attempt, progress)
         outcomes.append(outcome)
         if outcome.status in STOPPED:
             break  # customers must not run after their companies aborted
@@ -134,21 +137,16 @@ def stopping_problems(tenant: Tenant, outcome: StreamOutcome) -> list[str]:
 
 
 def sync_stream(
-    runtime: TenantRuntime,
-    stream: str,
-    *,
-    full: bool,
-    dry_run: bool,
-    force: bool,
-    trigger: str,
-    job_id: str | None = None,
-    progress: Progress | None,
+    runtime: TenantRuntime, stream: str, attempt: Attempt, progress: Progress | None = None
 ) -> StreamOutcome:
     tenant = runtime.tenant
-    options = run_options(tenant, full=full, dry_run=dry_run, force=force)
+    full, dry_run, job_id = attempt.full, attempt.dry_run, attempt.job_id
+    options = run_options(tenant, full=full, dry_run=dry_run, force=attempt.force)
     try:
         run_id = (
-            None if dry_run else runtime.store.start_run(stream, trigger, JobKind.of(full), job_id=job_id)
+            None
+            if dry_run
+            else runtime.store.start_run(stream, attempt.trigger, JobKind.of(full), job_id=job_id)
         )
     except LeaseLost as exc:
         return StreamOutcome(stream, RunStatus.FENCED, {}, 0, 0.0, error=str(exc))
@@ -228,16 +226,7 @@ def relinker(runtime: TenantRuntime, job_id: str | None) -> Callable[[StaleLinks
             "relinking customers a campaign found stale",
             extra={"tenant": runtime.tenant.name, "customers": len(keys)},
         )
-        sync_stream(
-            runtime,
-            "customers",
-            full=False,
-            dry_run=False,
-            force=False,
-            trigger=Trigger.REPAIR,
-            job_id=job_id,
-            progress=None,
-        )
+        sync_stream(runtime, "customers", Attempt(trigger=Trigger.REPAIR, job_id=job_id))
         return LinkedCustomers(runtime).customer_ids(keys)
 
     return relink

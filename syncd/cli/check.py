@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from syncd.cli.daemon import JsonOption
+from syncd.cli.options import JsonOption
 
 if TYPE_CHECKING:
     from syncd.app.check import TenantCheck
@@ -40,7 +40,7 @@ def check(config: ConfigPath = None, json_output: JsonOption = False) -> None:
     with quiet_client_logs():
         results = check_config(config or settings.config_dir, settings)
     if json_output:
-        from syncd.ops.json_output import check_document, dumps
+        from syncd.cli.json_output import check_document, dumps
         from syncd.state.types import utcnow
 
         typer.echo(dumps(check_document(results, utcnow())))

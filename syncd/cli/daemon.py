@@ -10,33 +10,22 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from syncd.cli.options import JsonOption, TenantsOption, fail, settings_for
 from syncd.settings import ConfigError, ProcessSettings
 
-PathOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="Tenant file or folder (default: SYNCD_CONFIG_DIR, else ./config)."),
-]
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(code)
-
-
-def settings_for(config: Path | None) -> ProcessSettings:
-    settings = ProcessSettings()
-    return settings if config is None else settings.model_copy(update={"config_dir": config})
+if TYPE_CHECKING:
+    from syncd.app.resync import Dispatch, HandOff
 
 
 def worker(
     concurrency: Annotated[
         int | None, typer.Option(help="Parallel tenant runs (SYNCD_WORKER_CONCURRENCY).")
     ] = None,
-    config: PathOption = None,
+    config: TenantsOption = None,
 ) -> None:
     """Run a Celery worker: it carries tenant runs and beat's ticks."""
     from syncd.worker.app import configure
@@ -52,7 +41,7 @@ def worker(
     )
 
 
-def beat(config: PathOption = None) -> None:
+def beat(config: TenantsOption = None) -> None:
     """Run the scheduler: a tick every SYNCD_TICK_SECONDS; due times live in the state DB."""
     from syncd.worker.app import configure
     from syncd.worker.startup import prepare
@@ -65,7 +54,7 @@ def beat(config: PathOption = None) -> None:
 def web(
     port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on.")] = 8000,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    config: PathOption = None,
+    config: TenantsOption = None,
 ) -> None:
     """Serve /health, /metrics and the Thulium webhook receiver (POST /webhooks/<tenant>)."""
     from syncd.web.app import serve
@@ -84,28 +73,41 @@ def resync(
     ] = None,
 ) -> None:
     """Queue a job on the live daemon and print its id; its runs (one per stream) follow in `syncd runs`."""
-    from syncd.ops.resync import enqueue_resync
+    from syncd.app.resync import enqueue_resync
 
     settings = ProcessSettings()
     try:
-        job = enqueue_resync(settings, config=config, tenant=tenant, full=full, streams=stream)
+        job = enqueue_resync(
+            settings,
+            config=config,
+            tenant=tenant,
+            full=full,
+            streams=stream,
+            dispatch=daemon_dispatch(settings),
+        )
     except (ConfigError, ValueError) as exc:
         raise fail(str(exc)) from None
     scope = ", ".join(job.streams) if job.streams else "all streams"
     typer.echo(f"queued job {job.id} (runs follow) for tenant {job.tenant}: {job.kind} ({scope})")
 
 
-JsonOption = Annotated[
-    bool,
-    typer.Option("--json", help="One JSON document on stdout (schema: syncd/ops/schemas/), for scripts."),
-]
+def daemon_dispatch(settings: ProcessSettings) -> Dispatch:
+    """What hands a recorded job to the daemon on a broker; Celery loads only when a run is queued."""
+
+    def dispatch(broker: str) -> HandOff:
+        from syncd.worker.app import run_hand_off
+
+        return run_hand_off(settings, broker)
+
+    return dispatch
 
 
-def status(config: PathOption = None, json_output: JsonOption = False) -> None:
+def status(config: TenantsOption = None, json_output: JsonOption = False) -> None:
     """Per tenant and stream: cursor, last run, pending and failed rows, lock holder, recent jobs."""
     from rich.console import Console
 
-    from syncd.ops.status import gather_status, render_status
+    from syncd.app.tenant_status import gather_status
+    from syncd.cli.status_tables import render_status
 
     settings = settings_for(config)
     try:
@@ -113,7 +115,7 @@ def status(config: PathOption = None, json_output: JsonOption = False) -> None:
     except ConfigError as exc:
         raise fail(str(exc)) from None
     if json_output:
-        from syncd.ops.json_output import dumps, status_document
+        from syncd.cli.json_output import dumps, status_document
         from syncd.state.types import utcnow
 
         typer.echo(dumps(status_document(tenants, utcnow())))
@@ -132,7 +134,7 @@ def up(
     ] = "default",
 ) -> None:
     """Start everything on this machine: (the sandbox and a demo,) an embedded Redis, worker, beat and web."""
-    from syncd.ops.up import Stack
+    from syncd.cli.up import Stack
 
     stack = Stack(ProcessSettings(), demo, sandbox_port, web_port, interval, customers, sandbox_profile)
     code = stack.run()

@@ -1,133 +1,74 @@
-"""``syncd failures list|show|retry|resolve|export`` and ``syncd runs``: the typer layer.
+"""``syncd failures list|show|retry|resolve|export``: the typer commands.
 
-Tenants are found as ``syncd status`` finds them (``--config`` file or folder, else
-SYNCD_CONFIG_DIR), so one command covers every tenant a deployment serves; ``--tenant``
-narrows it to one. A broken tenant file is reported and skipped, never fatal for the others.
-The queries and updates are the state layer's (``syncd.state.failure_log``, ``syncd.state.run_log``).
+Which tenants a command covers is ``syncd.app.tenant_scopes``' (``--config`` file or folder, else
+SYNCD_CONFIG_DIR; ``--tenant`` narrows it to one); the queries and updates are the state layer's
+(``syncd.state.failure_log``), asked through ``syncd.app.failure_queries``; the tables are
+``syncd.cli.failure_tables``'.
 """
 
 from __future__ import annotations
 
 import sys
-from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from syncd.cli.daemon import JsonOption, fail, settings_for
-from syncd.engine.campaigns.run import CAMPAIGN_PREFIX
+from syncd.cli.failure_selection import Selection, selecting
+from syncd.cli.failure_tables import breakdown, failure_details, failures_table, make_console
+from syncd.cli.options import (
+    JsonOption,
+    KeysArgument,
+    StreamOption,
+    TenantOption,
+    TenantsOption,
+    chosen_scopes,
+    fail,
+)
 from syncd.settings import ConfigError
-from syncd.settings.activity import ACTIVITY_STREAMS
-from syncd.vocabulary import PENDING_KINDS
 
 if TYPE_CHECKING:  # every `syncd` command loads this module: the rest is imported when a command runs
     from rich.console import Console
-    from rich.table import Table
 
+    from syncd.app.state_views import FailureRow
+    from syncd.app.tenant_scopes import Scope
     from syncd.settings import ProcessSettings
-    from syncd.settings.discovery import TenantRef
-    from syncd.state.db import StateDb
-    from syncd.state.failure_log import FailureLog, FailureQuery, FailureRow
-    from syncd.state.run_log import RunLog, RunRecord
 
 LIST_LIMIT = 50
-MESSAGE_CHARS = 60
-FIXED_STREAMS = ("companies", "customers")
 FORMATS = ("csv", "json")
 
 failures_app = typer.Typer(
     help="Rows that could not be synced: list, show, retry, resolve, export.", no_args_is_help=True
 )
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="Tenant file or folder (default: SYNCD_CONFIG_DIR, else ./config)."),
-]
-TenantOption = Annotated[
-    str | None, typer.Option("--tenant", help="Only this tenant (its file name without .toml).")
-]
-StreamOption = Annotated[
-    list[str] | None,
-    typer.Option("--stream", help="companies, customers or campaign:<outbound_id>; repeatable."),
-]
-KindOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--kind",
-        help="rejected, permanent, retryable or waiting (the default: all four), or warning "
-        "(customers synced without their company); repeatable.",
-    ),
-]
-StatusOption = Annotated[str, typer.Option("--status", help="open, resolved or all.")]
-OlderOption = Annotated[
-    str | None, typer.Option("--older-than", help="Failing for longer than this (30m, 2h, 7d).")
-]
-NewerOption = Annotated[
-    str | None, typer.Option("--newer-than", help="Failing for less than this (30m, 2h, 7d).")
-]
-KeysArgument = Annotated[list[str] | None, typer.Argument(help="Source keys (default: every match).")]
-
-
-@dataclass(frozen=True)
-class Scope:
-    """One tenant whose state DB exists, and its state DB."""
-
-    ref: TenantRef
-    db: StateDb
-
-    @property
-    def name(self) -> str:
-        return self.ref.name
-
-    @property
-    def failures(self) -> FailureLog:
-        from syncd.state.failure_log import FailureLog
-
-        return FailureLog(self.db.sessions, self.name)
-
-    @property
-    def runs(self) -> RunLog:
-        from syncd.state.run_log import RunLog
-
-        return RunLog(self.db.sessions, self.name)
-
 
 def register(app: typer.Typer) -> None:
-    """Add ``failures`` (a group) and ``runs`` to the main app."""
+    """Add ``failures`` (a group) to the main app."""
     app.add_typer(failures_app, name="failures")
-    app.command("runs")(runs)
 
 
 # -- failures --------------------------------------------------------------------------------------
 
 
 @failures_app.command("list")
+@selecting(status=True)
 def list_failures(
-    config: ConfigOption = None,
-    tenant: TenantOption = None,
-    stream: StreamOption = None,
-    kind: KindOption = None,
-    status: StatusOption = "open",
-    older_than: OlderOption = None,
-    newer_than: NewerOption = None,
+    *,
+    selection: Selection,
     limit: Annotated[int, typer.Option(help="Show at most this many, newest first.")] = LIST_LIMIT,
     json_output: JsonOption = False,
 ) -> None:
     """Failures, newest first: tenant, stream, key, kind, HTTP status, attempts and Thulium's message."""
-    query = failure_query(stream, kind, status, older_than, newer_than, limit=limit)
+    query, status = selection.query(limit=limit), selection.status
     now = datetime.now(UTC)
-    with tenant_scopes(config, tenant) as (_, scopes):
+    with chosen_scopes(selection.config, selection.tenant) as (_, scopes):
         rows = [row for s in scopes for row in s.failures.find(query, now)]
         total = sum(s.failures.count(query, now) for s in scopes)
     rows.sort(key=lambda row: row.last_failed_at, reverse=True)
     rows = rows[:limit]
     if json_output:
-        from syncd.ops.json_output import dumps, failures_document
+        from syncd.cli.json_output import dumps, failures_document
 
         typer.echo(dumps(failures_document(rows, total, status, limit, now)))
         return
@@ -143,14 +84,14 @@ def list_failures(
 @failures_app.command("show")
 def show_failure(
     key: Annotated[str, typer.Argument(help="The row's source key.")],
-    config: ConfigOption = None,
+    config: TenantsOption = None,
     tenant: TenantOption = None,
     stream: StreamOption = None,
 ) -> None:
     """Every column of one failure (open or resolved), including Thulium's request id and the next attempt."""
-    query = failure_query(stream, None, "all", None, None, keys=[key])
+    query = Selection(stream=stream, status="all").query(keys=[key])
     now = datetime.now(UTC)
-    with tenant_scopes(config, tenant) as (_, scopes):
+    with chosen_scopes(config, tenant) as (_, scopes):
         rows = [row for s in scopes for row in s.failures.find(query, now)]
     if not rows:
         raise fail(f"no failure recorded for key {key!r}")
@@ -161,14 +102,11 @@ def show_failure(
 
 
 @failures_app.command("retry")
+@selecting()
 def retry(
     keys: KeysArgument = None,
-    config: ConfigOption = None,
-    tenant: TenantOption = None,
-    stream: StreamOption = None,
-    kind: KindOption = None,
-    older_than: OlderOption = None,
-    newer_than: NewerOption = None,
+    *,
+    selection: Selection,
     here: Annotated[
         bool, typer.Option("--here", help="Run the sync in this process even when a daemon is live.")
     ] = False,
@@ -183,11 +121,11 @@ def retry(
     """
     from syncd.broker.redis_broker import live_broker_url
 
-    query = failure_query(stream, kind, "open", older_than, newer_than, keys=keys)
+    query = selection.query(keys=keys)
     now = datetime.now(UTC)
     console = make_console()
     code = 0
-    with tenant_scopes(config, tenant) as (settings, scopes):
+    with chosen_scopes(selection.config, selection.tenant) as (settings, scopes):
         chosen = {s.name: s.failures.retry(query, now) for s in scopes}
         if not any(chosen.values()):
             console.print("no open failures match")
@@ -206,20 +144,17 @@ def retry(
 
 
 @failures_app.command("resolve")
+@selecting()
 def resolve(
     keys: KeysArgument = None,
-    config: ConfigOption = None,
-    tenant: TenantOption = None,
-    stream: StreamOption = None,
-    kind: KindOption = None,
-    older_than: OlderOption = None,
-    newer_than: NewerOption = None,
+    *,
+    selection: Selection,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Mark the chosen open failures resolved: leave them be. A row that fails again reopens its failure."""
-    query = failure_query(stream, kind, "open", older_than, newer_than, keys=keys)
+    query = selection.query(keys=keys)
     now = datetime.now(UTC)
-    with tenant_scopes(config, tenant) as (_, scopes):
+    with chosen_scopes(selection.config, selection.tenant) as (_, scopes):
         counts = {s.name: s.failures.count(query, now) for s in scopes}
         total = sum(counts.values())
         if not total:
@@ -235,29 +170,25 @@ def resolve(
 
 
 @failures_app.command("export")
+@selecting(status=True)
 def export(
     format: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Write to this file (default: stdout).", dir_okay=False),
     ] = None,
-    config: ConfigOption = None,
-    tenant: TenantOption = None,
-    stream: StreamOption = None,
-    kind: KindOption = None,
-    status: StatusOption = "open",
-    older_than: OlderOption = None,
-    newer_than: NewerOption = None,
+    *,
+    selection: Selection,
     limit: Annotated[int | None, typer.Option(help="At most this many, newest first.")] = None,
 ) -> None:
     """Every column of the chosen failures as CSV or JSON (times in UTC, ISO 8601)."""
-    from syncd.ops.failures import export_failures
+    from syncd.cli.failure_export import export_failures
 
     if format not in FORMATS:
         raise fail(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
-    query = failure_query(stream, kind, status, older_than, newer_than, limit=limit)
+    query = selection.query(limit=limit)
     now = datetime.now(UTC)
-    with tenant_scopes(config, tenant) as (_, scopes):
+    with chosen_scopes(selection.config, selection.tenant) as (_, scopes):
         rows = [row for s in scopes for row in s.failures.find(query, now)]
     if limit is not None:
         rows = sorted(rows, key=lambda row: row.last_failed_at, reverse=True)[:limit]
@@ -269,46 +200,6 @@ def export(
     typer.echo(f"exported {count} failures to {output}", err=True)
 
 
-# -- runs ------------------------------------------------------------------------------------------
-
-
-def runs(
-    config: ConfigOption = None,
-    tenant: TenantOption = None,
-    stream: StreamOption = None,
-    status: Annotated[
-        list[str] | None,
-        typer.Option("--status", help="running, ok, partial, aborted, fenced or crashed; repeatable."),
-    ] = None,
-    limit: Annotated[int, typer.Option(help="Show at most this many, newest first.")] = 20,
-    json_output: JsonOption = False,
-) -> None:
-    """Run history per tenant and stream: when, mode, trigger, status, duration, what changed, job id.
-
-    A run whose process died is closed as crashed first (once its lease is gone), so none stays running.
-    """
-    from syncd.ops.runs import close_crashed_runs, merge_newest
-    from syncd.state.run_log import RunQuery
-
-    try:
-        query = RunQuery(tuple(check_streams(stream)), tuple(status or ()), limit)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
-    with tenant_scopes(config, tenant) as (settings, scopes):
-        close_crashed_runs(settings, [(s.db.sessions, s.name) for s in scopes], "syncd runs")
-        rows = merge_newest([s.runs.find(query) for s in scopes], limit)
-    if json_output:
-        from syncd.ops.json_output import dumps, runs_document
-
-        typer.echo(dumps(runs_document(rows, datetime.now(UTC))))
-        return
-    console = make_console()
-    if not rows:
-        console.print("no runs match")
-        return
-    console.print(runs_table(rows))
-
-
 # -- retry runs ------------------------------------------------------------------------------------
 
 
@@ -316,14 +207,15 @@ def retry_run(
     settings: ProcessSettings, scope: Scope, rows: list[FailureRow], broker: str | None, console: Console
 ) -> int:
     """Queue or run the streams the retried rows belong to; returns an exit code like `syncd sync`."""
+    from syncd.app.failure_retry import queue_retry, run_retry_here, sync_streams
+    from syncd.app.tenant_lease import TenantBusy
+    from syncd.cli.daemon import daemon_dispatch
     from syncd.cli.report import print_outcome
-    from syncd.ops.failures import queue_retry, run_retry_here, sync_streams
-    from syncd.worker.lease import TenantBusy
 
     streams = sync_streams(row.stream for row in rows)
     try:
         if broker is not None:
-            job = queue_retry(settings, scope.ref, streams, broker)
+            job = queue_retry(scope.ref, streams, daemon_dispatch(settings)(broker))
             scope_text = f"incremental ({', '.join(streams)})"
             console.print(f"queued job {job.id} (runs follow) for tenant {scope.name}: {scope_text}")
             return 0
@@ -339,7 +231,7 @@ def retry_run(
 
 def still_failing(scope: Scope, rows: list[FailureRow]) -> str:
     """After the run: how many of the retried rows are settled, and why the others still fail."""
-    from syncd.state.failure_log import FailureQuery
+    from syncd.app.state_views import FailureQuery
 
     query = FailureQuery(keys=tuple({row.source_key for row in rows}))
     retried = {(row.stream, row.source_key) for row in rows}
@@ -352,237 +244,3 @@ def still_failing(scope: Scope, rows: list[FailureRow]) -> str:
     return f"{settled} of {len(rows)} retried failures settled" + (
         f"; still failing: {breakdown(left)}" if left else ""
     )
-
-
-# -- tenants ---------------------------------------------------------------------------------------
-
-
-@contextmanager
-def tenant_scopes(config: Path | None, tenant: str | None) -> Iterator[tuple[ProcessSettings, list[Scope]]]:
-    """The chosen tenants that have a state DB; each state DB opened once, closed at the end."""
-    from syncd.state.db import StateDbs
-
-    settings = settings_for(config)
-    dbs = StateDbs()
-    try:
-        scopes, unreachable = [], 0
-        for ref in tenant_refs(settings, tenant):
-            state = state_of(ref)
-            unreachable += state == UNREACHABLE
-            if state != READY:
-                continue
-            scopes.append(Scope(ref, dbs.get(ref.state_url)))
-        if unreachable and not scopes:
-            raise typer.Exit(1)  # nothing could be read, and why was said: not an empty answer
-        yield settings, scopes
-    finally:
-        dbs.dispose()
-
-
-def tenant_refs(settings: ProcessSettings, name: str | None) -> list[TenantRef]:
-    from syncd.settings.discovery import tenant_files, tenant_ref
-
-    try:
-        files = tenant_files(settings.config_dir)
-    except ConfigError as exc:
-        raise fail(str(exc)) from None
-    if name is not None:
-        files = [file for file in files if file.stem == name]
-        if not files:
-            raise fail(f"{settings.config_dir}: no tenant file named {name}.toml is served here")
-    refs = []
-    for file in files:
-        try:
-            refs.append(tenant_ref(file, settings))
-        except ConfigError as exc:
-            if name is not None:
-                raise fail(str(exc)) from None
-            typer.echo(f"skipped: {exc}", err=True)
-    return refs
-
-
-READY, EMPTY, UNREACHABLE = "ready", "empty", "unreachable"
-
-
-def state_of(ref: TenantRef) -> str:
-    """A tenant that never ran has no failures; an unreachable state DB is said, then skipped."""
-    from syncd.source.probe import first_line, mask_url
-    from syncd.state import migrate
-    from syncd.state.db import UNUSABLE_DB_ERRORS
-
-    try:
-        if migrate.is_current(ref.state_url):
-            return READY
-    except UNUSABLE_DB_ERRORS as exc:
-        shown = mask_url(ref.state_url)
-        typer.echo(f"tenant {ref.name}: cannot reach the state DB {shown}: {first_line(exc)}", err=True)
-        return UNREACHABLE
-    typer.echo(f"tenant {ref.name}: no state yet (the tenant has never run)", err=True)
-    return EMPTY
-
-
-# -- options ---------------------------------------------------------------------------------------
-
-
-def failure_query(
-    streams: Sequence[str] | None,
-    kinds: Sequence[str] | None,
-    status: str,
-    older_than: str | None,
-    newer_than: str | None,
-    *,
-    keys: Sequence[str] | None = None,
-    limit: int | None = None,
-) -> FailureQuery:
-    from syncd.ops.failures import parse_duration
-    from syncd.state.failure_log import FailureQuery
-
-    try:
-        return FailureQuery(
-            streams=tuple(check_streams(streams)),
-            kinds=tuple(kinds or ()),
-            status=status,
-            older_than=None if older_than is None else parse_duration(older_than),
-            newer_than=None if newer_than is None else parse_duration(newer_than),
-            keys=tuple(keys or ()),
-            limit=limit,
-        )
-    except ValueError as exc:
-        raise fail(str(exc)) from None
-
-
-def check_streams(streams: Sequence[str] | None) -> list[str]:
-    """A typo would silently match nothing; state streams are the CRM two, one per campaign rule and the
-    activity streams."""
-    for stream in streams or ():
-        if stream not in (*FIXED_STREAMS, *ACTIVITY_STREAMS) and not stream.startswith(CAMPAIGN_PREFIX):
-            raise ValueError(
-                f"unknown stream {stream!r}; expected companies, customers, campaign:<outbound_id> "
-                f"or an activity stream ({', '.join(ACTIVITY_STREAMS)})"
-            )
-    return list(streams or ())
-
-
-# -- rendering -------------------------------------------------------------------------------------
-
-
-def make_console() -> Console:
-    from rich.console import Console
-
-    return Console(width=None if sys.stdout.isatty() else 200)
-
-
-def failures_table(rows: list[FailureRow], now: datetime) -> Table:
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table("tenant", "stream", "key", "kind", "operation", "HTTP", "attempts", "since", "last failed")
-    table.add_column("message", overflow="ellipsis", no_wrap=True, max_width=MESSAGE_CHARS)
-    for row in rows:
-        table.add_row(
-            escape(row.tenant),
-            escape(row.stream),
-            escape(row.source_key),
-            row.kind + ("" if row.resolved_at is None else " (resolved)"),
-            row.operation,
-            "-" if row.http_status is None else str(row.http_status),
-            str(row.attempts),
-            ago(row.first_failed_at, now),
-            ago(row.last_failed_at, now),
-            escape(row.message),
-        )
-    return table
-
-
-def failure_details(row: FailureRow, now: datetime) -> Table:
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column()
-    for label, value in (
-        ("tenant", row.tenant),
-        ("stream", row.stream),
-        ("key", row.source_key),
-        ("status", row.status),
-        ("kind", row.kind),
-        ("operation", row.operation),
-        ("HTTP status", row.http_status),
-        ("message", row.message),
-        ("request id", row.request_id),
-        ("payload hash", row.payload_hash),
-        ("attempts", row.attempts),
-        ("first failed", moment(row.first_failed_at, now)),
-        ("last failed", moment(row.last_failed_at, now)),
-        ("next attempt", moment(row.next_attempt_at, now) if row.kind in PENDING_KINDS else None),
-        ("resolved", moment(row.resolved_at, now)),
-    ):
-        table.add_row(label, escape("-" if value is None else str(value)))
-    return table
-
-
-def runs_table(rows: list[RunRecord]) -> Table:
-    from rich.markup import escape
-    from rich.table import Table
-
-    from syncd.ops.runs import counters_summary
-
-    table = Table(
-        "tenant", "run", "stream", "started (UTC)", "mode", "trigger", "status", "took", "changes", "API req"
-    )
-    table.add_column("job")
-    for row in rows:
-        table.add_row(
-            escape(row.tenant),
-            f"#{row.id}",
-            escape(row.stream),
-            row.started_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
-            row.mode,
-            row.trigger,
-            row.status,
-            took(row),
-            counters_summary(row.counters) or "-",
-            str(row.requests),
-            row.job_id or "-",
-        )
-    return table
-
-
-def took(row: RunRecord) -> str:
-    """A running run says when its process last showed it alive; a crashed one ran until then."""
-    if row.seconds is not None:
-        return f"{row.seconds:.1f}s"
-    if row.last_seen_at is None:
-        return "running"
-    return f"running, seen {ago(row.last_seen_at, datetime.now(UTC))}"
-
-
-def breakdown(rows: Sequence[FailureRow]) -> str:
-    """``3 failures (customers 2, companies 1)``."""
-    by_stream = Counter(row.stream for row in rows)
-    parts = ", ".join(f"{stream} {count}" for stream, count in sorted(by_stream.items()))
-    return f"{len(rows)} failure{'' if len(rows) == 1 else 's'} ({parts})"
-
-
-def moment(value: datetime | None, now: datetime) -> str | None:
-    if value is None:
-        return None
-    return f"{value.astimezone(UTC).isoformat(sep=' ', timespec='seconds')} ({ago(value, now)})"
-
-
-def ago(value: datetime, now: datetime) -> str:
-    seconds = int((now - value).total_seconds())
-    if seconds < 0:
-        return f"in {describe(-seconds)}"
-    return f"{describe(seconds)} ago"
-
-
-def describe(seconds: int) -> str:
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    if seconds < 172800:
-        return f"{seconds // 3600}h"
-    return f"{seconds // 86400}d"

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from syncd.cli.options import fail
 from syncd.settings import ConfigError, ProcessSettings, Tenant, parse_tenant_file
 from syncd.settings.loader import state_url_of
 
@@ -48,11 +49,6 @@ ConfigOption = Annotated[
 UrlOption = Annotated[
     str | None, typer.Option("--url", help="State DB URL (overrides --config and SYNCD_STATE_URL).")
 ]
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(code)
 
 
 def resolve_state_url(config: Path | None, url: str | None) -> str:
@@ -192,15 +188,15 @@ def sync(
     from rich.console import Console
 
     from syncd.app.attempts import attempted_runtime
+    from syncd.app.exclusive import exclusive_run
+    from syncd.app.leased_crm import guarded_by
+    from syncd.app.resync import check_streams
     from syncd.app.sync import sync_tenant
+    from syncd.app.tenant_lease import TenantBusy
     from syncd.cli.report import print_outcome, progress_reporter
-    from syncd.ops.exclusive import exclusive_run
-    from syncd.ops.resync import check_streams
     from syncd.settings import load_tenant
-    from syncd.source.engine import SourceMissing
+    from syncd.source.errors import SourceMissing
     from syncd.state import migrate
-    from syncd.worker.lease import TenantBusy
-    from syncd.worker.leased_crm import guarded_by
 
     try:
         tenant = load_tenant(config)
@@ -252,8 +248,8 @@ def stop_on_problems(
 
 def dry_run_state_url(url: str) -> str:
     """The real state DB when it exists and is current; otherwise a throwaway one, so nothing is created."""
+    from syncd.app.state_views import UNUSABLE_DB_ERRORS
     from syncd.state import migrate
-    from syncd.state.db import UNUSABLE_DB_ERRORS
 
     try:
         if migrate.is_current(url):
@@ -274,11 +270,12 @@ def throwaway_state_url() -> str:
 
 
 def register_daemon_commands() -> None:
-    from syncd.cli import check, daemon, failures
+    from syncd.cli import check, daemon, failures, runs
 
     daemon.register(app)
     check.register(app)
     failures.register(app)
+    runs.register(app)
 
 
 register_daemon_commands()

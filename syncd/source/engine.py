@@ -13,14 +13,10 @@ from typing import TypeAlias
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from syncd.errors import Fatal
+from syncd.source.errors import SourceMissing
 from syncd.state.db import make_engine
 
 SourceEngine: TypeAlias = Engine  # a connection pool to the tenant's database, as runtimes hold it
-
-
-class SourceMissing(ValueError, Fatal):
-    """The source database named in the tenant file does not exist."""
 
 
 def source_engine(url: str) -> SourceEngine:

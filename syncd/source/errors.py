@@ -8,6 +8,13 @@ from __future__ import annotations
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from syncd.errors import Fatal
+
 SourceDbError = SQLAlchemyError
 
-__all__ = ["SourceDbError"]
+
+class SourceMissing(ValueError, Fatal):
+    """The source database named in the tenant file does not exist."""
+
+
+__all__ = ["SourceDbError", "SourceMissing"]

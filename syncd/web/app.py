@@ -11,16 +11,16 @@ import logging
 
 from aiohttp import hdrs, web
 
+from syncd.app.state_views import StateViews
 from syncd.observability.logs import register_basic_auth
 from syncd.settings import ProcessSettings
-from syncd.state.db import StateDbs
 from syncd.web.health import check_health, details_allowed
 from syncd.web.metrics import add_metrics_route
 from syncd.web.webhooks import ROUTE as WEBHOOK_ROUTE
 from syncd.web.webhooks import WEBHOOKS_KEY, WebhookReceiver, close_receiver, receive_webhook
 
 SETTINGS_KEY = web.AppKey("settings", ProcessSettings)
-STATE_DBS_KEY = web.AppKey("state_dbs", StateDbs)
+STATE_VIEWS_KEY = web.AppKey("state_views", StateViews)
 SHUTDOWN_TIMEOUT_S = 5.0
 
 log = logging.getLogger("syncd.web")
@@ -31,10 +31,10 @@ def create_app(settings: ProcessSettings) -> web.Application:
         register_basic_auth(settings.health_user, settings.health_password.get_secret_value())
     app = web.Application()
     app[SETTINGS_KEY] = settings
-    app[STATE_DBS_KEY] = StateDbs()
-    app[WEBHOOKS_KEY] = WebhookReceiver(settings, app[STATE_DBS_KEY])
+    app[STATE_VIEWS_KEY] = StateViews()
+    app[WEBHOOKS_KEY] = WebhookReceiver(settings, app[STATE_VIEWS_KEY])
     app.on_cleanup.append(close_receiver)
-    app.on_cleanup.append(_dispose_state_dbs)
+    app.on_cleanup.append(_dispose_state_views)
     add_routes(app)
     return app
 
@@ -42,7 +42,7 @@ def create_app(settings: ProcessSettings) -> web.Application:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/health", health)
     app.router.add_post(WEBHOOK_ROUTE, receive_webhook)
-    add_metrics_route(app, app[SETTINGS_KEY], app[STATE_DBS_KEY])
+    add_metrics_route(app, app[SETTINGS_KEY], app[STATE_VIEWS_KEY])
 
 
 def serve(settings: ProcessSettings, host: str, port: int) -> None:
@@ -53,7 +53,7 @@ def serve(settings: ProcessSettings, host: str, port: int) -> None:
 async def health(request: web.Request) -> web.Response:
     """200 or 503 for load balancers; the body's details only for the ops credentials."""
     settings = request.app[SETTINGS_KEY]
-    result = await check_health(settings, request.app[STATE_DBS_KEY])
+    result = await check_health(settings, request.app[STATE_VIEWS_KEY])
     header = request.headers.get(hdrs.AUTHORIZATION)
     details = details_allowed(header, settings)
     if header is not None and not details:
@@ -63,5 +63,5 @@ async def health(request: web.Request) -> web.Response:
     return response
 
 
-async def _dispose_state_dbs(app: web.Application) -> None:
-    app[STATE_DBS_KEY].dispose()
+async def _dispose_state_views(app: web.Application) -> None:
+    app[STATE_VIEWS_KEY].dispose()

@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from syncd.app.state_views import StateViews
 from syncd.broker.redis_broker import broker_url, ping, redis_client_url
 from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import discover_tenants
 from syncd.source.probe import mask_url, scrub
-from syncd.state.db import StateDbs
 from syncd.web.basic_auth import authorized
 
 OK = "ok"
@@ -72,10 +72,10 @@ def details_allowed(authorization: str | None, settings: ProcessSettings) -> boo
     return authorized(authorization, settings.health_user, password)
 
 
-async def check_health(settings: ProcessSettings, dbs: StateDbs) -> Health:
+async def check_health(settings: ProcessSettings, views: StateViews) -> Health:
     tenants, state_urls = await asyncio.to_thread(_load_tenants, settings)
     broker, *states = await asyncio.gather(
-        _run(_ping_broker, settings), *(_run(_select_one, dbs, url) for url in state_urls)
+        _run(_ping_broker, settings), *(_run(_select_one, views, url) for url in state_urls)
     )
     state = {mask_url(url): result for url, result in zip(state_urls, states, strict=True)}
     return Health(broker=broker, state=state, tenants=tenants)
@@ -96,8 +96,8 @@ def _ping_broker(settings: ProcessSettings) -> str:
     return OK
 
 
-def _select_one(dbs: StateDbs, url: str) -> str:
-    dbs.get(url).ping()
+def _select_one(views: StateViews, url: str) -> str:
+    views.db(url).ping()
     return OK
 
 

@@ -22,13 +22,11 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from syncd.app.runtime import state_streams
+from syncd.app.state_views import StateViews
 from syncd.observability.metrics import MultiprocessFiles, metrics_dir
 from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import TenantRef, tenant_files, tenant_ref
 from syncd.state.cursors import cursor_moves
-from syncd.state.db import StateDbs
-from syncd.state.failure_log import FailureLog
-from syncd.state.run_log import RunLog
 
 log = logging.getLogger("syncd.web.metrics")
 
@@ -37,16 +35,16 @@ REGISTRY_KEY = web.AppKey("metrics_registry", CollectorRegistry)
 SCRAPE_TIMEOUT_S = 10.0
 
 
-def add_metrics_route(app: web.Application, settings: ProcessSettings, dbs: StateDbs) -> None:
-    app[REGISTRY_KEY] = metrics_registry(settings, dbs)
+def add_metrics_route(app: web.Application, settings: ProcessSettings, views: StateViews) -> None:
+    app[REGISTRY_KEY] = metrics_registry(settings, views)
     app.router.add_get(ROUTE, serve_metrics)
 
 
-def metrics_registry(settings: ProcessSettings, dbs: StateDbs) -> CollectorRegistry:
+def metrics_registry(settings: ProcessSettings, views: StateViews) -> CollectorRegistry:
     """Not the default registry: this process's own (empty) syncd series would duplicate the workers'."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(MultiprocessFiles(metrics_dir(settings.var_dir)))
-    registry.register(StateGauges(settings, dbs))
+    registry.register(StateGauges(settings, views))
     return registry
 
 
@@ -63,8 +61,8 @@ class StateGauges:
     """Per tenant and stream, from the state DB: cursor lag, open failures, age of the last synced run,
     runs by status."""
 
-    def __init__(self, settings: ProcessSettings, dbs: StateDbs) -> None:
-        self.settings, self.dbs = settings, dbs
+    def __init__(self, settings: ProcessSettings, views: StateViews) -> None:
+        self.settings, self.views = settings, views
 
     def collect(self) -> Iterator[Metric]:
         now = datetime.now(UTC)
@@ -119,9 +117,7 @@ class StateGauges:
 
     def read_runs(self, ref: TenantRef, runs: GaugeMetricFamily) -> None:
         """Counted from the state DB, so a run closed as crashed by any process shows here."""
-        for stream, status, count in RunLog(
-            self.dbs.get(ref.state_url).sessions, ref.name
-        ).counts_by_status():
+        for stream, status, count in self.views.stores(ref.name, ref.state_url).runs.counts_by_status():
             runs.add_metric([ref.name, stream, status], count)
 
     def read_tenant(
@@ -132,11 +128,11 @@ class StateGauges:
         synced: GaugeMetricFamily,
         failures: GaugeMetricFamily,
     ) -> None:
-        sessions = self.dbs.get(ref.state_url).sessions
-        moved = cursor_moves(sessions, ref.name)
-        open_failures = FailureLog(sessions, ref.name).summary()
+        stores = self.views.stores(ref.name, ref.state_url)
+        moved = cursor_moves(stores.sessions, ref.name)
+        open_failures = stores.failures.summary()
         streams = dict.fromkeys([*state_streams(ref.config), *(stream for stream, _ in moved)])
-        last = RunLog(sessions, ref.name).last_synced(list(streams))
+        last = stores.runs.last_synced(list(streams))
         for stream, updated_at in moved:
             lag.add_metric([ref.name, stream], max(0.0, (now - updated_at).total_seconds()))
         for stream, finished in last.items():

@@ -21,14 +21,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from syncd.app.state_views import TenantStores
 from syncd.broker.redis_broker import live_broker_url
 from syncd.settings import ProcessSettings, Tenant
 from syncd.settings.tenant import CampaignRule
 from syncd.source.writeback import WritebackTable
-from syncd.state.db import Sessions
-from syncd.state.event_log import EventLog
-from syncd.state.jobs import JobStore
-from syncd.state.members import MemberStore
 from syncd.vocabulary import JobKind, JobStatus, Trigger
 from syncd.web.webhook_events import OUTBOUND_RECORD_SAVED, Event, record_saved
 
@@ -41,7 +38,7 @@ DUPLICATE = "duplicate"
 CAMPAIGNS_STREAM = "campaigns"
 
 
-HandOff = Callable[[str, Sessions], object]  # (tenant name, its state sessions): queue a campaigns run
+HandOff = Callable[[TenantStores], object]  # a tenant's stores: queue a campaigns run
 
 
 class EventHandler:
@@ -50,14 +47,14 @@ class EventHandler:
     def __init__(
         self,
         tenant: Tenant,
-        sessions: Sessions,
+        stores: TenantStores,
         writeback: Callable[[str], WritebackTable],
         hand_off: HandOff,
     ) -> None:
-        self.tenant, self._sessions, self._writeback, self._hand_off = tenant, sessions, writeback, hand_off
+        self.tenant, self._stores, self._writeback, self._hand_off = tenant, stores, writeback, hand_off
 
     def handle(self, event: Event) -> str:
-        events = EventLog(self._sessions, self.tenant.name)
+        events = self._stores.events
         provisional = UNMATCHED if event.action == OUTBOUND_RECORD_SAVED else RECORDED
         if not events.claim(event, provisional):
             return DUPLICATE
@@ -66,7 +63,7 @@ class EventHandler:
             if outcome != provisional:
                 events.settle(event, outcome)
         except Exception:
-            self._release(events, event)
+            self._release(event)
             raise
         if outcome == UNMATCHED and self._rule(event.outbound_id) is not None:
             self._try_hand_off()
@@ -75,7 +72,7 @@ class EventHandler:
     def _try_hand_off(self) -> None:
         """The event is recorded whatever happens here: the schedule picks the record up anyway."""
         try:
-            self._hand_off(self.tenant.name, self._sessions)
+            self._hand_off(self._stores)
         except Exception as exc:  # noqa: BLE001 -- best effort, logged: the schedule is the fallback
             log.warning(
                 "webhook run not queued", extra={"tenant": self.tenant.name, "error": type(exc).__name__}
@@ -85,7 +82,7 @@ class EventHandler:
         if event.action != OUTBOUND_RECORD_SAVED:
             return RECORDED
         outbound_id, state = record_saved(event)
-        matched = MemberStore(self._sessions, self.tenant.name).apply_states(outbound_id, [state])
+        matched = self._stores.members.apply_states(outbound_id, [state])
         if not matched:
             return UNMATCHED
         rule = self._rule(outbound_id)
@@ -96,9 +93,9 @@ class EventHandler:
     def _rule(self, outbound_id: str | None) -> CampaignRule | None:
         return next((r for r in self.tenant.config.campaigns if r.outbound_id == outbound_id), None)
 
-    def _release(self, events: EventLog, event: Event) -> None:
+    def _release(self, event: Event) -> None:
         try:
-            events.release(event)
+            self._stores.events.release(event)
         except Exception as exc:  # noqa: BLE001 -- cleanup in a handler: the original failure is the one to report
             line = {"tenant": self.tenant.name, "action": event.action, "error": type(exc).__name__}
             log.error("webhook claim not released; a replay will be taken for a duplicate", extra=line)
@@ -121,13 +118,14 @@ class CampaignHandOff:
         self._celery: Any = None
         self._celery_broker: str | None = None
 
-    def __call__(self, tenant: str, sessions: Sessions) -> str | None:
+    def __call__(self, stores: TenantStores) -> str | None:
         """The queued job's id, or None when nothing was queued."""
         broker = live_broker_url(self._settings)
         if broker is None:
             return None
+        tenant = stores.tenant
         with self._lock(tenant):
-            jobs = JobStore(sessions, tenant)
+            jobs = stores.jobs
             if any(job.trigger == Trigger.WEBHOOK for job in jobs.active()):
                 return None
             job = jobs.create(JobKind.INCREMENTAL, Trigger.WEBHOOK, [CAMPAIGNS_STREAM])
@@ -153,8 +151,7 @@ class CampaignHandOff:
             return self._locks.setdefault(tenant, threading.Lock())
 
     def _send(self, broker: str, tenant: str, job_id: str) -> None:
-        from syncd.ops.resync import SEND_RETRY
-        from syncd.worker.app import RUN_TASK
+        from syncd.worker.app import RUN_TASK, SEND_RETRY
 
         self._app(broker).send_task(RUN_TASK, args=[tenant, job_id], retry=True, retry_policy=SEND_RETRY)
 

@@ -21,19 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 
 from aiohttp import hdrs, web
 
+from syncd.app.schema import ensure_schema
+from syncd.app.state_views import StateViews
+from syncd.app.writeback_tables import WritebackTables
 from syncd.errors import Skippable
 from syncd.settings import ProcessSettings, Tenant
-from syncd.source.writeback import WritebackTable
-from syncd.state.db import StateDbs
 from syncd.web.basic_auth import CHALLENGE, authorized
 from syncd.web.webhook_events import BadEvent, Event, parse_event
 from syncd.web.webhook_store import CampaignHandOff, EventHandler
 from syncd.web.webhook_tenants import TenantCache
-from syncd.worker.startup import ensure_schema
 
 log = logging.getLogger("syncd.web.webhooks")
 
@@ -47,38 +46,25 @@ class BodyTooLarge(Skippable):
 class WebhookReceiver:
     """What the route keeps for the life of the app: tenants, databases, write-back tables, the hand-off."""
 
-    def __init__(self, settings: ProcessSettings, state_dbs: StateDbs) -> None:
+    def __init__(self, settings: ProcessSettings, state_views: StateViews) -> None:
         self.settings = settings
         self.tenants = TenantCache(settings)
-        self._state_dbs = state_dbs
-        self._source_dbs = StateDbs()  # the same URL -> engine cache, for tenants' own databases
-        self._writebacks: dict[tuple[str, str], WritebackTable] = {}
-        self._lock = threading.Lock()
+        self._state_views = state_views
+        self._writebacks = WritebackTables()
         self._hand_off = CampaignHandOff(settings)
 
     def handle(self, tenant: Tenant, event: Event) -> str:
         """Blocking: call it from a thread."""
         ensure_schema(tenant.state_url, self.settings)
-        sessions = self._state_dbs.get(tenant.state_url).sessions
-        handler = EventHandler(tenant, sessions, lambda table: self._writeback(tenant, table), self._hand_off)
+        stores = self._state_views.stores(tenant.name, tenant.state_url)
+        handler = EventHandler(
+            tenant, stores, lambda table: self._writebacks.get(tenant, table), self._hand_off
+        )
         return handler.handle(event)
 
     def close(self) -> None:
         self._hand_off.close()
-        with self._lock:
-            self._writebacks.clear()
-        self._source_dbs.dispose()
-
-    def _writeback(self, tenant: Tenant, name: str) -> WritebackTable:
-        """Created (if missing) under the lock: two first events must not both try to create the table."""
-        url = tenant.source_url.get_secret_value()
-        with self._lock:
-            table = self._writebacks.get((url, name))
-            if table is None:
-                table = WritebackTable(self._source_dbs.get(url).engine, name)
-                table.ensure()
-                self._writebacks[(url, name)] = table
-            return table
+        self._writebacks.dispose()
 
 
 WEBHOOKS_KEY = web.AppKey("webhooks", WebhookReceiver)

@@ -8,6 +8,7 @@ the broker's visibility timeout so a slow task is never redelivered while it sti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, signals
@@ -17,6 +18,7 @@ from syncd.settings import ProcessSettings
 RUN_TASK = "syncd.run"
 TICK_TASK = "syncd.tick"
 QUEUE = "syncd"
+SEND_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
 
 app = Celery("syncd", include=["syncd.worker.tasks"])
 
@@ -62,6 +64,17 @@ def celery_config(settings: ProcessSettings, broker: str) -> dict[str, Any]:
 def configure(settings: ProcessSettings, broker: str) -> Celery:
     app.conf.update(celery_config(settings, broker))
     return app
+
+
+def run_hand_off(settings: ProcessSettings, broker: str) -> Callable[[str, str], None]:
+    """What hands a recorded job to the daemon: the run task, with the tenant's name and the job's id."""
+
+    def send(tenant: str, job_id: str) -> None:
+        configure(settings, broker).send_task(
+            RUN_TASK, args=[tenant, job_id], retry=True, retry_policy=SEND_RETRY
+        )
+
+    return send
 
 
 def setup_logging(**_: Any) -> None:

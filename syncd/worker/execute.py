@@ -14,17 +14,17 @@ import redis
 
 from syncd.app.attempts import attempted_runtime, record_refused_attempt
 from syncd.app.explain import explain
+from syncd.app.leased_crm import guarded_by
 from syncd.app.preflight import local_problems
+from syncd.app.state_views import JobInfo, TenantStores
 from syncd.app.sync import TenantOutcome, sync_tenant
+from syncd.app.tenant_lease import Lease, TenantBusy, tenant_lease
 from syncd.observability.metrics import JOBS
 from syncd.settings import ConfigError, ProcessSettings, Tenant
 from syncd.settings.discovery import find_tenant
-from syncd.state.jobs import JobInfo, JobStore
 from syncd.state.types import utcnow
 from syncd.vocabulary import ACTIVE_JOBS, SUCCEEDED_JOBS, JobKind, JobStatus, RunStatus, Trigger, worst
-from syncd.worker.lease import Lease, TenantBusy, tenant_lease
-from syncd.worker.leased_crm import guarded_by
-from syncd.worker.resources import state_sessions
+from syncd.worker.resources import tenant_stores
 
 log = logging.getLogger("syncd.worker")
 
@@ -43,7 +43,8 @@ def execute_job(settings: ProcessSettings, client: redis.Redis, tenant_name: str
     if any(problem.startswith(f"{tenant.path}: state") for problem in problems):
         log.error("job not run: its state DB is unusable", extra=job_line(tenant.name, job_id, problems))
         return "state-error"  # nowhere to record the job: the next tick queues it again
-    jobs = JobStore(state_sessions(tenant.state_url), tenant.name)
+    stores = tenant_stores(tenant.name, tenant.state_url)
+    jobs = stores.jobs
     job = jobs.get(job_id)
     if job is None or job.status in FINISHED:
         line = {"tenant": tenant.name, "job_id": job_id, "status": job and job.status}
@@ -52,16 +53,16 @@ def execute_job(settings: ProcessSettings, client: redis.Redis, tenant_name: str
     job = jobs.begin_attempt(job_id, holder=socket.gethostname())
     if job.attempts > settings.max_deliveries:
         return finish(
-            jobs, job, JobStatus.DEAD, f"dead-lettered: delivered {job.attempts} times without finishing"
+            stores, job, JobStatus.DEAD, f"dead-lettered: delivered {job.attempts} times without finishing"
         )
     if problems:  # the local part of `syncd check`, before the lease and before any write
         streams, full = (list(job.streams) if job.streams else None), job.kind == JobKind.FULL
         record_refused_attempt(
             tenant, tenant.state_url, streams, problems, full=full, trigger=job.trigger, job_id=job.id
         )
-        return finish(jobs, job, JobStatus.FAILED, "; ".join(problems), tenant)
+        return finish(stores, job, JobStatus.FAILED, "; ".join(problems), tenant)
     status, error = run_locked(settings, client, tenant, job)
-    return finish(jobs, job, status, error, tenant)
+    return finish(stores, job, status, error, tenant)
 
 
 def job_line(tenant: str, job_id: str, problems: list[str]) -> dict[str, object]:
@@ -71,7 +72,7 @@ def job_line(tenant: str, job_id: str, problems: list[str]) -> dict[str, object]
 def run_locked(
     settings: ProcessSettings, client: redis.Redis, tenant: Tenant, job: JobInfo
 ) -> tuple[str, str | None]:
-    sessions = state_sessions(tenant.state_url)
+    sessions = tenant_stores(tenant.name, tenant.state_url).sessions
     try:
         with tenant_lease(client, sessions, tenant.name, job.id, settings.lock_ttl) as lease:
             outcome = sync_leased(tenant, job, lease)
@@ -108,7 +109,10 @@ def job_status(outcome: TenantOutcome) -> tuple[str, str | None]:
     return JobStatus(status), "; ".join(f"{s.stream}: {s.error}" for s in outcome.streams if s.error) or None
 
 
-def finish(jobs: JobStore, job: JobInfo, status: str, error: str | None, tenant: Tenant | None = None) -> str:
+def finish(
+    stores: TenantStores, job: JobInfo, status: str, error: str | None, tenant: Tenant | None = None
+) -> str:
+    jobs = stores.jobs
     jobs.finish(job.id, status, error)
     JOBS.labels(job.tenant, status).inc()
     line: dict[str, object] = {"tenant": job.tenant, "job_id": job.id, "kind": job.kind, "status": status}

@@ -10,21 +10,20 @@ import os
 
 import redis
 
-from syncd.broker.redis_broker import broker_url, redis_client_url
+from syncd.app.broker_client import connect_redis
+from syncd.app.state_views import StateViews, TenantStores
+from syncd.broker.redis_broker import broker_url
 from syncd.settings import ProcessSettings
-from syncd.state.db import Sessions, StateDbs
 
-_state_dbs: dict[int, StateDbs] = {}
+_state_views: dict[int, StateViews] = {}
 _redis: dict[int, redis.Redis] = {}
 
-REDIS_TIMEOUT_SECONDS = 5.0
 
-
-def state_sessions(url: str) -> Sessions:
-    dbs = _state_dbs.get(os.getpid())
-    if dbs is None:
-        dbs = _state_dbs[os.getpid()] = StateDbs()
-    return dbs.get(url).sessions
+def tenant_stores(tenant: str, state_url: str) -> TenantStores:
+    views = _state_views.get(os.getpid())
+    if views is None:
+        views = _state_views[os.getpid()] = StateViews()
+    return views.stores(tenant, state_url)
 
 
 def redis_client(settings: ProcessSettings) -> redis.Redis:
@@ -32,12 +31,3 @@ def redis_client(settings: ProcessSettings) -> redis.Redis:
     if client is None:
         client = _redis[os.getpid()] = connect_redis(broker_url(settings))
     return client
-
-
-def connect_redis(broker: str) -> redis.Redis:
-    return redis.Redis.from_url(
-        redis_client_url(broker),
-        socket_timeout=REDIS_TIMEOUT_SECONDS,
-        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-        health_check_interval=30,
-    )

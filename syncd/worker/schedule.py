@@ -18,15 +18,14 @@ import redis
 from syncd.app.explain import explain
 from syncd.app.preflight import state_problems
 from syncd.app.runtime import activity_streams, crm_streams, state_streams
+from syncd.app.schema import ensure_schema
+from syncd.app.state_views import TenantStores
+from syncd.app.tenant_lease import lock_seen
 from syncd.settings import ProcessSettings, Tenant
 from syncd.settings.discovery import discover_tenants
-from syncd.state.jobs import JobStore
-from syncd.state.repository import StateStore
 from syncd.state.runs import reap
 from syncd.state.types import utcnow
-from syncd.worker.lease import lock_seen
-from syncd.worker.resources import state_sessions
-from syncd.worker.startup import ensure_schema
+from syncd.worker.resources import tenant_stores
 
 log = logging.getLogger("syncd.schedule")
 
@@ -53,7 +52,10 @@ def tick(settings: ProcessSettings, enqueue: Enqueue, locks: redis.Redis | None 
         try:
             ensure_schema(tenant.state_url, settings)
             reap(
-                state_sessions(tenant.state_url), tenant.name, partial(lock_seen, locks, tenant.name), "beat"
+                tenant_stores(tenant.name, tenant.state_url).sessions,
+                tenant.name,
+                partial(lock_seen, locks, tenant.name),
+                "beat",
             )
             job_id = plan_tenant(tenant, enqueue, utcnow())
         except Exception as exc:  # one tenant's broken state DB must not stop the others' schedule
@@ -95,19 +97,22 @@ def unschedulable(tenant: Tenant, exc: Exception) -> str:
 
 def plan_tenant(tenant: Tenant, enqueue: Enqueue, now: datetime) -> str | None:
     """Queue the tenant's due CRM job, then one job per due activity stream; returns the first job id."""
-    jobs = JobStore(state_sessions(tenant.state_url), tenant.name)
+    stores = tenant_stores(tenant.name, tenant.state_url)
     queued: list[str] = []
-    due = claim_due(tenant, jobs, now) if crm_streams(tenant.config) else None
+    due = claim_due(tenant, stores, now) if crm_streams(tenant.config) else None
     if due is not None:
         # Named when the tenant also has activity streams: those keep their own, slower schedule.
         streams = crm_streams(tenant.config) if activity_streams(tenant.config) else None
-        queued.append(queue_job(tenant, jobs, enqueue, due, streams))
-    for stream in due_activity(tenant, jobs, now):
-        queued.append(queue_job(tenant, jobs, enqueue, Due("incremental", "schedule"), [stream]))
+        queued.append(queue_job(tenant, stores, enqueue, due, streams))
+    for stream in due_activity(tenant, stores, now):
+        queued.append(queue_job(tenant, stores, enqueue, Due("incremental", "schedule"), [stream]))
     return queued[0] if queued else None
 
 
-def queue_job(tenant: Tenant, jobs: JobStore, enqueue: Enqueue, due: Due, streams: list[str] | None) -> str:
+def queue_job(
+    tenant: Tenant, stores: TenantStores, enqueue: Enqueue, due: Due, streams: list[str] | None
+) -> str:
+    jobs = stores.jobs
     job = jobs.create(due.kind, due.trigger, streams)
     try:
         enqueue(tenant.name, job.id)
@@ -126,7 +131,7 @@ def queue_job(tenant: Tenant, jobs: JobStore, enqueue: Enqueue, due: Due, stream
     return job.id
 
 
-def due_activity(tenant: Tenant, jobs: JobStore, now: datetime) -> list[str]:
+def due_activity(tenant: Tenant, stores: TenantStores, now: datetime) -> list[str]:
     """The activity streams whose own interval has come round (each has its own schedule slot)."""
     activity = tenant.config.activity
     if activity is None:
@@ -134,11 +139,14 @@ def due_activity(tenant: Tenant, jobs: JobStore, now: datetime) -> list[str]:
     return [
         stream
         for stream, section in activity.sections().items()
-        if jobs.claim(f"activity:{stream}", first_due=now, next_due=now + timedelta(seconds=section.interval))
+        if stores.jobs.claim(
+            f"activity:{stream}", first_due=now, next_due=now + timedelta(seconds=section.interval)
+        )
     ]
 
 
-def claim_due(tenant: Tenant, jobs: JobStore, now: datetime) -> Due | None:
+def claim_due(tenant: Tenant, stores: TenantStores, now: datetime) -> Due | None:
+    jobs = stores.jobs
     schedule = tenant.config.schedule
     full_every = timedelta(seconds=schedule.full_interval)
     every = timedelta(seconds=schedule.interval)
@@ -149,11 +157,13 @@ def claim_due(tenant: Tenant, jobs: JobStore, now: datetime) -> Due | None:
     if incremental:
         return Due("incremental", "schedule")
     retry_every = timedelta(seconds=schedule.retry_interval)
-    if jobs.claim("retry", first_due=now, next_due=now + retry_every) and has_due_retries(tenant, now):
+    if jobs.claim("retry", first_due=now, next_due=now + retry_every) and has_due_retries(
+        stores, tenant, now
+    ):
         return Due("incremental", "retry")
     return None
 
 
-def has_due_retries(tenant: Tenant, now: datetime) -> bool:
-    store = StateStore(state_sessions(tenant.state_url), tenant.name)
+def has_due_retries(stores: TenantStores, tenant: Tenant, now: datetime) -> bool:
+    store = stores.links
     return any(store.due_retries(stream, now) for stream in state_streams(tenant.config))

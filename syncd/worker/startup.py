@@ -1,20 +1,15 @@
-"""What worker and beat do before they start: find the broker, bring state DBs to head.
-
-Both processes may start at once on one machine (``syncd up``, a Procfile runner), so the
-schema upgrade is serialised with a file lock; Alembic itself takes none.
-"""
+"""What worker and beat do before they start: find the broker, bring state DBs to head
+(``syncd.app.schema``, under its file lock)."""
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
-from pathlib import Path
 
+from syncd.app.schema import ensure_schema
 from syncd.broker.redis_broker import ensure_broker
 from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import tenant_refs
-from syncd.state import migrate
 
 log = logging.getLogger("syncd.startup")
 
@@ -39,19 +34,3 @@ def state_urls(settings: ProcessSettings) -> list[str]:
 def upgrade_state_dbs(settings: ProcessSettings) -> None:
     for url in state_urls(settings):
         ensure_schema(url, settings)
-
-
-_current: set[str] = set()
-
-
-def ensure_schema(url: str, settings: ProcessSettings) -> None:
-    """Bring one state DB to head once per process; a tenant file added to a live daemon needs no restart."""
-    if url in _current:
-        return
-    lock_path = Path(settings.var_dir) / "migrate.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not migrate.is_current(url):
-            migrate.upgrade(url)
-    _current.add(url)

@@ -22,13 +22,13 @@ from sqlalchemy import MetaData, Table, select
 
 from syncd.app.activity import run_activity
 from syncd.app.runtime import tenant_runtime
+from syncd.app.schema import ensure_schema
 from syncd.demo import generate_source, write_demo_config
 from syncd.engine.wallclock import parse_wall_clock, wall_clock
 from syncd.sandbox import SandboxProcess, WolkvoxProcess
 from syncd.settings import ProcessSettings, load_tenant
 from syncd.state import models
 from syncd.state.db import make_engine, session_factory
-from syncd.worker.startup import ensure_schema
 from tests.waiting import HEAVY
 
 SYNCD = Path(sys.executable).parent / "syncd"

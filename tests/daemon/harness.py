@@ -19,14 +19,14 @@ from typing import TypeVar
 
 from sqlalchemy import select
 
+from syncd.app import tenant_lease as lease
+from syncd.app.broker_client import connect_redis
 from syncd.demo import DemoSource, generate_source, write_demo_config
 from syncd.sandbox import SandboxProcess
 from syncd.settings import ProcessSettings, Tenant, load_tenant
 from syncd.state import models
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobInfo, JobStore
-from syncd.worker import lease
-from syncd.worker.resources import connect_redis
 from tests.sync.convergence import StreamFigures, converge_check, patient_client
 from tests.waiting import PATIENCE, wait_until
 

@@ -7,14 +7,14 @@ import re
 import signal
 from pathlib import Path
 
+from syncd.app import tenant_lease as lease
+from syncd.app.broker_client import connect_redis
 from syncd.sandbox import SandboxProcess
 from syncd.state import migrate
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobInfo
 from syncd.state.leases import current_epoch
-from syncd.worker import lease
 from syncd.worker.execute import FINISHED
-from syncd.worker.resources import connect_redis
 from tests.daemon.harness import (
     Daemon,
     DaemonTenant,

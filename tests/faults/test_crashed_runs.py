@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from syncd.app.broker_client import connect_redis
+from syncd.app.tenant_lease import lock_key
 from syncd.sandbox import SandboxProcess
 from syncd.state import models
-from syncd.worker.lease import lock_key
-from syncd.worker.resources import connect_redis
 from tests.daemon.harness import Daemon, DaemonTenant, job_ended, lock_holder, resync
 from tests.faults.processes import (
     applied_batch,

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from syncd.ops.failures import parse_duration, sync_streams
+from syncd.app.failure_queries import parse_duration
+from syncd.app.failure_retry import sync_streams
 from syncd.sandbox import SandboxProcess
 from syncd.state.failure_log import FailureQuery
 from tests.ops.conftest import synced_tenant

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from syncd.ops.health import (
+from syncd.app.health_verdict import (
     DEGRADED,
     FAILING,
     OK,

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from syncd.cli.json_output import schema_path
 from syncd.demo import Invalid
-from syncd.ops.json_output import schema_path
 from tests.ops.conftest import TENANT, OpsTenant
 
 COMMANDS = ("status", "runs", "failures", "check")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from syncd.app.broker_client import connect_redis
 from syncd.demo import Invalid
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobStore
 from syncd.state.leases import current_epoch
 from syncd.worker.app import QUEUE
-from syncd.worker.resources import connect_redis
 from tests.ops.conftest import TENANT, OpsTenant
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from syncd.app.tenant_lease import tenant_lease
 from syncd.demo import generate_source, write_demo_config
 from syncd.sandbox import SandboxProcess
 from syncd.settings import ProcessSettings
@@ -15,7 +16,6 @@ from syncd.state import migrate
 from syncd.state.db import make_engine, session_factory
 from syncd.state.jobs import JobStore
 from syncd.worker.execute import execute_job
-from syncd.worker.lease import tenant_lease
 
 
 @pytest.fixture

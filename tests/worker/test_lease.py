@@ -9,6 +9,7 @@ import pytest
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from syncd.app.tenant_lease import TenantBusy, lock_holder, lock_key, lock_seen, tenant_lease
 from syncd.engine.errors import LeaseLost
 from syncd.engine.ports import Commit, Link
 from syncd.engine.records import Position
@@ -16,7 +17,6 @@ from syncd.state import migrate, models
 from syncd.state.db import make_engine, session_factory
 from syncd.state.repository import StateStore
 from syncd.state.runs import reap
-from syncd.worker.lease import TenantBusy, lock_holder, lock_key, lock_seen, tenant_lease
 from tests.waiting import wait_until
 
 Sessions = sessionmaker[Session]

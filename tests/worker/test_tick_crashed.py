@@ -8,12 +8,12 @@ import pytest
 import redis
 from sqlalchemy import select
 
+from syncd.app.tenant_lease import lock_key, tenant_lease
 from syncd.demo import write_demo_config
 from syncd.settings import ProcessSettings
 from syncd.state import migrate, models
 from syncd.state.db import make_engine, session_factory
 from syncd.state.repository import StateStore
-from syncd.worker.lease import lock_key, tenant_lease
 from syncd.worker.schedule import tick
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from syncd.app.broker_client import connect_redis
+from syncd.app.tenant_lease import Lease, tenant_lease
 from syncd.broker.redis_broker import live_broker_url
 from syncd.settings import ProcessSettings, Tenant
 from syncd.state.db import StateDb
 from syncd.state.runs import UNKNOWN_LOCK, reap
-from syncd.worker.lease import Lease, tenant_lease
-from syncd.worker.resources import connect_redis
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 
 Every tenant is reported on its own: a broken tenant file or an unreachable state DB shows
 as that tenant's error line, and the others are still listed. Each tenant also gets a health
-verdict (ok / degraded / failing, ``syncd.ops.health``) judged from the same facts.
+verdict (ok / degraded / failing, ``syncd.app.health_verdict``) judged from the same facts.
 """
 
 from __future__ import annotations
@@ -11,18 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import redis
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from syncd.app.runtime import state_streams
-from syncd.broker.redis_broker import live_broker_url
-from syncd.engine.crm.options import RunOptions
-from syncd.engine.records import Position
-from syncd.ops.health import (
-    DEGRADED,
-    FAILING,
-    OK,
+from syncd.app.broker_client import connect_redis
+from syncd.app.health_verdict import (
     JobFacts,
     Policy,
     StreamFacts,
@@ -31,28 +22,26 @@ from syncd.ops.health import (
     unavailable,
     verdict,
 )
-from syncd.ops.runs import counters_summary
+from syncd.app.runtime import state_streams
+from syncd.app.state_views import UNUSABLE_DB_ERRORS, JobInfo, RunRecord, TenantStores, opened_stores
+from syncd.app.tenant_lease import lock_holder, lock_seen
+from syncd.broker.redis_broker import live_broker_url
+from syncd.engine.crm.options import RunOptions
+from syncd.engine.records import Position
 from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import TenantRef, tenant_files, tenant_ref
 from syncd.source.probe import first_line
 from syncd.state import migrate
 from syncd.state.cursors import read_position
-from syncd.state.db import UNUSABLE_DB_ERRORS, StateDb
-from syncd.state.failure_log import FailureLog, StreamFailures
-from syncd.state.jobs import JobInfo, JobStore
+from syncd.state.failure_log import StreamFailures
 from syncd.state.leases import lease_since
-from syncd.state.run_log import RunLog, RunRecord
 from syncd.state.runs import reap
-from syncd.state.stream_counts import StreamCounter, StreamCounts
+from syncd.state.stream_counts import StreamCounts
 from syncd.state.types import utcnow
-from syncd.vocabulary import RunStatus
-from syncd.worker.lease import lock_holder, lock_seen
-from syncd.worker.resources import connect_redis
 
 RECENT_JOBS = 8
 HEALTH_JOBS = 50  # enough history to see a poison job behind a run of skips
 NEVER_RAN = "no state yet (the tenant has never run)"
-HEALTH_STYLE = {OK: "green", DEGRADED: "yellow", FAILING: "red"}
 
 
 @dataclass
@@ -112,18 +101,16 @@ def tenant_status(
         status.error = NEVER_RAN
         status.health = unavailable(NEVER_RAN, never_ran=True)
         return status
-    db = StateDb.open(ref.state_url)
     try:
-        reap(db.sessions, ref.name, lambda: lock_seen(client, ref.name), "syncd status")
-        status.streams = [stream_status(db, ref.name, stream) for stream in state_streams(ref.config)]
-        jobs = JobStore(db.sessions, ref.name).recent(HEALTH_JOBS)
-        status.jobs = jobs[:RECENT_JOBS]
-        facts = health_facts(ref, db, status.streams, jobs, lock, settings or ProcessSettings())
-        status.health = verdict(facts)
+        with opened_stores(ref.state_url, ref.name) as stores:
+            reap(stores.sessions, ref.name, lambda: lock_seen(client, ref.name), "syncd status")
+            status.streams = [stream_status(stores, stream) for stream in state_streams(ref.config)]
+            jobs = stores.jobs.recent(HEALTH_JOBS)
+            status.jobs = jobs[:RECENT_JOBS]
+            facts = health_facts(ref, stores, status.streams, jobs, lock, settings or ProcessSettings())
+            status.health = verdict(facts)
     except UNUSABLE_DB_ERRORS as exc:
         return unreadable(status, exc)
-    finally:
-        db.dispose()
     return status
 
 
@@ -143,13 +130,13 @@ def lock_state(client: redis.Redis | None, tenant: str) -> LockState:
     return LockState(holder, f"held by {holder}" if holder else "free")
 
 
-def stream_status(db: StateDb, tenant: str, stream: str) -> StreamStatus:
-    position = read_position(db.sessions, tenant, stream)
+def stream_status(stores: TenantStores, stream: str) -> StreamStatus:
+    position = read_position(stores.sessions, stores.tenant, stream)
     cursor = None if position is None else shown_time(position.updated_at)
     if position is not None and position.key is not None:
         cursor = f"{cursor} / {position.key}"
-    runs = RunLog(db.sessions, tenant).newest(stream, limit=1)
-    counts = StreamCounter(db.sessions, tenant).counts(stream)
+    runs = stores.runs.newest(stream, limit=1)
+    counts = stores.counts.counts(stream)
     return StreamStatus(stream, cursor, runs[0] if runs else None, counts, position)
 
 
@@ -158,15 +145,15 @@ def stream_status(db: StateDb, tenant: str, stream: str) -> StreamStatus:
 
 def health_facts(
     ref: TenantRef,
-    db: StateDb,
+    stores: TenantStores,
     streams: list[StreamStatus],
     jobs: list[JobInfo],
     lock: LockState,
     settings: ProcessSettings,
 ) -> TenantFacts:
     """Everything the verdict judges, read once; the verdict itself reads nothing."""
-    failures = FailureLog(db.sessions, ref.name).summary()
-    successes = RunLog(db.sessions, ref.name).last_successes()
+    failures = stores.failures.summary()
+    successes = stores.runs.last_successes()
     schedule = ref.config.schedule
     policy = Policy(
         interval=timedelta(seconds=schedule.interval),
@@ -182,9 +169,9 @@ def health_facts(
             for s in streams
         ],
         jobs=[JobFacts(j.id, j.status, j.attempts, j.error) for j in jobs],
-        managed_since=JobStore(db.sessions, ref.name).first_created_at(),
+        managed_since=stores.jobs.first_created_at(),
         lock_holder=lock.holder,
-        lock_since=lease_since(db.sessions, ref.name, lock.holder),
+        lock_since=lease_since(stores.sessions, ref.name, lock.holder),
     )
 
 
@@ -213,107 +200,5 @@ def stream_facts(
     )
 
 
-# -- rendering ---------------------------------------------------------------------------------
-
-
-def render_status(tenants: list[TenantStatus], console: Console) -> None:
-    for tenant in tenants:
-        name, lock = escape(tenant.name), escape(tenant.lock)
-        console.print(f"[bold]tenant {name}[/bold]  lock: {lock}{health_line(tenant.health)}")
-        for finding in tenant.health.findings[1:] if tenant.health else ():
-            console.print(f"  · {escape(finding.reason)}")
-        if tenant.error:
-            console.print(f"  {escape(tenant.error)}")
-            continue
-        console.print(streams_table(tenant.streams))
-        if tenant.jobs:
-            console.print(jobs_table(tenant.jobs))
-
-
-def health_line(health: Verdict | None) -> str:
-    if health is None:
-        return ""
-    style = HEALTH_STYLE.get(health.level, "bold")
-    return f"  health: [{style}]{health.level}[/{style}] — {escape(health.reason)}"
-
-
-def streams_table(streams: list[StreamStatus]) -> Table:
-    table = Table(
-        "stream",
-        "cursor",
-        "last run",
-        "counts",
-        "took",
-        "linked",
-        "pending",
-        "failed",
-        "retrying",
-        "warnings",
-    )
-    for s in streams:
-        run = s.last_run
-        table.add_row(
-            s.stream,
-            escape(s.cursor or "-"),  # it ends with a source key: text, never markup
-            last_run(run) if run else "never",
-            run_counts(run) if run else "-",
-            duration(run.started_at, run.finished_at) if run else "-",
-            str(s.counts.linked),
-            str(s.counts.pending),
-            str(s.counts.failed),
-            str(s.counts.retryable),
-            str(s.counts.warnings),
-        )
-    return table
-
-
-def jobs_table(jobs: list[JobInfo]) -> Table:
-    table = Table(
-        "job", "trigger", "kind", "status", "attempts", "queued", "took", "note", title="recent jobs"
-    )
-    for job in jobs:
-        table.add_row(
-            job.id,
-            job.trigger,
-            job.kind + (f" ({', '.join(job.streams)})" if job.streams else ""),
-            job.status,
-            str(job.attempts),
-            age(job.created_at),
-            duration(job.started_at, job.finished_at) if job.started_at else "-",
-            escape((job.error or "")[:80]),
-        )
-    return table
-
-
-def last_run(run: RunRecord) -> str:
-    """Running and crashed runs also say when their process was last seen."""
-    text = f"#{run.id} {run.status} {age(run.started_at)}"
-    if run.status in (RunStatus.RUNNING, RunStatus.CRASHED) and run.last_seen_at is not None:
-        text += f" (seen {age(run.last_seen_at)})"
-    return text + (f" job {run.job_id}" if run.job_id else "")
-
-
-def run_counts(run: RunRecord) -> str:
-    """The same summary as `syncd runs` (campaign runs too: added, removed), then the API requests."""
-    requests = run.counters.get("requests")
-    parts = (counters_summary(run.counters), f"requests={requests}" if requests else "")
-    return " ".join(part for part in parts if part)
-
-
-def age(moment: datetime) -> str:
-    seconds = int((datetime.now(moment.tzinfo) - moment).total_seconds())
-    if seconds < 120:
-        return f"{seconds}s ago"
-    if seconds < 7200:
-        return f"{seconds // 60}m ago"
-    return f"{seconds // 3600}h ago"
-
-
 def shown_time(value: object) -> str:
     return value.isoformat(sep=" ", timespec="seconds") if isinstance(value, datetime) else str(value)
-
-
-def duration(start: datetime, end: datetime | None) -> str:
-    if end is None:
-        return "running"
-    return f"{(end - start).total_seconds():.1f}s"

@@ -8,19 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
-from typing import Any
 
+from syncd.app.state_views import RunRecord
 from syncd.settings import ProcessSettings
 from syncd.state.db import Sessions
-from syncd.state.run_log import RunRecord
 from syncd.state.runs import reap
-
-SUMMARY_COUNTERS = ("created", "updated", "deleted", "added", "changed", "removed", "rejected", "failed")
-
-
-def counters_summary(counters: dict[str, Any]) -> str:
-    """The non-zero counters that say what a run changed or could not change, in a fixed order."""
-    return " ".join(f"{name}={counters[name]}" for name in SUMMARY_COUNTERS if counters.get(name))
 
 
 def merge_newest(groups: Sequence[Sequence[RunRecord]], limit: int) -> list[RunRecord]:
@@ -34,9 +26,9 @@ def close_crashed_runs(
     settings: ProcessSettings, tenants: Sequence[tuple[Sessions, str]], noticed_by: str
 ) -> None:
     """Before listing: runs whose process died are closed as ``crashed`` (``syncd.state.runs``)."""
+    from syncd.app.broker_client import connect_redis
+    from syncd.app.tenant_lease import lock_seen
     from syncd.broker.redis_broker import live_broker_url
-    from syncd.worker.lease import lock_seen
-    from syncd.worker.resources import connect_redis
 
     broker = live_broker_url(settings)
     client = None if broker is None else connect_redis(broker)

@@ -6,19 +6,19 @@ the message leaves a visible failed job rather than nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from syncd.app.runtime import RUNNABLE_STREAMS
+from syncd.app.schema import ensure_schema
+from syncd.app.state_views import JobInfo, opened_stores
 from syncd.broker.redis_broker import live_broker_url
 from syncd.settings import ProcessSettings
 from syncd.settings.discovery import TenantRef, tenant_file, tenant_ref
-from syncd.state.db import StateDb
-from syncd.state.jobs import JobInfo, JobStore
 from syncd.vocabulary import JobKind, JobStatus, Trigger
-from syncd.worker.startup import ensure_schema
 
-SEND_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
+HandOff = Callable[[str, str], object]  # (tenant, job id) -> the daemon's run task sent; raises when refused
+Dispatch = Callable[[str], HandOff]  # the live broker's URL -> the hand-off to its daemon
 
 
 def pick_tenant(settings: ProcessSettings, config: Path | None, tenant: str | None) -> TenantRef:
@@ -47,15 +47,15 @@ def enqueue_resync(
     tenant: str | None,
     full: bool,
     streams: Sequence[str] | None,
+    dispatch: Dispatch,
 ) -> JobInfo:
     ref = pick_tenant(settings, config, tenant)
     wanted = check_streams(streams)
     broker = daemon_broker(settings)
     ensure_schema(ref.state_url, settings)  # under the file lock a worker starting now takes too
     return enqueue_job(
-        settings,
         ref,
-        broker,
+        dispatch(broker),
         kind=JobKind.of(full),
         trigger=Trigger.RESYNC,
         streams=wanted,
@@ -63,24 +63,19 @@ def enqueue_resync(
 
 
 def enqueue_job(
-    settings: ProcessSettings,
     ref: TenantRef,
-    broker: str,
+    hand_off: HandOff,
     *,
     kind: str,
     trigger: str,
     streams: Sequence[str] | None,
 ) -> JobInfo:
     """Record a job, then hand it to the daemon; a refused message leaves a visible failed job."""
-    from syncd.worker.app import RUN_TASK, configure  # Celery loads only when a run is queued
-
-    with StateDb.open(ref.state_url) as db:
-        jobs = JobStore(db.sessions, ref.name)
+    with opened_stores(ref.state_url, ref.name) as stores:
+        jobs = stores.jobs
         job = jobs.create(kind, trigger, list(streams) if streams else None)
         try:
-            configure(settings, broker).send_task(
-                RUN_TASK, args=[ref.name, job.id], retry=True, retry_policy=SEND_RETRY
-            )
+            hand_off(ref.name, job.id)
         except Exception as exc:
             jobs.finish(job.id, JobStatus.FAILED, f"could not enqueue: {type(exc).__name__}")
             raise ValueError(f"the broker refused the run ({type(exc).__name__}: {exc})") from exc

@@ -1,7 +1,7 @@
 """``--json`` for ``syncd status``, ``runs``, ``failures list`` and ``check``: one stable document each.
 
 Scripts and monitoring parse these, so the shapes are a contract, written down as JSON Schemas
-in ``syncd/ops/schemas/`` (and validated against them in the tests):
+in ``syncd/cli/schemas/`` (and validated against them in the tests):
 
 * one top-level object per command, with ``"version": 1``; a change that could break a reader
   (a key renamed, removed or retyped) bumps it, new keys may appear within a version;
@@ -25,13 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported by every command's module: keep the CLI's start-up light
     from syncd.app.check import Section, TenantCheck
+    from syncd.app.health_verdict import Verdict
+    from syncd.app.state_views import FailureRow, JobInfo, RunRecord
+    from syncd.app.tenant_status import StreamStatus, TenantStatus
     from syncd.engine.records import Position
-    from syncd.ops.health import Verdict
-    from syncd.ops.status import StreamStatus, TenantStatus
     from syncd.settings.errors import ConfigProblem
-    from syncd.state.failure_log import FailureRow
-    from syncd.state.jobs import JobInfo
-    from syncd.state.run_log import RunRecord
 
 VERSION = 1
 SCHEMA_DIR = Path(__file__).parent / "schemas"
@@ -40,6 +38,23 @@ SECTION_IDS = {"source": "source", "state DB": "state", "Thulium": "thulium"}
 FILE_SECTION = "file"  # the tenant file itself did not load: nothing else was probed
 
 Document = dict[str, Any]
+FAILURE_KEYS = (
+    "tenant",
+    "stream",
+    "source_key",
+    "status",
+    "kind",
+    "operation",
+    "http_status",
+    "message",
+    "request_id",
+    "payload_hash",
+    "attempts",
+    "first_failed_at",
+    "last_failed_at",
+    "next_attempt_at",
+    "resolved_at",
+)
 
 
 def dumps(document: Document) -> str:
@@ -58,6 +73,15 @@ def utc(moment: datetime | None) -> str | None:
         return None
     aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return aware.isoformat().replace("+00:00", "Z")
+
+
+def columns(record: object, names: Sequence[str]) -> Document:
+    """A record's attributes under their own names, in this order; its times written with ``utc``."""
+    return {name: plain(getattr(record, name)) for name in names}
+
+
+def plain(value: object) -> object:
+    return utc(value) if isinstance(value, datetime) else value
 
 
 def header(now: datetime) -> Document:
@@ -152,19 +176,10 @@ def runs_document(rows: Sequence[RunRecord], now: datetime) -> Document:
 def run_document(run: RunRecord) -> Document:
     """One run, the same keys in ``status`` (a stream's last run) and ``runs`` (which adds the tenant)."""
     return {
-        "id": run.id,
-        "stream": run.stream,
-        "mode": run.mode,
-        "trigger": run.trigger,
-        "status": run.status,
-        "started_at": utc(run.started_at),
-        "finished_at": utc(run.finished_at),
+        **columns(run, ("id", "stream", "mode", "trigger", "status", "started_at", "finished_at")),
         "seconds": seconds(run.started_at, run.finished_at),
         "counters": {name: value for name, value in run.counters.items() if name != "requests"},
-        "requests": run.requests,
-        "error": run.error,
-        "job_id": run.job_id,
-        "last_seen_at": utc(run.last_seen_at),
+        **columns(run, ("requests", "error", "job_id", "last_seen_at")),
     }
 
 
@@ -192,23 +207,7 @@ def failures_document(
 
 def failure_document(row: FailureRow) -> Document:
     """The columns of ``syncd failures export``, under the same names, plus open/resolved."""
-    return {
-        "tenant": row.tenant,
-        "stream": row.stream,
-        "source_key": row.source_key,
-        "status": row.status,
-        "kind": row.kind,
-        "operation": row.operation,
-        "http_status": row.http_status,
-        "message": row.message,
-        "request_id": row.request_id,
-        "payload_hash": row.payload_hash,
-        "attempts": row.attempts,
-        "first_failed_at": utc(row.first_failed_at),
-        "last_failed_at": utc(row.last_failed_at),
-        "next_attempt_at": utc(row.next_attempt_at),
-        "resolved_at": utc(row.resolved_at),
-    }
+    return columns(row, FAILURE_KEYS)
 
 
 # -- syncd check -----------------------------------------------------------------------------------
