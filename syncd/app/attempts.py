@@ -21,8 +21,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 
-from syncd.app.runtime import Guard, TenantRuntime, configured_streams, tenant_runtime
+from syncd.app.leased_crm import guarded_by
+from syncd.app.runtime import TenantRuntime, configured_streams, tenant_runtime
+from syncd.app.tenant_lease import Lease
 from syncd.engine.campaigns.run import campaign_stream
 from syncd.engine.errors import LeaseLost
 from syncd.settings import Tenant
@@ -82,27 +85,43 @@ def record_aborted_attempt(
         )
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """What every CRM stream run of one sync is asked for: how full, whether it writes, who asked."""
+
+    full: bool = False
+    dry_run: bool = False
+    force: bool = False
+    trigger: str = Trigger.CLI
+    job_id: str | None = None
+
+
 @contextmanager
 def attempted_runtime(
     tenant: Tenant,
     state_url: str | None = None,
     *,
-    epoch: int | None = None,
-    guard: Guard | None = None,
+    attempt: Attempt,
+    lease: Lease | None = None,
     streams: Sequence[str] | None = None,
-    full: bool = False,
-    dry_run: bool = False,
-    trigger: str = Trigger.CLI,
-    job_id: str | None = None,
 ) -> Iterator[TenantRuntime]:
-    """``runtime.tenant_runtime``, recording the attempt as aborted runs when the runtime cannot be built."""
+    """``runtime.tenant_runtime`` fenced by ``lease`` when there is one, recording the attempt as aborted
+    runs when the runtime cannot be built."""
+    epoch, guard = (None, None) if lease is None else (lease.epoch, guarded_by(lease))
     with ExitStack() as stack:
         try:
             runtime = stack.enter_context(tenant_runtime(tenant, state_url, epoch=epoch, guard=guard))
         except Exception as exc:
-            if not dry_run:
+            if not attempt.dry_run:
                 record_unbuilt(
-                    tenant, state_url, epoch, streams, exc, full=full, trigger=trigger, job_id=job_id
+                    tenant,
+                    state_url,
+                    epoch,
+                    streams,
+                    exc,
+                    full=attempt.full,
+                    trigger=attempt.trigger,
+                    job_id=attempt.job_id,
                 )
             raise
         yield runtime

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from syncd.app.attempts import attempted_runtime
+from syncd.app.attempts import Attempt, attempted_runtime
 from syncd.app.exclusive import exclusive_run
-from syncd.app.leased_crm import guarded_by
 from syncd.app.resync import HandOff, enqueue_job
 from syncd.app.runtime import RUNNABLE_STREAMS
 from syncd.app.state_views import JobInfo
@@ -39,9 +38,7 @@ def run_retry_here(settings: ProcessSettings, ref: TenantRef, streams: Sequence[
     """
     tenant = load_tenant(ref.path, settings)
     with exclusive_run(settings, tenant, tenant.state_url) as lease:
-        epoch, guard = (None, None) if lease is None else (lease.epoch, guarded_by(lease))
         wanted = list(streams) or None
-        with attempted_runtime(
-            tenant, epoch=epoch, guard=guard, streams=wanted, trigger=Trigger.RETRY
-        ) as runtime:
+        attempt = Attempt(trigger=Trigger.RETRY)
+        with attempted_runtime(tenant, attempt=attempt, lease=lease, streams=wanted) as runtime:
             return sync_tenant(runtime, streams=wanted, trigger=Trigger.RETRY)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from syncd.app.attempts import record_aborted_attempt
+from syncd.app.attempts import Attempt, record_aborted_attempt
 from syncd.app.campaigns import (
     CampaignSetupError,
     LinkedCustomers,
@@ -39,17 +39,6 @@ STOPPED = (RunStatus.ABORTED, RunStatus.FENCED)  # customers must not run after 
 log = logging.getLogger("syncd.sync")
 
 Progress = Callable[[str, dict[str, int]], None]
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """What every CRM stream run of one sync is asked for: how full, whether it writes, who asked."""
-
-    full: bool = False
-    dry_run: bool = False
-    force: bool = False
-    trigger: str = Trigger.CLI
-    job_id: str | None = None
 
 
 @dataclass

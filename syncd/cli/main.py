@@ -187,9 +187,8 @@ def sync(
     """Sync one tenant now, in-process (no broker). Exit 0: all synced, 2: some rows failed, 1: aborted."""
     from rich.console import Console
 
-    from syncd.app.attempts import attempted_runtime
+    from syncd.app.attempts import Attempt, attempted_runtime
     from syncd.app.exclusive import exclusive_run
-    from syncd.app.leased_crm import guarded_by
     from syncd.app.resync import check_streams
     from syncd.app.sync import sync_tenant
     from syncd.app.tenant_lease import TenantBusy
@@ -209,11 +208,9 @@ def sync(
     console = Console()
     try:
         with exclusive_run(ProcessSettings(), tenant, state_url, enabled=not dry_run, wait=wait) as lease:
-            epoch, guard = (None, None) if lease is None else (lease.epoch, guarded_by(lease))
+            attempt = Attempt(full=full, dry_run=dry_run)
             with (
-                attempted_runtime(
-                    tenant, state_url, epoch=epoch, guard=guard, streams=stream, full=full, dry_run=dry_run
-                ) as runtime,
+                attempted_runtime(tenant, state_url, attempt=attempt, lease=lease, streams=stream) as runtime,
                 progress_reporter(console) as progress,
             ):
                 outcome = sync_tenant(

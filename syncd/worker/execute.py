@@ -12,9 +12,8 @@ from datetime import timedelta
 
 import redis
 
-from syncd.app.attempts import attempted_runtime, record_refused_attempt
+from syncd.app.attempts import Attempt, attempted_runtime, record_refused_attempt
 from syncd.app.explain import explain
-from syncd.app.leased_crm import guarded_by
 from syncd.app.preflight import local_problems
 from syncd.app.state_views import JobInfo, TenantStores
 from syncd.app.sync import TenantOutcome, sync_tenant
@@ -88,15 +87,8 @@ def run_locked(
 
 def sync_leased(tenant: Tenant, job: JobInfo, lease: Lease) -> TenantOutcome:
     streams, full = (list(job.streams) if job.streams else None), job.kind == JobKind.FULL
-    with attempted_runtime(
-        tenant,
-        epoch=lease.epoch,
-        guard=guarded_by(lease),
-        streams=streams,
-        full=full,
-        trigger=job.trigger,
-        job_id=job.id,
-    ) as runtime:
+    attempt = Attempt(full=full, trigger=job.trigger, job_id=job.id)
+    with attempted_runtime(tenant, attempt=attempt, lease=lease, streams=streams) as runtime:
         return sync_tenant(runtime, streams=streams, full=full, trigger=job.trigger, job_id=job.id)
 
 
