@@ -97,5 +97,6 @@ def test_sync_with_a_missing_sqlite_source_says_so_and_creates_nothing(tmp_path:
     assert f"{path}: source.url: source database sqlite:///{source}: SQLite file {source} does not exist" in (
         result.stderr
     )
-    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) <= 2
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.splitlines()) <= 2
     assert not source.parent.exists(), "nothing is created by reading"

@@ -65,7 +65,8 @@ def test_stdlib_lines_are_json_with_common_fields_first_and_extras_as_fields() -
     [line] = lines(out)
     assert list(line)[:4] == ["timestamp", "level", "logger", "event"]
     assert (line["level"], line["logger"], line["event"]) == ("info", "syncd.test", "run finished")
-    assert line["tenant"] == "acme" and line["counters"] == {"read": 3}
+    assert line["tenant"] == "acme"
+    assert line["counters"] == {"read": 3}
     assert line["timestamp"].endswith("Z")
 
 
@@ -95,8 +96,10 @@ def test_tracebacks_are_text_and_redacted_in_both_formats(fmt: str) -> None:
     except ValueError:
         logging.getLogger("syncd.test").exception("request failed")
     text = out.getvalue()
-    assert "Traceback" in text and "ValueError" in text
-    assert REDACTED_EMAIL in text and REDACTED_PHONE in text
+    assert "Traceback" in text
+    assert "ValueError" in text
+    assert REDACTED_EMAIL in text
+    assert REDACTED_PHONE in text
     for leak in ("jan@wp.pl", "601 234 567", "hunter22"):
         assert leak not in text
 
@@ -106,7 +109,8 @@ def test_console_lines_are_key_value_in_field_order_without_colours_off_a_termin
     configure_logging("INFO", "console", stream=out)
     logging.getLogger("syncd.sync").info("run finished", extra={"tenant": "acme", "stream": "customers"})
     text = out.getvalue()
-    assert "run finished" in text and "[syncd.sync]" in text
+    assert "run finished" in text
+    assert "[syncd.sync]" in text
     assert text.index("tenant=acme") < text.index("stream=customers")
     assert "\x1b[" not in text
 
@@ -140,7 +144,8 @@ def test_configuring_again_replaces_only_its_own_handler() -> None:
     configure_logging("INFO", "json", stream=io.StringIO())
     configure_logging("DEBUG", "console", stream=io.StringIO())
     mine = [h for h in logging.getLogger().handlers if h.get_name() == HANDLER_NAME]
-    assert len(mine) == 1 and other in logging.getLogger().handlers
+    assert len(mine) == 1
+    assert other in logging.getLogger().handlers
     assert logging.getLogger().level == logging.DEBUG
 
 
@@ -190,7 +195,8 @@ def test_a_run_ends_with_one_structured_line(caplog: pytest.LogCaptureFixture) -
     [record] = [r for r in caplog.records if r.getMessage() == "run finished"]
     fields = record.__dict__
     assert (fields["tenant"], fields["stream"], fields["status"]) == ("acme", "customers", "partial")
-    assert fields["counters"] == counters and fields["requests"] == 21
+    assert fields["counters"] == counters
+    assert fields["requests"] == 21
     assert (fields["seconds"], fields["job_id"], fields["run_id"]) == (0.314, "abc123", None)
     assert "error" not in fields
 

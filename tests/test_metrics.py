@@ -186,7 +186,8 @@ def test_forked_children_write_files_that_are_summed_and_a_restart_starts_from_z
 def test_a_second_worker_starting_keeps_the_live_workers_counts(tmp_path: Path) -> None:
     holder = worker("hold", tmp_path)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
         pool(tmp_path)
         assert created(tmp_path) == 40
     finally:
@@ -240,7 +241,8 @@ def test_the_web_process_serves_worker_counters_and_state_gauges(tmp_path: Path)
             return response.status, response.headers["Content-Type"], await response.text()
 
     status, content_type, body = asyncio.run(scrape())
-    assert status == 200 and content_type.startswith("text/plain"), body
+    assert status == 200, body
+    assert content_type.startswith("text/plain"), body
     values = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in text_string_to_metric_families(body)
@@ -253,9 +255,11 @@ def test_the_web_process_serves_worker_counters_and_state_gauges(tmp_path: Path)
     assert value("syncd_records_total", tenant="acme", stream="customers", outcome="created") == 30
     assert value("syncd_run_duration_seconds_count", tenant="acme", stream="customers", status="ok") == 3
     lag = value("syncd_cursor_lag_seconds", tenant="acme", stream="customers")
-    assert lag is not None and 0 <= lag < 60
+    assert lag is not None
+    assert 0 <= lag < 60
     age = value("syncd_last_success_age_seconds", tenant="acme", stream="customers")
-    assert age is not None and 0 <= age < 60
+    assert age is not None
+    assert 0 <= age < 60
     assert value("syncd_open_failures", tenant="acme", stream="customers", kind="rejected") == 1
     assert value("syncd_state_up", tenant="acme") == 1
     assert value("syncd_runs", tenant="acme", stream="customers", status="partial") == 1

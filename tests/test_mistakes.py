@@ -212,9 +212,11 @@ def test_an_error_no_command_foresaw_is_one_line_and_debug_shows_its_traceback(t
         return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
 
     plain, debug = export(), export("--debug")
-    assert plain.returncode == 1 and debug.returncode == 1
+    assert plain.returncode == 1
+    assert debug.returncode == 1
     said = message_lines(plain.stderr)
-    assert said[-1] == f"{target}: No such file or directory" and len(said) <= 2, plain.stderr
+    assert said[-1] == f"{target}: No such file or directory", plain.stderr
+    assert len(said) <= 2, plain.stderr
     assert "Traceback" in debug.stderr, "--debug keeps the traceback for a bug report"
 
 
@@ -233,8 +235,10 @@ def test_a_state_db_command_names_the_state_db_it_cannot_reach(tmp_path: Path) -
         result = subprocess.run([SYNCD, *command], capture_output=True, text=True, timeout=60, check=False)
         assert result.returncode == 1, (command, result.stdout, result.stderr)
         said = message_lines(result.stderr)
-        assert len(said) == 1 and said[0].startswith(start), (command, result.stderr)
-        assert STATE_PASSWORD not in result.stderr + result.stdout and "Traceback" not in result.stderr
+        assert len(said) == 1, (command, result.stderr)
+        assert said[0].startswith(start), (command, result.stderr)
+        assert STATE_PASSWORD not in result.stderr + result.stdout
+        assert "Traceback" not in result.stderr
 
 
 # ---- the daemon ---------------------------------------------------------------------------------------

@@ -29,7 +29,8 @@ def test_the_demo_tenant_file_names_commands_that_exist() -> None:
     commands = set(get_command(app).commands)  # type: ignore[attr-defined]
     header = demo_config("sqlite:///x.sqlite", "http://127.0.0.1:1/api").splitlines()[0]
     named = re.findall(r"`syncd (\w+)", header)
-    assert named and set(named) <= commands, (named, sorted(commands))
+    assert named, (named, sorted(commands))
+    assert set(named) <= commands, (named, sorted(commands))
 
 
 def test_the_example_tenant_file_reads_the_source_make_run_generates() -> None:

@@ -102,7 +102,8 @@ def build_run(
             aggregate_by=section.aggregate_by,
             filters=report_filters(section),
         )
-    assert isinstance(section, WolkvoxSection) and wolkvox is not None
+    assert isinstance(section, WolkvoxSection)
+    assert wolkvox is not None
     jobs = JobStore(runtime.store.sessions, runtime.tenant.name)
     every = timedelta(seconds=section.min_poll_seconds)
 

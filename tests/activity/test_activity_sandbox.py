@@ -169,7 +169,8 @@ def test_each_stream_fills_its_table_exactly_and_a_second_run_adds_nothing(world
     key_of = {int(c["customer_id"]): c["identifier"] for c in state["customers"] if c.get("identifier")}
     expected = {c["connection_id"]: c for c in state["connections"]}
     stored = {row["connection_id"]: row for row in world.rows("thulium_connections")}
-    assert set(stored) == set(expected) and len(stored) >= 100
+    assert set(stored) == set(expected)
+    assert len(stored) >= 100
     for connection_id, call in expected.items():
         row = stored[connection_id]
         assert (row["duration"], row["billsec"], row["disposition"]) == (
@@ -191,7 +192,8 @@ def test_each_stream_fills_its_table_exactly_and_a_second_run_adds_nothing(world
     }
     chats = {(r["series"], r["user_name"]): r for r in world.report("chats/reports/summary", window)}
     chat_rows = {(r["period"], r["user_name"]): r for r in world.rows("thulium_chats_summary")}
-    assert set(chat_rows) == set(chats) and len(chats) >= 4
+    assert set(chat_rows) == set(chats)
+    assert len(chats) >= 4
     for key, raw in chats.items():
         row = chat_rows[key]
         assert (row["incoming"], row["answered"], row["abandoned"]) == (
@@ -199,19 +201,18 @@ def test_each_stream_fills_its_table_exactly_and_a_second_run_adds_nothing(world
             raw["answered"],
             raw["abandoned"],
         )
-        assert row["chat_time_sum_s"] == hms(raw["chat_time"]["sum"]) and row["wait_time_max_s"] == hms(
-            raw["wait_time"]["max"]
-        )
+        assert row["chat_time_sum_s"] == hms(raw["chat_time"]["sum"])
+        assert row["wait_time_max_s"] == hms(raw["wait_time"]["max"])
         assert row["rating_happy"] == raw["rating"]["rate"]["happy"]
     agents_params = {**window, "agent_group_ids[]": ["1", "2"]}
     work = {(r["period"], r["agent"]["login"]): r for r in world.report("agents_work_report", agents_params)}
     work_rows = {(r["period"], r["agent_login"]): r for r in world.rows("thulium_agents_work")}
-    assert set(work_rows) == set(work) and len(work) >= 4
+    assert set(work_rows) == set(work)
+    assert len(work) >= 4
     for key, raw in work.items():
         row = work_rows[key]
-        assert row["inbound_count"] == raw["inbound"]["count"] and row["inbound_sum_s"] == hms(
-            raw["inbound"]["sum"]
-        )
+        assert row["inbound_count"] == raw["inbound"]["count"]
+        assert row["inbound_sum_s"] == hms(raw["inbound"]["sum"])
         assert row["chat_closed"] == raw["chat"]["closed"]
         assert row["outbound_above_sum_s"] == hms(raw["outbound_above_threshold"]["sum"])
 
@@ -222,9 +223,9 @@ def test_each_stream_fills_its_table_exactly_and_a_second_run_adds_nothing(world
     world.sync("connections", "chats_summary", "agents_work")
     for stream in ("connections", "chats_summary", "agents_work"):
         run = world.last_run(stream)
-        assert run.status == "ok" and run.counters["inserted"] == 0 and run.counters["updated"] == 0, (
-            run.counters
-        )
+        assert run.status == "ok", run.counters
+        assert run.counters["inserted"] == 0, run.counters
+        assert run.counters["updated"] == 0, run.counters
     assert counts == {t: len(world.rows(t)) for t in counts}
 
     # today is still open: a chat and a call that arrive later are picked up by the next run
@@ -295,7 +296,9 @@ def test_a_new_day_arrives_and_the_closed_day_is_read_once_more(world: World, po
     with tenant_runtime(tenant) as runtime:
         for stream in ("chats_summary", "agents_work", "connections"):
             counters, error = run_activity(runtime, stream, clock)
-            assert error is None and counters["inserted"] > 0 and counters["rejected"] == 0
+            assert error is None
+            assert counters["inserted"] > 0
+            assert counters["rejected"] == 0
     first = {
         (r["period"], r["user_name"]): r["incoming"]
         for r in world.rows("thulium_chats_summary", postgres_url)
@@ -310,7 +313,8 @@ def test_a_new_day_arrives_and_the_closed_day_is_read_once_more(world: World, po
     with tenant_runtime(tenant) as runtime:
         _, connections_error = run_activity(runtime, "connections", clock)
         counters, error = run_activity(runtime, "chats_summary", clock)
-        assert error is None and connections_error is None
+        assert error is None
+        assert connections_error is None
         assert runtime.store.cursor("chats_summary").updated_at == wall_clock(2026, 10, 3)  # type: ignore[union-attr]
     second = {
         (r["period"], r["user_name"]): r["incoming"]
@@ -321,7 +325,8 @@ def test_a_new_day_arrives_and_the_closed_day_is_read_once_more(world: World, po
     }
     day2 = sum(v for k, v in second.items() if k[0] == "2026-10-02")
     assert day2 == sum(v for k, v in first.items() if k[0] == "2026-10-02") + 1
-    assert any(k[0] == "2026-10-03" for k in second) and counters["inserted"] >= 1
+    assert any(k[0] == "2026-10-03" for k in second)
+    assert counters["inserted"] >= 1
     expected = world.report(
         "chats/reports/summary",
         {"date_from": "2026-10-01", "date_to": "2026-10-03 12:00:00", "aggregate_by": "day"},
@@ -355,7 +360,8 @@ def test_a_row_the_report_cannot_hold_is_rejected_with_its_key_and_the_rest_are_
     assert result.returncode == 2, result.stderr  # partial: a row was rejected
     assert {row["connection_id"] for row in world.rows("thulium_connections")} == {"1.1"}
     failures = world.syncd("failures", "list", "--stream", "connections")
-    assert "1.2" in failures.stdout and "duration" in failures.stdout, failures.stdout + failures.stderr
+    assert "1.2" in failures.stdout, failures.stdout + failures.stderr
+    assert "duration" in failures.stdout, failures.stdout + failures.stderr
 
 
 # -- Wolkvox -------------------------------------------------------------------------------------------
@@ -449,7 +455,8 @@ def test_wolkvox_windows_fill_exactly_within_the_token_limits(world: World, wolk
 
     stats = wolkvox.control.token_stats(wolkvox.token_label)
     assert stats["refused"] == {}, stats  # no third concurrent request, no poll sooner than allowed
-    assert stats["max_concurrent"] <= 2 and stats["min_gap_seconds"] >= 1.0, stats
+    assert stats["max_concurrent"] <= 2, stats
+    assert stats["min_gap_seconds"] >= 1.0, stats
 
 
 def test_a_wolkvox_refusal_stops_the_run_with_its_reason_and_keeps_the_cursor(
@@ -462,9 +469,10 @@ def test_a_wolkvox_refusal_stops_the_run_with_its_reason_and_keeps_the_cursor(
     result = world.syncd("sync", "--stream", "wolkvox_chats")
     assert result.returncode == 1
     run = world.last_run("wolkvox_chats")
-    assert (
-        run.status == "aborted" and run.error is not None and "429" in run.error and "60 s apart" in run.error
-    )
+    assert run.status == "aborted"
+    assert run.error is not None
+    assert "429" in run.error
+    assert "60 s apart" in run.error
     assert run.counters["polls"] == 1  # yesterday's window was stored; today's poll was refused
     assert {row["window_start"].date() for row in world.rows("wolkvox_chats")} == {today - timedelta(days=1)}
     assert wolkvox.token not in result.stderr + result.stdout + (run.error or "")
@@ -528,8 +536,10 @@ def test_calls_at_23_59_30_arrive_exactly_once_under_both_date_to_readings(
     )
     second = run_stream(world, "connections", FixedClock(wall_clock(2026, 10, 3, 0, 10, 5)))
     stored = [row["connection_id"] for row in world.rows("thulium_connections")]
-    assert len(stored) == len(set(stored)) and set(stored) == calls_before(world, "2026-10-03 00:10:00")
-    assert second["updated"] == 0 and second["inserted"] == len(stored) - first["inserted"]
+    assert len(stored) == len(set(stored))
+    assert set(stored) == calls_before(world, "2026-10-03 00:10:00")
+    assert second["updated"] == 0
+    assert second["inserted"] == len(stored) - first["inserted"]
 
 
 def chat_table(world: World) -> dict[tuple[str, str], tuple[str, int, int]]:
@@ -599,7 +609,9 @@ def test_an_older_chats_table_is_left_alone_and_a_new_one_is_filled_from_the_sta
         tenant = load_tenant(world.path, ProcessSettings(), env=world.env())
         with tenant_runtime(tenant) as runtime:
             counters, error = run_activity(runtime, "chats_summary", clock)
-        assert error is not None and "rename thulium_chats_summary" in str(error) and counters == {}
+        assert error is not None
+        assert "rename thulium_chats_summary" in str(error)
+        assert counters == {}
         assert world.rows("thulium_chats_summary") == [
             {"aggregate_by": "day", "period": "2026-10-01", "user_name": "x", "incoming": 1}
         ]

@@ -43,7 +43,8 @@ def test_a_documented_connection_becomes_a_row() -> None:
     assert row["date"] == wall_clock(2014, 7, 7, 11, 8)
     assert (row["duration"], row["billsec"], row["customer_id"], row["queue_id"]) == (129, 104, 123456, 34)
     assert row["outbound_id"] is None  # "" means none
-    assert row["rating_rate"] == "happy" and json.loads(row["tags"]) == ["tag1", "tag2"]
+    assert row["rating_rate"] == "happy"
+    assert json.loads(row["tags"]) == ["tag1", "tag2"]
 
 
 @pytest.mark.parametrize(
@@ -60,13 +61,15 @@ def test_a_connection_that_does_not_fit_is_rejected_with_its_key(
 ) -> None:
     row = connection_row({**CONNECTION, **change})
     assert isinstance(row, Rejected)
-    assert row.key == "1416225570.341" and row.reason.startswith(reason)
+    assert row.key == "1416225570.341"
+    assert row.reason.startswith(reason)
     assert "123123" not in row.reason  # reasons never carry values (phone numbers)
 
 
 def test_a_connection_without_an_id_cannot_be_stored() -> None:
     row = connection_row({**CONNECTION, "connection_id": ""})
-    assert isinstance(row, Rejected) and row.reason == "connection_id: missing"
+    assert isinstance(row, Rejected)
+    assert row.reason == "connection_id: missing"
 
 
 def test_chat_summary_durations_become_seconds() -> None:
@@ -89,10 +92,12 @@ def test_chat_summary_durations_become_seconds() -> None:
     assert not isinstance(row, Rejected)
     assert (row["period"], row["user_name"], row["aggregate_by"]) == ("2021-12-01", "John Doe", "day")
     assert row["agent_login"] == "jdoe"  # the login it was read for: a display name is not unique
-    assert row["chat_time_max_s"] == 27 * 3600 + 3 * 60 + 10 and row["wait_time_sum_s"] == 5
+    assert row["chat_time_max_s"] == 27 * 3600 + 3 * 60 + 10
+    assert row["wait_time_sum_s"] == 5
     assert (row["incoming"], row["answered"], row["rating_happy"], row["sla_percent"]) == (3, 2, 2, 50.5)
     bad = chats_summary_row({**raw, "chat_time": {"sum": "1:2"}}, "day", "jdoe")
-    assert isinstance(bad, Rejected) and bad.key == "2021-12-01|jdoe"
+    assert isinstance(bad, Rejected)
+    assert bad.key == "2021-12-01|jdoe"
     assert bad.reason == 'chat_time.sum: is not a duration "HH:MM:SS"'
 
 
@@ -126,10 +131,12 @@ def test_agents_work_rows_are_keyed_by_period_and_login() -> None:
         3600,
         75,
     )
-    assert row["outbound_above_sum_s"] == 120 and row["login_date"] == wall_clock(2019, 12, 1, 9, 0, 18)
+    assert row["outbound_above_sum_s"] == 120
+    assert row["login_date"] == wall_clock(2019, 12, 1, 9, 0, 18)
     assert json.loads(row["pauses"])["all"] == {"count": 2, "sum_s": 600, "average_s": 300}
     missing = agents_work_row({**raw, "agent": {}}, "month")
-    assert isinstance(missing, Rejected) and missing.reason == "agent.login: missing"
+    assert isinstance(missing, Rejected)
+    assert missing.reason == "agent.login: missing"
 
 
 def test_wolkvox_counts_are_integers_for_every_channel() -> None:
@@ -166,7 +173,8 @@ def test_windows_cut_at_midnight_and_durations() -> None:
         (wall_clock(2026, 11, 3), wall_clock(2026, 11, 3, 1, 30)),
     ]
     assert list(day_spans(wall_clock(2026, 11, 3), wall_clock(2026, 11, 3))) == []
-    assert seconds_of("100:00:01") == 360001 and seconds_of(75) == 75
+    assert seconds_of("100:00:01") == 360001
+    assert seconds_of(75) == 75
     for bad in ("00:61:00", "1:2", "", True, -1):
         with pytest.raises(ValueError, match=r"not a duration|is negative"):
             seconds_of(bad)

@@ -118,9 +118,12 @@ def test_a_report_reads_from_its_first_open_period_and_pages_by_100() -> None:
     source.append(chat("2026-11-03", "", 4, login=""))  # chats no agent took
     asked: list[Any] = []
     counters = report_run(state, sink, clock, source, asked).run()
-    assert counters.inserted == 211 and len(asked) == 70 + 3  # a read per login, then the team in pages
-    assert asked[0]["date_from"] == "2026-11-01 00:00:00" and asked[0]["date_to"] == "2026-11-03 12:00:00"
-    assert asked[0]["user_logins[]"] == "user.000" and "user_logins[]" not in asked[-1]
+    assert counters.inserted == 211
+    assert len(asked) == 70 + 3
+    assert asked[0]["date_from"] == "2026-11-01 00:00:00"
+    assert asked[0]["date_to"] == "2026-11-03 12:00:00"
+    assert asked[0]["user_logins[]"] == "user.000"
+    assert "user_logins[]" not in asked[-1]
     assert state.cursors["chats_summary"].updated_at == wall_clock(2026, 11, 3)  # today is still open
     assert sink.rows[("day", "2026-11-03", "")]["incoming"] == 4
 
@@ -145,9 +148,11 @@ def test_namesakes_stay_two_rows_and_an_unlisted_agent_is_a_failure_of_its_perio
     counters = report_run(state, sink, clock, source, [], listed=["jan.kowalski", "jkowalski"]).run()
     assert {k[2]: r["incoming"] for k, r in sink.rows.items()} == {"jan.kowalski": 3, "jkowalski": 5}
     assert {r["user_name"] for r in sink.rows.values()} == {"Jan Kowalski"}
-    assert counters.rejected == 1 and list(state.failures) == ["2026-11-02|(agent not listed)"]
+    assert counters.rejected == 1
+    assert list(state.failures) == ["2026-11-02|(agent not listed)"]
     report_run(state, sink, clock, source, [], listed=["ewa.lis", "jan.kowalski", "jkowalski"]).run()
-    assert state.failures == {} and sink.rows[("day", "2026-11-02", "ewa.lis")]["incoming"] == 2
+    assert state.failures == {}
+    assert sink.rows[("day", "2026-11-02", "ewa.lis")]["incoming"] == 2
 
 
 def test_a_bad_report_row_is_recorded_and_resolved_when_it_reads_well() -> None:
@@ -158,7 +163,8 @@ def test_a_bad_report_row_is_recorded_and_resolved_when_it_reads_well() -> None:
     assert state.failures == {"2026-11-02|b": "incoming: is not a whole number"}
     source[1] = chat("2026-11-02", "b", 2)
     report_run(state, sink, clock, source, []).run()
-    assert state.failures == {} and len(sink.rows) == 2
+    assert state.failures == {}
+    assert len(sink.rows) == 2
 
 
 @pytest.mark.parametrize("whole_minute", [True, False], ids=["date_to-whole-minute", "date_to-first-second"])
@@ -193,14 +199,16 @@ def test_connections_cover_each_second_once_under_either_reading_of_date_to(whol
     assert windows == [("2026-11-01 00:00", "2026-11-02 00:00"), ("2026-11-02 00:00", "2026-11-02 10:30")]
     assert {k[0] for k in sink.rows} >= {"1.1", "1.2", "1.3", "1.4"}
     assert first.read == first.inserted == len(sink.rows)  # 1.3 came in both windows, read once
-    assert sink.rows[("1.1",)]["source_key"] == "C-7" and sink.rows[("1.2",)]["source_key"] is None
+    assert sink.rows[("1.1",)]["source_key"] == "C-7"
+    assert sink.rows[("1.2",)]["source_key"] is None
     assert state.cursors["connections"].updated_at == wall_clock(2026, 11, 2, 10, 30)
     windows.clear()
     clock.at = wall_clock(2026, 11, 2, 11, 0, 5)
     second = run()
     assert windows == [("2026-11-02 09:30", "2026-11-02 11:00")]
     assert {k[0] for k in sink.rows} == {c["connection_id"] for c in calls}
-    assert second.inserted == (0 if whole_minute else 1) and second.updated == 0
+    assert second.inserted == (0 if whole_minute else 1)
+    assert second.updated == 0
 
 
 def test_wolkvox_polls_whole_windows_no_sooner_than_allowed() -> None:
@@ -226,7 +234,8 @@ def test_wolkvox_polls_whole_windows_no_sooner_than_allowed() -> None:
         ).run()
 
     first = run()
-    assert (first.polls, first.deferred) == (2, 0) and clock.slept == [300]
+    assert (first.polls, first.deferred) == (2, 0)
+    assert clock.slept == [300]
     assert polls == [
         (wall_clock(2026, 11, 2), wall_clock(2026, 11, 2, 23, 59, 59)),
         (wall_clock(2026, 11, 3), wall_clock(2026, 11, 3, 12, 5)),  # the open day, polled up to now
@@ -236,11 +245,14 @@ def test_wolkvox_polls_whole_windows_no_sooner_than_allowed() -> None:
     assert state.cursors["wolkvox_chats"].updated_at == wall_clock(2026, 11, 3)  # today is still open
     assert len(sink.rows) == 8
     second = run()  # the third claim is refused: polled too recently
-    assert (second.polls, second.deferred) == (0, 1) and len(polls) == 2
+    assert (second.polls, second.deferred) == (0, 1)
+    assert len(polls) == 2
 
 
 def test_a_report_whose_start_is_still_to_come_reads_nothing() -> None:
     state, sink = FakeState(), FakeSink(CHAT_KEY)
     asked: list[Any] = []
     run = report_run(state, sink, FakeClock(wall_clock(2026, 10, 20, 9)), [chat("2026-10-20", "a", 1)], asked)
-    assert run.run().read == 0 and asked == [] and state.cursors == {}
+    assert run.run().read == 0
+    assert asked == []
+    assert state.cursors == {}

@@ -47,4 +47,6 @@ def test_a_row_stamped_past_the_clock_is_read_ahead_with_a_note_not_by_the_keyse
     rows.put("future", 2, ahead=True)
     assert keys_read(rows) == ["a"]
     (ahead,) = rows.source.read_ahead(STREAM)
-    assert ahead.key == "future" and ahead.note and "ahead" in ahead.note
+    assert ahead.key == "future"
+    assert ahead.note
+    assert "ahead" in ahead.note

@@ -35,7 +35,8 @@ def test_committed_links_and_cursor_read_back_and_stay_in_their_stream(store: St
     assert sorted(found.source_key for found in store.all_links("customers")) == ["a", "b"]
     assert store.cursor("customers") == cursor
     assert store.newest_id("customers") == 12
-    assert store.links("companies", ["a"]) == {} and store.cursor("companies") is None
+    assert store.links("companies", ["a"]) == {}
+    assert store.cursor("companies") is None
 
 
 def test_a_later_commit_replaces_a_link_and_unlinked_keys_are_gone(store: Store) -> None:

@@ -82,12 +82,14 @@ def test_resync_full_on_a_running_daemon_shows_in_status(daemon: Daemon, sandbox
     status = daemon.syncd("status")
     assert status.returncode == 0, status.stderr
     line = next(line for line in status.stdout.splitlines() if line.startswith(f"│ {job_id} "))
-    assert "resync" in line and "full" in line, status.stdout
+    assert "resync" in line, status.stdout
+    assert "full" in line, status.stdout
     customers = next(line for line in status.stdout.splitlines() if line.startswith("│ customers "))
     shown = re.search(r"#(\d+) \w+ .* job (\w+)", customers)  # the stream's last run and its job, both ids
     assert shown, status.stdout
     assert {run.id: run.job_id for run in acme.runs()}[int(shown.group(1))] == shown.group(2)
-    assert "customers" in status.stdout and "companies" in status.stdout
+    assert "customers" in status.stdout
+    assert "companies" in status.stdout
 
 
 def test_a_worker_killed_mid_batch_has_its_task_redelivered_and_the_tenant_converges(
@@ -201,7 +203,9 @@ def test_a_hand_run_sync_waits_its_turn_behind_a_daemon_run(daemon: Daemon, sand
         with connect_redis(daemon.env["SYNCD_BROKER_URL"]) as client:
             with lease.tenant_lease(client, session_factory(engine), "acme", "daemon-job", ttl=10):
                 busy = daemon.syncd("sync", "--config", str(acme.path), "--wait", "0.5")
-            assert busy.returncode == 1 and "busy" in busy.stderr and "daemon-job" in busy.stderr
+            assert busy.returncode == 1
+            assert "busy" in busy.stderr
+            assert "daemon-job" in busy.stderr
             assert writes(sandbox) == 0
             done = daemon.syncd("sync", "--config", str(acme.path))
         assert done.returncode == 2, done.stderr  # the demo's invalid rows
@@ -228,5 +232,6 @@ def test_one_broken_tenant_never_blocks_another(daemon: Daemon, sandbox: Sandbox
     )
     assert not Path(ghost.demo.url.removeprefix("sqlite:///")).exists(), "and reading created nothing"
     status = daemon.syncd("status")
-    assert "tenant acme" in status.stdout and "tenant ghost" in status.stdout
+    assert "tenant acme" in status.stdout
+    assert "tenant ghost" in status.stdout
     assert "typo.toml" in status.stdout  # the broken file is named, not silently skipped

@@ -51,7 +51,8 @@ def test_syncd_up_starts_everything_syncs_the_demo_and_stops_cleanly(short_var_d
             [SYNCD, "status", "--config", str(tenants)], env=env, capture_output=True, text=True, check=False
         )
         assert status.returncode == 0, status.stderr
-        assert "tenant demo" in status.stdout and "customers" in status.stdout
+        assert "tenant demo" in status.stdout
+        assert "customers" in status.stdout
         assert "schedule" in status.stdout  # the runs came from beat, not from a manual trigger
         health = httpx.get(f"http://127.0.0.1:{web_port}/health", timeout=5)
         assert health.status_code == 200, health.text

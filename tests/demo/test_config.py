@@ -21,8 +21,10 @@ def test_demo_config_is_a_valid_tenant_file(tmp_path: Path) -> None:
     assert config.source.url == 'sqlite:///C:\\odd "path"/source.sqlite'
     assert config.thulium.password_env == "THULIUM_PASSWORD"
     assert config.thulium.password_file is None
-    assert config.state is not None and config.state.url == "sqlite:///var/state.sqlite"
-    assert config.customers is not None and config.customers.company_key == "company_id"
+    assert config.state is not None
+    assert config.state.url == "sqlite:///var/state.sqlite"
+    assert config.customers is not None
+    assert config.customers.company_key == "company_id"
     assert [c.outbound_id for c in config.campaigns] == ["00001", "00002"]
     assert "password =" not in path.read_text()
 
@@ -31,7 +33,8 @@ def test_demo_config_without_state_or_campaigns(tmp_path: Path) -> None:
     config = parse_tenant_file(
         write_demo_config(tmp_path / "t.toml", "sqlite:///s.sqlite", "http://x/api", campaigns=())
     )
-    assert config.state is None and config.campaigns == []
+    assert config.state is None
+    assert config.campaigns == []
 
 
 def test_campaign_ids_are_checked(tmp_path: Path) -> None:

@@ -35,7 +35,8 @@ def test_same_seed_same_database_other_seed_other_data(tmp_path: Path) -> None:
     b = generate_source(url(tmp_path, "b"), customers=300, companies=40, seed=7)
     c = generate_source(url(tmp_path, "c"), customers=300, companies=40, seed=8)
     assert dump(a.url) == dump(b.url)
-    assert a.invalid_customers == b.invalid_customers and a.campaign_members == b.campaign_members
+    assert a.invalid_customers == b.invalid_customers
+    assert a.campaign_members == b.campaign_members
     assert dump(a.url) != dump(c.url)
 
 
@@ -77,12 +78,14 @@ def test_invalid_rows_are_the_reported_ones_in_the_asked_share(tmp_path: Path, f
     companies = {str(r[0]): r for r in data["companies"]}
     valid_company_ids = {int(k) for k in demo.valid_company_keys}
     valid_nips = [companies[k][2] for k in demo.valid_company_keys]
-    assert len(set(valid_nips)) == len(valid_nips) and all(nip_ok(n) for n in valid_nips)
+    assert len(set(valid_nips)) == len(valid_nips)
+    assert all(nip_ok(n) for n in valid_nips)
     for key, row in companies.items():
         problem = demo.invalid_companies.get(key)
         assert blank(row[1]) == (problem is Invalid.MISSING_NAME)
         if problem is Invalid.DUPLICATE_NIP:
-            assert row[2] in valid_nips and key not in demo.valid_company_keys
+            assert row[2] in valid_nips
+            assert key not in demo.valid_company_keys
 
     for row in data["customers"]:
         key, _, last_name, email, phone, *_rest = row
@@ -108,11 +111,14 @@ def test_realistic_variety(tmp_path: Path) -> None:
     assert any(p.isdigit() and len(p) == 9 for p in phones)
     assert any(len(phone_digits(p) or []) == 2 for p in phones)
     emails = [r[3] for r in valid if r[3]]
-    assert any(e != e.strip() for e in emails) and any(e.strip() != e.strip().lower() for e in emails)
-    assert any(r[8] is None for r in valid) and any(r[8] is not None for r in valid)
+    assert any(e != e.strip() for e in emails)
+    assert any(e.strip() != e.strip().lower() for e in emails)
+    assert any(r[8] is None for r in valid)
+    assert any(r[8] is not None for r in valid)
     assert all(r[10] is False or r[10] == 0 for r in rows)
     stamps = [r[9] for r in sorted(rows)]
-    assert stamps == sorted(stamps) and len(set(stamps)) < len(stamps)  # monotonic, with ties
+    assert stamps == sorted(stamps)
+    assert len(set(stamps)) < len(stamps)
     assert demo.max_updated_at == max(stamps)
     members = demo.campaign_members["00001"]
     assert len(members) == round(len(valid) * 0.10)
@@ -124,5 +130,6 @@ def test_regenerating_replaces_the_tables(tmp_path: Path) -> None:
     generate_source(target, customers=50, companies=5, seed=1)
     demo = generate_source(target, customers=20, companies=2, seed=2)
     data = dump(target)
-    assert len(data["customers"]) == 20 and len(data["companies"]) == 2
+    assert len(data["customers"]) == 20
+    assert len(data["companies"]) == 2
     assert demo.customer_keys == tuple(str(i) for i in range(1, 21))

@@ -42,20 +42,28 @@ def test_mutation_does_what_it_reports(tmp_path: Path) -> None:
     top_key = max(k for k, r in before.items() if r.updated_at == m.previous_max)
 
     for key in map(int, m.hard_deleted):
-        assert key in before and key not in after
+        assert key in before
+        assert key not in after
     for key in map(int, m.soft_deleted):
-        assert after[key].deleted and not before[key].deleted
+        assert after[key].deleted
+        assert not before[key].deleted
     for key in map(int, m.updated):
-        assert after[key].street != before[key].street and not after[key].deleted
+        assert after[key].street != before[key].street
+        assert not after[key].deleted
     for key in map(int, m.inserted):
         row = after[key]
-        assert key not in before and not row.deleted
-        assert not blank(row.last_name) and phone_digits(row.phone) and email_ok(row.email)
+        assert key not in before
+        assert not row.deleted
+        assert not blank(row.last_name)
+        assert phone_digits(row.phone)
+        assert email_ok(row.email)
 
     changed = [*m.updated, *m.soft_deleted, *m.inserted]
-    assert len(m.same_timestamp) == 4 and set(m.same_timestamp) <= set(changed)
+    assert len(m.same_timestamp) == 4
+    assert set(m.same_timestamp) <= set(changed)
     for key in map(int, m.same_timestamp):
-        assert after[key].updated_at == m.previous_max and key > top_key
+        assert after[key].updated_at == m.previous_max
+        assert key > top_key
     for key in map(int, set(changed) - set(m.same_timestamp)):
         assert after[key].updated_at > m.previous_max
     assert m.max_updated_at == max(r.updated_at for r in after.values())

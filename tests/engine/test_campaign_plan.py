@@ -23,12 +23,15 @@ def test_new_keys_are_added_with_the_initial_status_and_the_rule_fields() -> Non
         ("1", 101, {"status_id": 3}),
         ("2", 102, {"status_id": 3, "order": 5, "next_call_date": "2026-12-01 10:00"}),
     ]
-    assert not (plan.change or plan.remove or plan.waiting)
+    assert not (plan.change)
+    assert not (plan.remove)
+    assert not (plan.waiting)
 
 
 def test_a_key_whose_customer_is_not_linked_yet_waits() -> None:
     plan = plan_campaign(RULE, [Wanted("9")], {}, LINKED)
-    assert plan.waiting == ["9"] and not plan.add
+    assert plan.waiting == ["9"]
+    assert not plan.add
 
 
 def test_members_the_rule_no_longer_selects_are_removed_unless_the_rule_keeps_them() -> None:
@@ -41,7 +44,10 @@ def test_members_the_rule_no_longer_selects_are_removed_unless_the_rule_keeps_th
 
 def test_an_unchanged_member_costs_nothing() -> None:
     plan = plan_campaign(RULE, [Wanted("1")], {"1": sent("1", 101)}, LINKED)
-    assert plan.kept == ["1"] and not (plan.add or plan.change or plan.remove)
+    assert plan.kept == ["1"]
+    assert not (plan.add)
+    assert not (plan.change)
+    assert not (plan.remove)
 
 
 def test_changed_rule_fields_are_sent_for_an_unworked_record() -> None:
@@ -57,7 +63,8 @@ def test_a_record_the_dialer_or_an_agent_worked_is_not_reset() -> None:
     ):
         assert worked.worked
         plan = plan_campaign(RULE, [Wanted("1", status_id=3, order=9)], {"1": worked}, LINKED)
-        assert plan.kept == ["1"] and not plan.change
+        assert plan.kept == ["1"]
+        assert not plan.change
         explicit = Rule("00002", initial_status_id=3, reset_worked=True)
         assert [
             op.key for op in plan_campaign(explicit, [Wanted("1", order=9)], {"1": worked}, LINKED).change

@@ -61,7 +61,8 @@ def test_invalid_row_is_rejected_with_key_and_reason() -> None:
 def test_customer_gets_its_companys_thulium_id() -> None:
     ctx = PageContext(links={}, company_links={"7": Link("7", 31, "h")})
     [op] = plan_page([row("1", company=7)], SPEC, ctx).ops
-    assert op.payload is not None and op.payload["company_id"] == 31
+    assert op.payload is not None
+    assert op.payload["company_id"] == 31
 
 
 def test_only_a_create_waits_for_a_company_on_its_way() -> None:
@@ -74,8 +75,10 @@ def test_only_a_create_waits_for_a_company_on_its_way() -> None:
     ]
     [update] = plan.ops
     assert (update.kind, update.key, update.company_key) == ("update", "2", "7")
-    assert update.payload is not None and "company_id" not in update.payload
-    assert update.note is not None and update.note.kind == "waiting"
+    assert update.payload is not None
+    assert "company_id" not in update.payload
+    assert update.note is not None
+    assert update.note.kind == "waiting"
     assert clearing_payload(update.payload, SPEC)["company_id"] == ""  # detached from any old company
 
 
@@ -95,7 +98,8 @@ def test_a_customer_never_waits_for_a_company_that_will_not_come(ctx: PageContex
     [op] = plan_page([row("1", company="8")], SPEC, ctx).ops
     assert (op.kind, op.company_key) == ("create", "8")
     assert op.payload == {"surname": "Nowak", "identifier": "crm-1"}
-    assert op.note is not None and (op.note.kind, op.note.message) == (
+    assert op.note is not None
+    assert (op.note.kind, op.note.message) == (
         "warning",
         f"sent without its company: {why}; linked once the company is in Thulium",
     )
@@ -109,7 +113,8 @@ def test_moving_between_two_unavailable_companies_is_a_change() -> None:
     [moved] = plan_page([row("1", company="9")], SPEC, PageContext(links={"1": link})).ops
     assert (moved.kind, moved.company_key) == ("update", "9")
     [same] = plan_page([row("1", company="8")], SPEC, PageContext(links={"1": link})).unchanged
-    assert same.note is not None and same.note.kind == "warning"
+    assert same.note is not None
+    assert same.note.kind == "warning"
 
 
 def test_source_delete_deletes_linked_records_only() -> None:
@@ -122,7 +127,8 @@ def test_source_delete_deletes_linked_records_only() -> None:
 def test_ignore_policy_keeps_thulium_records_of_deleted_rows() -> None:
     spec = StreamSpec("customers", "customer", SPEC.fields, on_source_delete="ignore")
     plan = plan_page([row("1", deleted=True)], spec, PageContext(links={"1": Link("1", 501, "h")}))
-    assert plan.ops == [] and plan.settled_deletes == ["1"]
+    assert plan.ops == []
+    assert plan.settled_deletes == ["1"]
 
 
 def test_permanently_failed_content_is_not_resent_until_it_changes() -> None:

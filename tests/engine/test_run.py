@@ -75,7 +75,8 @@ def test_bad_rows_are_rejected_and_the_rest_goes_on() -> None:
     world.source.put("customers", "bad-phone", last="X", phone="12ab")
     world.source.put("customers", "no-surname", last="  ")
     counters = run(world)
-    assert counters["created"] == 20 and counters["rejected"] == 2
+    assert counters["created"] == 20
+    assert counters["rejected"] == 2
     assert world.store.failure_kinds("customers") == {"bad-phone": "rejected", "no-surname": "rejected"}
     assert "bad-phone" not in world.crm.by_identifier("customers")
 
@@ -85,7 +86,9 @@ def test_transient_item_failures_are_resent_and_never_duplicated() -> None:
     world.customers(30)
     world.crm.fault = failing({"create": 7}, ItemStatus(503, message="Service unavailable"))
     counters = run(world)
-    assert counters["created"] == 30 and counters["retried"] == 7 and counters["failed"] == 0
+    assert counters["created"] == 30
+    assert counters["retried"] == 7
+    assert counters["failed"] == 0
     world.assert_mirrored()
 
 
@@ -99,7 +102,8 @@ def test_items_failing_past_the_attempt_bound_are_parked_then_retried_by_a_later
     world.crm.fault = None
     world.clock.sleep(3600)
     counters = run(world)
-    assert counters["created"] == 5 and world.store.failures == {}
+    assert counters["created"] == 5
+    assert world.store.failures == {}
     world.assert_mirrored()
 
 
@@ -109,9 +113,11 @@ def test_lost_responses_are_settled_by_lookup_not_by_blind_recreate() -> None:
     world.crm.fault = failing({"create": 4}, ItemStatus(None, message="outcome unknown"))
     counters = run(world)
     world.assert_mirrored()
-    assert counters["adopted"] == 4 and counters["failed"] == 0
+    assert counters["adopted"] == 4
+    assert counters["failed"] == 0
     settles = [count for _, operation, count in world.crm.calls if operation == "settle"]
-    assert sum(settles) == 4 and len(settles) == 1, "the batch's four unknown creates settled in one read"
+    assert sum(settles) == 4, "the batch's four unknown creates settled in one read"
+    assert len(settles) == 1, "the batch's four unknown creates settled in one read"
     assert not [c for c in world.crm.calls if c[1] == "find"]
 
 
@@ -121,7 +127,8 @@ def test_permanent_failure_is_recorded_once_and_resent_only_after_the_row_change
     world.crm.fault = failing({"create": 1}, ItemStatus(400, message="Phone number must be numeric."))
     run(world)
     [(key, failure)] = [(k, f) for (_, k), f in world.store.failures.items()]
-    assert failure.kind == "permanent" and failure.message == "Phone number must be numeric."
+    assert failure.kind == "permanent"
+    assert failure.message == "Phone number must be numeric."
     writes = world.crm.writes()
     run(world, full=True)
     assert world.crm.writes() == writes, "unchanged failed row is not re-sent"
@@ -136,7 +143,8 @@ def test_customers_wait_for_their_company_then_follow_it() -> None:
     world.source.put("companies", "c1", name="ACME")
     world.source.put("customers", "1", last="Nowak", company="c1")
     counters = run(world)
-    assert counters["waiting"] == 1 and world.crm.by_identifier("customers") == {}
+    assert counters["waiting"] == 1
+    assert world.crm.by_identifier("customers") == {}
     run(world, COMPANIES)
     counters = run(world)
     company_id = world.store.links_by_stream["companies"]["c1"].thulium_id
@@ -167,7 +175,8 @@ def test_full_reconcile_repairs_agent_edits_and_deletes_and_removes_hard_deleted
     world.source.put("customers", "6", deleted=True, last="x")
     counters = run(world, full=True)
     world.assert_mirrored()
-    assert counters["deleted"] == 2 and "5" not in world.store.links_by_stream["customers"]
+    assert counters["deleted"] == 2
+    assert "5" not in world.store.links_by_stream["customers"]
 
 
 def test_full_reconcile_refuses_a_mass_delete_without_force() -> None:
@@ -190,7 +199,8 @@ def test_full_reconcile_purges_a_second_record_under_a_linked_rows_identifier() 
     world.crm.records[5000] = ("customers", {"identifier": "3", "surname": "Nowak 3"})
     counters = run(world, full=True)
     world.assert_mirrored()
-    assert 5000 not in world.crm.records and counters["deleted"] == 1
+    assert 5000 not in world.crm.records
+    assert counters["deleted"] == 1
     assert world.store.links_by_stream["customers"]["3"].thulium_id != 5000
 
 
@@ -204,7 +214,8 @@ def test_full_reconcile_keeps_the_oldest_of_two_records_and_gives_it_the_rows_fi
     counters = run(world, full=True)
     world.assert_mirrored()
     assert world.store.links_by_stream["customers"]["3"].thulium_id == 1
-    assert counters["deleted"] == 1 and counters["updated"] == 1
+    assert counters["deleted"] == 1
+    assert counters["updated"] == 1
     assert run(world, full=True)["updated"] == 0
 
 
@@ -233,7 +244,8 @@ def test_a_refused_create_with_nothing_under_its_identifier_is_recorded_with_thu
     refused = ItemStatus(400, message="Company with given NIP already exists.")
     world.crm.fault = failing({"create": 1}, refused)
     counters = run(world, COMPANIES)
-    assert counters["failed"] == 1 and world.crm.identifiers("companies") == []
+    assert counters["failed"] == 1
+    assert world.crm.identifiers("companies") == []
     [failure] = world.store.failures.values()
     assert (failure.kind, failure.message) == ("permanent", "Company with given NIP already exists.")
     assert [c[1] for c in world.crm.calls] == ["create", "settle"], "looked up once, not re-sent"
@@ -244,7 +256,8 @@ def test_first_run_adopts_records_that_already_carry_our_identifier() -> None:
     world.customers(10)
     world.crm.records[1] = ("customers", {"identifier": "3", "surname": "Old"})
     counters = run(world)
-    assert counters["adopted"] == 1 and counters["created"] == 9
+    assert counters["adopted"] == 1
+    assert counters["created"] == 9
     world.assert_mirrored()
     assert world.store.links_by_stream["customers"]["3"].thulium_id == 1
 
@@ -254,7 +267,8 @@ def test_dry_run_writes_nothing_anywhere() -> None:
     world.customers(12)
     counters = run(world, dry_run=True)
     assert counters["created"] == 12
-    assert world.crm.writes() == 0 and world.store.commits == 0
+    assert world.crm.writes() == 0
+    assert world.store.commits == 0
 
 
 @pytest.mark.parametrize("crash_after", [1, 3, 6])
@@ -310,21 +324,25 @@ def test_a_poison_row_is_rejected_with_its_reason_and_every_other_row_is_synced(
     failure = world.store.failures["customers", "poison"]
     assert (failure.kind, failure.operation) == ("rejected", "create")
     assert failure.message.startswith(reason), failure.message
-    assert "Nowak" not in failure.message and "\udcff" not in failure.message, "no row values in a reason"
+    assert "Nowak" not in failure.message, "no row values in a reason"
+    assert "\udcff" not in failure.message, "no row values in a reason"
     held = world.crm.by_identifier("customers")
-    assert "poison" not in held and len(held) == 60
+    assert "poison" not in held
+    assert len(held) == 60
     assert world.store.cursor("customers") == world.source.tables["customers"]["59"].position
 
     writes = world.crm.writes()
     for full in (False, True):
         counters = run(world, full=full)
-        assert counters["created"] == 0 and counters["failed"] == 0
+        assert counters["created"] == 0
+        assert counters["failed"] == 0
     assert world.crm.writes() == writes, "the poison row is not sent by later runs"
     assert world.store.failure_kinds("customers") == {"poison": "rejected"}
 
     world.source.put("customers", "poison", last="Fixed", phone="600000000")
     run(world)
-    assert world.store.failures == {} and "poison" in world.crm.by_identifier("customers")
+    assert world.store.failures == {}
+    assert "poison" in world.crm.by_identifier("customers")
 
 
 # -- rows that land behind the cursor ---------------------------------------------------------------------
@@ -433,7 +451,8 @@ def test_a_row_changed_while_the_full_reconcile_reads_is_not_deleted_as_gone() -
     counters = (
         StreamRun(CUSTOMERS, options(full=True), source, world.store, world.crm, world.clock).run().counters
     )
-    assert counters["deleted"] == 0 and record in world.crm.records
+    assert counters["deleted"] == 0
+    assert record in world.crm.records
     assert world.store.failure_kinds("customers") == {"invalid": "rejected"}
     run(world)
     assert sorted(world.crm.by_identifier("customers")) == sorted(str(i) for i in range(60))

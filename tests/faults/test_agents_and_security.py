@@ -227,7 +227,8 @@ def assert_repaired(demo: DemoTenant, work: AgentWork) -> None:
     assert unmapped[UNMAPPED[0]] == UNMAPPED[1], "source wins on mapped fields only"
     for key, old_id in work.deleted.items():
         assert len(held[key]) == 1, f"customer {key} re-created once"
-        assert held[key][0]["customer_id"] != old_id and links[key] == held[key][0]["customer_id"]
+        assert held[key][0]["customer_id"] != old_id
+        assert links[key] == held[key][0]["customer_id"]
     in_campaign = [
         held[key][0]["customer_id"] for key in work.deleted if key in demo.demo.campaign_members["00001"]
     ]
@@ -490,7 +491,8 @@ def assert_thulium_holds_the_literal_strings(control: SandboxControl) -> None:
     [customer], [quoted] = held[PERSON], held[QUOTED]
     firm = companies(control)[FIRM]
     assert (customer["surname"], customer["name"], customer["emails"]) == (BOBBY, QUOTED, [EMAIL])
-    assert customer["company_id"] == firm["company_id"] and firm["surname"] == BOBBY  # a company's name
+    assert customer["company_id"] == firm["company_id"]
+    assert firm["surname"] == BOBBY
     assert (quoted["surname"], quoted["name"]) == ("x' OR '1'='1", BOBBY)
     in_campaign = {record["customer_id"] for record in control.state()["records"][OUTBOUND]}
     assert in_campaign == {customer["customer_id"], quoted["customer_id"]}
@@ -513,7 +515,8 @@ def test_sql_in_source_keys_and_values_is_stored_literally(
         assert_exact(converge_check(tenant, client, {"customers": {INVALID}}))
 
     listed = sql_tenant.syncd("failures", "list")
-    assert listed.returncode == 0 and INVALID in listed.stdout, listed.stdout + listed.stderr
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert INVALID in listed.stdout, listed.stdout + listed.stderr
     exported = sql_tenant.syncd("failures", "export", "--format", "json")
     assert exported.returncode == 0, exported.stderr
     assert {(f["stream"], f["source_key"]) for f in json.loads(exported.stdout)} == {
@@ -521,7 +524,8 @@ def test_sql_in_source_keys_and_values_is_stored_literally(
         (f"campaign:{OUTBOUND}", INVALID),  # waits for the customer the source cannot give
     }
     shown = sql_tenant.syncd("failures", "show", INVALID, "--stream", "customers")
-    assert shown.returncode == 0 and INVALID in shown.stdout, shown.stdout + shown.stderr
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert INVALID in shown.stdout, shown.stdout + shown.stderr
     retried = sql_tenant.syncd("failures", "retry", "--here", "--stream", "customers", INVALID)
     assert retried.returncode == 2, (
         f"re-read by its key, still without a surname\n{retried.stdout}{retried.stderr}"
@@ -530,7 +534,8 @@ def test_sql_in_source_keys_and_values_is_stored_literally(
     # The row found by its key, besides the rows its incremental read takes again behind the cursor.
     assert retry_run.counters["read"] >= 1, "the source row found by its key"
     status = sql_tenant.syncd("status")
-    assert status.returncode == 0 and INVALID in status.stdout, status.stdout + status.stderr  # the cursor
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert INVALID in status.stdout, status.stdout + status.stderr
 
     assert table_rows(sql_tenant.source_url) == {"firms": 1, "persons": 3}
     state = table_rows(sql_tenant.state_url)

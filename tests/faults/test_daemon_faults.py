@@ -103,7 +103,8 @@ def test_10_redis_restarted_with_a_task_queued_then_gone_mid_run(
         control.clear_faults()
         settle(daemon, acme, "10b Redis gone 3 s mid-run", started)
         statuses = [job.status for job in acme.jobs()]
-        assert "fenced" in statuses and "dead" not in statuses, statuses
+        assert "fenced" in statuses, statuses
+        assert "dead" not in statuses, statuses
 
 
 def test_11_a_paused_lock_holder_is_fenced_when_it_wakes(daemon: Daemon, sandbox: SandboxProcess) -> None:

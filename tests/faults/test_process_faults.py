@@ -110,12 +110,14 @@ def test_1_sigkill_after_a_batch_is_sent_before_its_answer(demo: DemoTenant, tmp
     sync.kill()
     assert not any(entry["status"] for entry in slow_posts(control)), "no answer went out before the kill"
     limbo = in_limbo(demo.state_url, "acme", control)
-    assert limbo and limbo == held_identifiers(control), "Thulium holds records the state DB has as pending"
+    assert limbo, "Thulium holds records the state DB has as pending"
+    assert limbo == held_identifiers(control), "Thulium holds records the state DB has as pending"
     control.clear_faults()
     rerun(demo)
     killed = next(run for run in runs_of(demo.state_url, "acme") if run.stream == "customers")
     assert killed.status == "crashed", "the next sync closed the dead one's run (no daemon: by its pid)"
-    assert "(it held no lease)" in (killed.error or "") and "closed by the next run" in (killed.error or "")
+    assert "(it held no lease)" in (killed.error or "")
+    assert "closed by the next run" in (killed.error or "")
     report("1 SIGKILL `syncd sync`: batch sent, unanswered", demo, started)
 
 
@@ -136,7 +138,8 @@ def test_2_sigkill_after_the_answer_before_the_state_commit(demo: DemoTenant, tm
     assert any(entry["status"] for entry in slow_posts(control)[:in_flight]), "an answer went out first"
     assert "synced" not in links_by_state(demo.state_url, "acme"), "no customer commit got through"
     limbo = in_limbo(demo.state_url, "acme", control)
-    assert limbo and limbo == held_identifiers(control), "Thulium holds records the state DB has as pending"
+    assert limbo, "Thulium holds records the state DB has as pending"
+    assert limbo == held_identifiers(control), "Thulium holds records the state DB has as pending"
     control.clear_faults()
     rerun(demo)
     report("2 SIGKILL `syncd sync`: answered, before commit", demo, started)
@@ -160,7 +163,8 @@ def test_15_state_db_unavailable_after_thulium_accepted_a_batch(demo: DemoTenant
     assert "state DB unavailable" in (customers[0].error or "")
     assert dangling_links(demo.state_url, "acme", control) == {}, "no link to a record Thulium lacks"
     limbo = in_limbo(demo.state_url, "acme", control)
-    assert limbo and limbo == held_identifiers(control), "what Thulium accepted is pending, not lost"
+    assert limbo, "what Thulium accepted is pending, not lost"
+    assert limbo == held_identifiers(control), "what Thulium accepted is pending, not lost"
     control.clear_faults()
     rerun(demo)
     report("15 state DB locked past its busy timeout, after Thulium accepted", demo, started)
@@ -189,7 +193,8 @@ def test_1_sigkill_a_daemon_worker_after_a_batch_is_sent(daemon: Daemon, sandbox
     daemon.processes[victim].wait(timeout=10)
     assert not any(entry["status"] for entry in slow_posts(control)), "no answer went out before the kill"
     limbo = in_limbo(acme.state_url, "acme", control)
-    assert limbo and limbo == held_identifiers(control), "Thulium holds records the state DB has as pending"
+    assert limbo, "Thulium holds records the state DB has as pending"
+    assert limbo == held_identifiers(control), "Thulium holds records the state DB has as pending"
     control.clear_faults()
     wait_until("the redelivered run", lambda: job_ended(acme, job), 60, context=daemon.logs)
     assert acme.job(job).attempts == 2

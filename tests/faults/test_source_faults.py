@@ -164,7 +164,8 @@ def test_13_poison_rows_are_rejected_with_their_reason_and_everything_else_syncs
     assert failures[blob].message == "name: is binary data, not UTF-8 text"
     for line in (result.stdout + result.stderr).splitlines():  # the values, raw or JSON-escaped
         assert not any(part in line for part in ("\ufffd", "\\ufffd", "\\x00\\xff")), line
-    assert poison not in held_customers(demo) and blob not in held_customers(demo)
+    assert poison not in held_customers(demo)
+    assert blob not in held_customers(demo)
     report("13 poison rows: undecodable text, a BLOB", demo, started, {"customers": {poison, blob}})
 
     before = writes(demo)

@@ -37,7 +37,8 @@ def test_a_sync_stopped_before_its_first_run_leaves_a_never_run_tenant_without_s
     env = {"THULIUM_PASSWORD": "secret", "SYNCD_VAR_DIR": str(tmp_path / "var"), "SYNCD_LOG_LEVEL": "WARNING"}
     sync = run_cli(env, "sync", "--config", str(path))
     assert sync.exit_code == 1, sync.output
-    assert not missing.parent.exists() and not state.exists()
+    assert not missing.parent.exists()
+    assert not state.exists()
     status = run_cli(env, "status", "-c", str(folder))
     assert "health: degraded — no state yet" in header(status.output), status.output
 

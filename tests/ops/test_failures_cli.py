@@ -38,7 +38,8 @@ def test_export_holds_every_failure_of_the_sync_with_its_kind(ops_tenant: OpsTen
         assert row["first_failed_at"] == failure.first_failed_at.isoformat()
         assert row["resolved_at"] is None
     refused = [r for r in rows if r["kind"] == "permanent"]
-    assert refused and all(r["http_status"] == 400 and r["request_id"] for r in refused)
+    assert refused
+    assert all(r["http_status"] == 400 and r["request_id"] for r in refused)
 
 
 def test_export_as_csv_to_a_file_carries_keys_and_reasons_never_row_values(ops_tenant: OpsTenant) -> None:
@@ -118,7 +119,8 @@ def test_list_refuses_unknown_filters(ops_tenant: OpsTenant) -> None:
         (("--tenant", "nobody"), "no tenant file named nobody.toml"),
     ):
         result = ops_tenant.cli("failures", "list", "-c", str(ops_tenant.folder), *args)
-        assert result.exit_code == 1 and message in result.output, (args, result.output)
+        assert result.exit_code == 1, (args, result.output)
+        assert message in result.output, (args, result.output)
 
 
 def test_show_prints_every_column_and_asks_to_disambiguate(ops_tenant: OpsTenant) -> None:
@@ -127,20 +129,24 @@ def test_show_prints_every_column_and_asks_to_disambiguate(ops_tenant: OpsTenant
     key = sorted(shared)[0]
     ambiguous = ops_tenant.cli("failures", "show", key, "-c", str(ops_tenant.folder))
     assert ambiguous.exit_code == 1
-    assert "acme customers" in ambiguous.output and "acme companies" in ambiguous.output
+    assert "acme customers" in ambiguous.output
+    assert "acme companies" in ambiguous.output
 
     (refused,) = ops_tenant.invalid("companies", Invalid.DUPLICATE_NIP)
     failure = ops_tenant.failures()["companies", refused]
     shown = ops_tenant.ok("failures", "show", refused, "-c", str(ops_tenant.folder), "--stream", "companies")
     fields = shown_fields(shown.stdout)
-    assert fields["kind"] == "permanent" and fields["status"] == "open"
-    assert fields["HTTP status"] == "400" and fields["attempts"] == "1"
+    assert fields["kind"] == "permanent"
+    assert fields["status"] == "open"
+    assert fields["HTTP status"] == "400"
+    assert fields["attempts"] == "1"
     assert fields["request id"] == failure.request_id
     assert fields["message"] == failure.message
     assert fields["next attempt"] == "-"  # a permanent failure waits for the row to change, not for a time
     assert fields["first failed"].startswith(failure.first_failed_at.isoformat(sep=" ", timespec="seconds"))
     missing = ops_tenant.cli("failures", "show", "no-such-key", "-c", str(ops_tenant.folder))
-    assert missing.exit_code == 1 and "no failure recorded" in missing.output
+    assert missing.exit_code == 1
+    assert "no failure recorded" in missing.output
 
 
 def shown_fields(stdout: str) -> dict[str, str]:
@@ -152,7 +158,8 @@ def test_resolve_asks_first_then_closes_only_what_was_chosen(ops_tenant: OpsTena
     folder = str(ops_tenant.folder)
     chosen = ("failures", "resolve", "-c", folder, "--stream", "customers", "--kind", "rejected")
     declined = ops_tenant.cli(*chosen, input="n\n")
-    assert declined.exit_code == 1 and "Resolve" in declined.output
+    assert declined.exit_code == 1
+    assert "Resolve" in declined.output
     assert all(f.resolved_at is None for f in ops_tenant.failures().values())
 
     done = ops_tenant.ok(*chosen, "--yes")

@@ -93,7 +93,8 @@ def test_runs_json_lists_the_runs_the_sync_recorded_newest_first(ops_tenant: Ops
         assert (run["tenant"], run["stream"], run["status"]) == (TENANT, row.stream, row.status)
         assert (run["mode"], run["trigger"], run["job_id"]) == ("incremental", "cli", None)
         assert parsed(run["started_at"]) == row.started_at
-        assert row.finished_at is not None and parsed(run["finished_at"]) == row.finished_at
+        assert row.finished_at is not None
+        assert parsed(run["finished_at"]) == row.finished_at
         assert run["requests"] == row.counters["requests"] > 0
         assert run["counters"] == {k: v for k, v in row.counters.items() if k != "requests"}
     customers = next(run for run in listed if run["stream"] == "customers")
@@ -134,18 +135,22 @@ def test_failures_json_lists_every_failure_the_sync_recorded(ops_tenant: OpsTena
     expected = ops_tenant.expected_kinds()
     listed = {(f["stream"], f["source_key"]): f for f in document["failures"]}
     assert {key: f["kind"] for key, f in listed.items()} == expected
-    assert document["total"] == len(expected) and document["status"] == "open"
+    assert document["total"] == len(expected)
+    assert document["status"] == "open"
     stamps = [parsed(f["last_failed_at"]) for f in document["failures"]]
     assert stamps == sorted(stamps, reverse=True)
     (refused,) = ops_tenant.invalid("companies", Invalid.DUPLICATE_NIP)
     permanent = listed["companies", refused]
-    assert permanent["http_status"] == 400 and permanent["operation"] == "create"
+    assert permanent["http_status"] == 400
+    assert permanent["operation"] == "create"
     assert permanent["message"] == "Company with given NIP already exists."
     assert all(f["status"] == "open" and f["resolved_at"] is None for f in listed.values())
 
     two = ops_tenant.ok("failures", "list", "-c", str(ops_tenant.folder), "--json", "--limit", "2").stdout
     short = validated("failures", two)
-    assert len(short["failures"]) == 2 and short["total"] == len(expected) and short["limit"] == 2
+    assert len(short["failures"]) == 2
+    assert short["total"] == len(expected)
+    assert short["limit"] == 2
 
 
 def test_failures_json_keeps_stdout_to_the_document_and_warns_on_stderr(ops_tenant: OpsTenant) -> None:
@@ -157,7 +162,8 @@ def test_failures_json_keeps_stdout_to_the_document_and_warns_on_stderr(ops_tena
     assert done.returncode == 0, done.stderr
     document = validated("failures", done.stdout)
     assert [f["kind"] for f in document["failures"]] == ["permanent"]
-    assert "skipped" in done.stderr and "broken.toml" in done.stderr
+    assert "skipped" in done.stderr
+    assert "broken.toml" in done.stderr
 
 
 def test_status_json_has_each_stream_with_its_last_run_counts_and_health(ops_tenant: OpsTenant) -> None:
@@ -168,11 +174,14 @@ def test_status_json_has_each_stream_with_its_last_run_counts_and_health(ops_ten
     by_name = {tenant["name"]: tenant for tenant in document["tenants"]}
     assert set(by_name) == {TENANT, "broken"}
     broken = by_name["broken"]
-    assert broken["health"]["level"] == "failing" and "not valid TOML" in broken["error"]
-    assert broken["streams"] == [] and broken["jobs"] == []
+    assert broken["health"]["level"] == "failing"
+    assert "not valid TOML" in broken["error"]
+    assert broken["streams"] == []
+    assert broken["jobs"] == []
 
     acme = by_name[TENANT]
-    assert acme["error"] is None and acme["jobs"] == []  # synced by hand: no daemon jobs
+    assert acme["error"] is None
+    assert acme["jobs"] == []
     assert acme["lock"] == {"holder": None, "text": "no broker running"}
     assert acme["health"]["level"] == "degraded"
     assert [(f["rule"], f["level"]) for f in acme["health"]["findings"]] == [("D2", "degraded")]
@@ -188,7 +197,9 @@ def test_status_json_has_each_stream_with_its_last_run_counts_and_health(ops_ten
     assert streams["companies"]["counts"]["failed"] == failed["companies"]
     assert streams["customers"]["counts"]["linked"] > 0
     cursor = streams["customers"]["cursor"]
-    assert cursor is not None and cursor["key"] and cursor["updated_at"]
+    assert cursor is not None
+    assert cursor["key"]
+    assert cursor["updated_at"]
     assert streams["campaign:00001"]["cursor"] is None
 
 
@@ -225,7 +236,8 @@ def test_check_json_names_the_problem_keys_of_a_broken_tenant(ops_tenant: OpsTen
     assert "at the newest revision" in acme["sections"][1]["summary"]
     assert acme["sections"][0]["summary"] is None  # it would say every mapped column is there
     broken = by_name["broken"]
-    assert broken["ok"] is False and broken["sections"] == []
+    assert broken["ok"] is False
+    assert broken["sections"] == []
     assert [p["section"] for p in broken["problems"]] == ["file"]
 
 
@@ -233,7 +245,8 @@ def test_check_json_of_a_clean_tenant_exits_0_and_masks_the_source_password(ops_
     clean = ops_tenant.cli("check", "-c", str(ops_tenant.path), "--json")
     assert clean.exit_code == 0, clean.output
     [tenant] = validated("check", clean.stdout)["tenants"]
-    assert tenant["ok"] and tenant["problems"] == []
+    assert tenant["ok"]
+    assert tenant["problems"] == []
     assert all(section["ok"] and section["summary"] for section in tenant["sections"])
 
     text = ops_tenant.path.read_text(encoding="utf-8")

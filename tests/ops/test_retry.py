@@ -33,7 +33,8 @@ def test_a_fixed_row_is_sent_by_retry_here_though_its_timestamp_did_not_move(fre
     assert "1 failure (customers 1) due now" in result.stdout
     assert "1 of 1 retried failures settled" in result.stdout
     record = sandbox_customer(fresh_tenant, key)
-    assert record is not None and record["surname"] == "Fixed"
+    assert record is not None
+    assert record["surname"] == "Fixed"
     assert fresh_tenant.failures()["customers", key].resolved_at is not None
     assert [run.trigger for run in fresh_tenant.runs()][-1] == "retry"
 
@@ -59,7 +60,8 @@ def test_a_refused_row_is_sent_again_unchanged_and_stays_refused(fresh_tenant: O
     assert fresh_tenant.sandbox.control.count("POST", "companies") == 1  # re-sent exactly once
     after = fresh_tenant.failures()["companies", key]
     assert (after.kind, after.http_status, after.attempts) == ("permanent", 400, before.attempts + 1)
-    assert after.resolved_at is None and after.request_id != before.request_id
+    assert after.resolved_at is None
+    assert after.request_id != before.request_id
     assert after.payload_hash == before.payload_hash  # held back again until the row changes
 
 
@@ -91,8 +93,10 @@ def test_with_a_live_daemon_retry_queues_an_incremental_run(ops_tenant: OpsTenan
     assert set(due) == rejected
     now = datetime.now(UTC)
     for failure in due.values():
-        assert failure.kind == "retryable" and failure.payload_hash is None
-        assert failure.next_attempt_at is not None and failure.next_attempt_at <= now
+        assert failure.kind == "retryable"
+        assert failure.payload_hash is None
+        assert failure.next_attempt_at is not None
+        assert failure.next_attempt_at <= now
 
 
 def test_retry_here_next_to_a_live_daemon_takes_the_tenant_lease(

@@ -29,10 +29,10 @@ def assert_error_body(resp: httpx.Response, status: int, message: str | None = N
     assert resp.status_code == status, resp.text
     body = resp.json()
     assert set(body) == {"request_id", "errors"}
-    assert isinstance(body["request_id"], str) and len(body["request_id"]) == 13
-    assert body["errors"] and all(
-        set(e) == {"message", "code"} and isinstance(e["code"], int) for e in body["errors"]
-    )
+    assert isinstance(body["request_id"], str)
+    assert len(body["request_id"]) == 13
+    assert body["errors"]
+    assert all(set(e) == {"message", "code"} and isinstance(e["code"], int) for e in body["errors"])
     if message is not None:
         assert message in [e["message"] for e in body["errors"]]
 

@@ -36,7 +36,8 @@ def test_outbounds_shapes(api: httpx.Client) -> None:
     }
     resp = api.post("outbounds", json={"name": "New", "dialer": "preview", "crm": True})
     assert resp.status_code == 201
-    assert resp.json()["id"] == "00004" and isinstance(resp.json()["outbound_id"], str)
+    assert resp.json()["id"] == "00004"
+    assert isinstance(resp.json()["outbound_id"], str)
     assert_error_body(api.post("outbounds", json={"name": "X", "dialer": "robot", "crm": True}), 400)
     assert_error_body(api.get("outbounds/99999/statuses"), 404)
 
@@ -45,13 +46,19 @@ def test_add_record_and_read_back(api: httpx.Client) -> None:
     cid = _customer(api, "5555")
     resp = api.post("crm_outbounds/00001/records", json={"customer_id": cid, "status_id": 3})
     assert resp.status_code == 201
-    assert list(resp.json()) == ["record_id"] and isinstance(resp.json()["record_id"], str)
+    assert list(resp.json()) == ["record_id"]
+    assert isinstance(resp.json()["record_id"], str)
     listed = api.get("crm_outbounds/00001/records").json()
-    assert set(listed) == {"count", "result"} and listed["count"] == 1
+    assert set(listed) == {"count", "result"}
+    assert listed["count"] == 1
     rec = listed["result"][0]
-    assert rec["record_id"] == int(resp.json()["record_id"]) and rec["customer_id"] == cid
-    assert rec["status_id"] == 3 and rec["system_status"] == "CALL" and rec["phone_number"] == "5555"
-    assert rec["order"] == "" and rec["next_call_date"] == ""
+    assert rec["record_id"] == int(resp.json()["record_id"])
+    assert rec["customer_id"] == cid
+    assert rec["status_id"] == 3
+    assert rec["system_status"] == "CALL"
+    assert rec["phone_number"] == "5555"
+    assert rec["order"] == ""
+    assert rec["next_call_date"] == ""
     assert api.get(f"crm_outbounds/00001/records/{cid}").json() == rec
     with_customer = api.get("crm_outbounds/00001/records", params={"include_customer": "true"}).json()
     assert with_customer["result"][0]["customer"]["customer_id"] == cid
@@ -91,7 +98,8 @@ def test_records_limit_filters_and_order(api: httpx.Client, sandbox: SandboxProc
     url = "crm_outbounds/00002/records"
     assert [r["customer_id"] for r in api.get(url).json()["result"]] == ids  # insertion order
     page = api.get(url, params={"limit": 1, "offset": 1}).json()
-    assert page["count"] == 3 and [r["customer_id"] for r in page["result"]] == [ids[1]]
+    assert page["count"] == 3
+    assert [r["customer_id"] for r in page["result"]] == [ids[1]]
     assert api.get(url, params={"limit": 100}).status_code == 200
     assert_error_body(api.get(url, params={"limit": 101}), 400, "Limit must be between 1 and 100.")
     assert api.get(url, params={"system_status[]": "NO_CALL"}).json()["count"] == 1
@@ -127,9 +135,11 @@ def test_batch_records_added_already_exists_failed(api: httpx.Client) -> None:
     )
     assert resp.status_code == 207
     body = resp.json()
-    assert body[str(a)]["http_status"] == 201 and body[str(a)]["status"] == "ADDED"
+    assert body[str(a)]["http_status"] == 201
+    assert body[str(a)]["status"] == "ADDED"
     assert isinstance(body[str(a)]["record_id"], int)
-    assert body[str(b)]["http_status"] == 400 and body[str(b)]["status"] == "ALREADY_EXISTS"
+    assert body[str(b)]["http_status"] == 400
+    assert body[str(b)]["status"] == "ALREADY_EXISTS"
     assert isinstance(body[str(b)]["record_id"], int)
     assert body["99999"] == {"http_status": 400, "status": "FAILED", "message": "Customer not found."}
 
@@ -145,7 +155,8 @@ def test_batch_delete_records(api: httpx.Client, sandbox: SandboxProcess) -> Non
     )
     assert resp.status_code == 207
     body = resp.json()
-    assert body[str(a)]["status"] == "REMOVED" and body[str(a)]["http_status"] == 200
+    assert body[str(a)]["status"] == "REMOVED"
+    assert body[str(a)]["http_status"] == 200
     assert body[str(b)]["status"] == "CALL_IN_PROGRESS"
     assert body["99999"] == {"http_status": 404, "status": "NOT_EXIST"}
     assert [r["customer_id"] for r in api.get("crm_outbounds/00001/records").json()["result"]] == [b]
@@ -171,7 +182,8 @@ def test_connections(api: httpx.Client, sandbox: SandboxProcess) -> None:
         ]
     )
     body = api.get("connections").json()
-    assert body["count"] == 2 and body["result"][0]["disposition"] == "ANSWERED"
+    assert body["count"] == 2
+    assert body["result"][0]["disposition"] == "ANSWERED"
     assert api.get("connections", params={"date_from": "2014-07-08"}).json()["count"] == 1
     assert api.get("connections", params={"date_to": "2014-07-07"}).json()["count"] == 1
     assert api.get("connections", params={"date_to": "2014-07-07 11:00"}).json()["count"] == 0

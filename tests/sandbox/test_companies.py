@@ -15,13 +15,18 @@ def test_create_company_and_its_customer_record(api: httpx.Client) -> None:
     assert resp.status_code == 201
     body = resp.json()
     assert set(body) == {"company_id", "customer_id"}
-    assert all(isinstance(v, str) for v in body.values()) and body["company_id"] != body["customer_id"]
+    assert all(isinstance(v, str) for v in body.values())
+    assert body["company_id"] != body["customer_id"]
     company_id, customer_id = int(body["company_id"]), int(body["customer_id"])
     listed = api.get("companies", params={"include_address": "true"}).json()
-    assert listed[0]["company_id"] == company_id and listed[0]["customer_id"] == customer_id
-    assert listed[0]["name"] == "Thulium" and listed[0]["address"]["city"] == "Krakow"
+    assert listed[0]["company_id"] == company_id
+    assert listed[0]["customer_id"] == customer_id
+    assert listed[0]["name"] == "Thulium"
+    assert listed[0]["address"]["city"] == "Krakow"
     one = api.get(f"companies/{company_id}").json()
-    assert one["name"] == "Thulium" and "identifier" not in one and "emails" not in one
+    assert one["name"] == "Thulium"
+    assert "identifier" not in one
+    assert "emails" not in one
     as_customer = api.get("customers", params={"company_flag": "true"}).json()
     assert [c["customer_id"] for c in as_customer] == [customer_id]
     assert as_customer[0]["company_flag"] is True
@@ -45,7 +50,8 @@ def test_member_customer_and_delete_detaches(api: httpx.Client) -> None:
         api.post("customers", json={"surname": "K", "company_id": str(company_id)}).json()["customer_id"]
     )
     members = api.get("customers", params={"company_id": company_id, "company_flag": "false"}).json()
-    assert [m["customer_id"] for m in members] == [cid] and members[0]["company_id"] == company_id
+    assert [m["customer_id"] for m in members] == [cid]
+    assert members[0]["company_id"] == company_id
     assert api.delete(f"companies/{company_id}").status_code == 204
     assert api.get(f"customers/{cid}").json()["company_id"] == ""
     assert api.get("companies").json() == []

@@ -18,7 +18,8 @@ def test_counts_by_route_template_and_log(api: httpx.Client, sandbox: SandboxPro
     sandbox.control.health()  # control calls are not counted
     counts = sandbox.control.counts()
     assert counts["by_route"] == {"POST batch/customers": 1, "GET customers": 1, "PUT customers/:id": 2}
-    assert counts["total"] == 4 and counts["writes"] == 3
+    assert counts["total"] == 4
+    assert counts["writes"] == 3
     assert sandbox.control.count("PUT", "customers/:id") == 2
     log = sandbox.control.log()
     assert [(e["method"], e["route"], e["status"]) for e in log] == [
@@ -27,7 +28,8 @@ def test_counts_by_route_template_and_log(api: httpx.Client, sandbox: SandboxPro
         ("PUT", "customers/:id", 204),
         ("PUT", "customers/:id", 204),
     ]
-    assert log[0]["t"] <= log[-1]["t"] and sandbox.control.log(since=log[-2]["seq"]) == log[-1:]
+    assert log[0]["t"] <= log[-1]["t"]
+    assert sandbox.control.log(since=log[-2]["seq"]) == log[-1:]
     sandbox.control.reset_counts()
     assert sandbox.control.counts()["total"] == 0
 
@@ -35,11 +37,13 @@ def test_counts_by_route_template_and_log(api: httpx.Client, sandbox: SandboxPro
 def test_reset_and_state(api: httpx.Client, sandbox: SandboxProcess) -> None:
     api.post("customers", json={"surname": "K", "custom_fields": {"New": "1"}})
     state = sandbox.control.state()
-    assert len(state["customers"]) == 1 and "New" in state["custom_fields"]
+    assert len(state["customers"]) == 1
+    assert "New" in state["custom_fields"]
     assert [o["id"] for o in state["outbounds"]] == ["00001", "00002", "00003"]
     sandbox.control.reset()
     state = sandbox.control.state()
-    assert state["customers"] == [] and "New" not in state["custom_fields"]
+    assert state["customers"] == []
+    assert "New" not in state["custom_fields"]
     sandbox.control.reset(seed=False)
     assert sandbox.control.state()["outbounds"] == []
 
@@ -53,7 +57,9 @@ def test_agent_and_dialer(api: httpx.Client, sandbox: SandboxProcess) -> None:
     rec = sandbox.control.set_record(
         "00001", cid, status_id=4, agent_login="j.doe", last_note="call back", call_date="now"
     )
-    assert rec["system_status"] == "MY_RECORD" and rec["agent_login"] == "j.doe" and rec["call_date"]
+    assert rec["system_status"] == "MY_RECORD"
+    assert rec["agent_login"] == "j.doe"
+    assert rec["call_date"]
     sandbox.control.agent_delete_customer(cid)
     assert api.get("customers").json() == []
     company_id, _ = sandbox.control.agent_create_company({"name": "Co"})

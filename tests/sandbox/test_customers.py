@@ -18,15 +18,22 @@ def test_post_customer_returns_string_id_and_get_returns_int(api: httpx.Client) 
     resp = api.post("customers", json={"surname": "Kowalski", "phone_number": ["333444555", "123432234"]})
     assert resp.status_code == 201
     body = resp.json()
-    assert list(body) == ["customer_id"] and isinstance(body["customer_id"], str)
+    assert list(body) == ["customer_id"]
+    assert isinstance(body["customer_id"], str)
     listed = api.get("customers").json()
-    assert isinstance(listed, list) and len(listed) == 1
+    assert isinstance(listed, list)
+    assert len(listed) == 1
     item = listed[0]
     assert item["customer_id"] == int(body["customer_id"])
-    assert item["company_id"] == "" and item["identifier"] == "" and item["company_flag"] is False
-    assert item["phone_number"] == "333444555" and item["phone_numbers"] == ["333444555", "123432234"]
-    assert item["email"] == "" and item["emails"] == []
-    assert "address" not in item and "custom_fields" not in item
+    assert item["company_id"] == ""
+    assert item["identifier"] == ""
+    assert item["company_flag"] is False
+    assert item["phone_number"] == "333444555"
+    assert item["phone_numbers"] == ["333444555", "123432234"]
+    assert item["email"] == ""
+    assert item["emails"] == []
+    assert "address" not in item
+    assert "custom_fields" not in item
 
 
 def test_email_and_phone_accept_string_or_list(api: httpx.Client) -> None:
@@ -42,7 +49,9 @@ def test_email_and_phone_accept_string_or_list(api: httpx.Client) -> None:
 def test_single_get_has_the_narrower_documented_shape(api: httpx.Client) -> None:
     cid = _create(api, email="jan@foo.bar")
     one = api.get(f"customers/{cid}").json()
-    assert one["customer_id"] == cid and one["company_flag"] == "" and one["company_id"] == ""
+    assert one["customer_id"] == cid
+    assert one["company_flag"] == ""
+    assert one["company_id"] == ""
     for absent in ("emails", "birthdate", "gender", "homepage", "nip"):
         assert absent not in one
     assert_error_body(api.get("customers/99999"), 404, "Customer not found.")
@@ -109,18 +118,22 @@ def test_custom_fields_created_cleared_and_listed(api: httpx.Client) -> None:
     cid = _create(api, custom_fields={"Segment": "gold", "Brand New": "x"})
     groups = api.get("customer_field_groups").json()
     names = [f["name"] for g in groups for f in g["fields"]]
-    assert "Brand New" in names and "Segment" in names
+    assert "Brand New" in names
+    assert "Segment" in names
     item = api.get("customers", params={"include_custom_fields": "true"}).json()[0]
-    assert item["custom_fields"]["Brand New"] == "x" and item["custom_fields"]["Notes"] is None
+    assert item["custom_fields"]["Brand New"] == "x"
+    assert item["custom_fields"]["Notes"] is None
     assert api.put(f"customers/{cid}", json={"custom_fields": {"Segment": ""}}).status_code == 204
     item = api.get(f"customers/{cid}", params={"include_custom_fields": "1"}).json()
-    assert item["custom_fields"]["Segment"] is None and item["custom_fields"]["Brand New"] == "x"
+    assert item["custom_fields"]["Segment"] is None
+    assert item["custom_fields"]["Brand New"] == "x"
 
 
 def test_address_include_flags(api: httpx.Client) -> None:
     _create(api, address={"city": "Krakow", "street": "Zlotej Jesieni"})
     item = api.get("customers", params={"include_address": "true"}).json()[0]
-    assert item["address"]["city"] == "Krakow" and item["address"]["flat"] is None
+    assert item["address"]["city"] == "Krakow"
+    assert item["address"]["flat"] is None
     assert set(item["address"]) == {
         "street",
         "building",
@@ -144,7 +157,8 @@ def test_batch_post_keyed_by_position_strings(api: httpx.Client) -> None:
     assert resp.status_code == 207
     body = resp.json()
     assert list(body) == ["0", "1", "2"]
-    assert body["0"]["http_status"] == 201 and isinstance(body["0"]["customer_id"], str)
+    assert body["0"]["http_status"] == 201
+    assert isinstance(body["0"]["customer_id"], str)
     assert body["1"] == {"http_status": 400, "message": "Surname is required."}
     assert len(api.get("customers").json()) == 2
 

@@ -74,9 +74,12 @@ def test_outcomes_are_valid_campaign_statuses(sandbox: SandboxProcess, api: http
     assert {r["system_status"] for r in records} == OUTCOMES  # every outcome drawn at least once
     today = wall_clock_now().date().isoformat()
     for rec in records:
-        assert rec["call_date"].startswith(today) and rec["last_note"] and rec["agent_login"]
+        assert rec["call_date"].startswith(today)
+        assert rec["last_note"]
+        assert rec["agent_login"]
         if rec["system_status"] in ("MY_RECORD", "CALL_NO_SOONER_THAN"):
-            assert RECORD_DATE_RE.match(rec["next_call_date"]) and rec["next_call_date"] > rec["call_date"]
+            assert RECORD_DATE_RE.match(rec["next_call_date"])
+            assert rec["next_call_date"] > rec["call_date"]
         else:
             assert rec["next_call_date"] == ""
     my_records = [r for r in records if r["system_status"] == "MY_RECORD"]
@@ -93,10 +96,14 @@ def test_each_call_fires_record_saved(sandbox: SandboxProcess, receiver: Receive
     assert len(bodies) == 3
     for body, rec, cid in zip(bodies, returned, ids, strict=False):
         assert rec["customer_id"] == cid
-        assert body["action"] == "OUTBOUND_RECORD_SAVED" and body["id"] == "00002"
-        assert body["record_id"] == rec["record_id"] and body["status_id"] == rec["status_id"]
-        assert body["system_status"] == rec["system_status"] and body["phone_number"] == rec["phone_number"]
-        assert body["agent_login"] == rec["agent_login"] and body["previous_status_id"] is None
+        assert body["action"] == "OUTBOUND_RECORD_SAVED"
+        assert body["id"] == "00002"
+        assert body["record_id"] == rec["record_id"]
+        assert body["status_id"] == rec["status_id"]
+        assert body["system_status"] == rec["system_status"]
+        assert body["phone_number"] == rec["phone_number"]
+        assert body["agent_login"] == rec["agent_login"]
+        assert body["previous_status_id"] is None
         assert body["next_call_date"] == (rec["next_call_date"] + ":00" if rec["next_call_date"] else "")
         owner = rec["agent_login"] if rec["system_status"] == "MY_RECORD" else ""
         assert body["assigned_agent_login"] == owner

@@ -34,7 +34,8 @@ def test_too_many_requests_with_retry_after(api: httpx.Client, sandbox: SandboxP
 def test_token_bucket_rate_limit(api: httpx.Client, sandbox: SandboxProcess) -> None:
     sandbox.control.set_rate_limit(rps=1, burst=2)
     codes = [api.get("customers").status_code for _ in range(4)]
-    assert codes[:2] == [200, 200] and 429 in codes[2:]
+    assert codes[:2] == [200, 200]
+    assert 429 in codes[2:]
     limited = next(r for r in (api.get("customers"),) if r.status_code == 429)
     assert int(limited.headers["Retry-After"]) >= 1
 
@@ -55,7 +56,8 @@ def test_lost_response_after_commit(api: httpx.Client, sandbox: SandboxProcess) 
         api.post("customers", json={"surname": "Ghost"})
     assert [c["surname"] for c in api.get("customers").json()] == ["Ghost"]  # applied
     entry = next(e for e in sandbox.control.log() if e["route"] == "customers" and e["method"] == "POST")
-    assert entry["status"] is None and entry["faults"] == ["lost_response"]
+    assert entry["status"] is None
+    assert entry["faults"] == ["lost_response"]
 
 
 def test_hang_times_out_client(sandbox: SandboxProcess) -> None:
@@ -81,7 +83,8 @@ def test_malformed_and_partial_207(api: httpx.Client, sandbox: SandboxProcess) -
         resp.json()
     sandbox.control.add_fault("partial_207", path="batch/customers", count=1, item_probability=0.0)
     resp = api.post("batch/customers", json={"customers": [{"surname": "B"}, {"surname": "C"}]})
-    assert resp.status_code == 207 and list(resp.json()) == ["0"]
+    assert resp.status_code == 207
+    assert list(resp.json()) == ["0"]
     assert len(api.get("customers").json()) == 3  # everything applied
 
 
@@ -99,7 +102,9 @@ def _pattern(sandbox: SandboxProcess, api: httpx.Client, seed: int) -> list[int]
 
 def test_deterministic_given_seed(api: httpx.Client, sandbox: SandboxProcess) -> None:
     first, again, other = _pattern(sandbox, api, 42), _pattern(sandbox, api, 42), _pattern(sandbox, api, 43)
-    assert first == again and 500 in first and 200 in first
+    assert first == again
+    assert 500 in first
+    assert 200 in first
     assert first != other
 
 

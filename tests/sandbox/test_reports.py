@@ -121,26 +121,33 @@ def test_generated_connections_have_the_documented_shape(api: httpx.Client, sand
         for i in range(3)
     ]
     added = sandbox.control.generate_activity(DAY, per_day=40, seed=3)
-    assert added["connections"] == 40 and added["chats"] == 40 and added["agent_calls"] > 0
+    assert added["connections"] == 40
+    assert added["chats"] == 40
+    assert added["agent_calls"] > 0
     conns = _connections(api, date_from=DAY, date_to=DAY)
     assert len(conns) == 40
     for conn in conns:
         assert set(conn) == CONNECTION_KEYS
         assert re.match(r"^2024-03-04 \d{2}:\d{2}$", conn["date"])
         assert conn["disposition"] in {"ANSWERED", "BUSY", "FAILED", "NO ANSWER"}
-        assert conn["type"] in {"INBOUND", "OUTBOUND"} and isinstance(conn["queue_id"], int)
-        assert isinstance(conn["duration"], int) and isinstance(conn["billsec"], int)
-        assert conn["disconnected_by"] in {"Agent", "Customer"} and conn["outbound_id"] == ""
+        assert conn["type"] in {"INBOUND", "OUTBOUND"}
+        assert isinstance(conn["queue_id"], int)
+        assert isinstance(conn["duration"], int)
+        assert isinstance(conn["billsec"], int)
+        assert conn["disconnected_by"] in {"Agent", "Customer"}
+        assert conn["outbound_id"] == ""
         assert re.match(r"^\d{10}\.\d+$", conn["connection_id"])
         assert conn["customer_id"] in [*ids, ""]
     assert len({c["connection_id"] for c in conns}) == 40
-    assert {c["customer_id"] for c in conns} > {""} and "" in {c["customer_id"] for c in conns}
+    assert {c["customer_id"] for c in conns} > {""}
+    assert "" in {c["customer_id"] for c in conns}
     assert {c["type"] for c in conns} == {"INBOUND", "OUTBOUND"}
     # The agents' side of each handled call points at its connection.
     by_id = {c["connection_id"]: c for c in conns}
     for call in sandbox.control.activity()["agent_calls"]:
         conn = by_id[call["connection_id"]]
-        assert conn["user_login"] == call["agent_login"] and conn["billsec"] == call["seconds"]
+        assert conn["user_login"] == call["agent_login"]
+        assert conn["billsec"] == call["seconds"]
 
 
 def test_without_customers_connections_have_no_customer(api: httpx.Client, sandbox: SandboxProcess) -> None:
@@ -174,7 +181,8 @@ def test_a_later_day_adds_that_day_only(sandbox: SandboxProcess) -> None:
     for kind, date_key in (("chats", "date"), ("agent_calls", "date"), ("sessions", "login_date")):
         assert after[kind][: len(before[kind])] == before[kind]
         new = after[kind][len(before[kind]) :]
-        assert len(new) == added[kind] > 0 and all(e[date_key].startswith(NEXT_DAY) for e in new)
+        assert len(new) == added[kind] > 0
+        assert all(e[date_key].startswith(NEXT_DAY) for e in new)
     # Day by day is the same as both days at once (only connection ids are a running counter).
     ctl.reset()
     ctl.generate_activity(DAY, days=2, per_day=30, seed=5)
@@ -185,12 +193,15 @@ def test_until_leaves_the_day_open(api: httpx.Client, sandbox: SandboxProcess) -
     until = f"{DAY} 12:00:00"
     sandbox.control.generate_activity(DAY, per_day=60, seed=2, until=until)
     act = sandbox.control.activity()
-    assert act["chats"] and all(c["date"] <= until for c in act["chats"])
+    assert act["chats"]
+    assert all(c["date"] <= until for c in act["chats"])
     assert all(c["date"] <= until for c in act["agent_calls"] + act["agent_actions"] + act["pauses"])
     assert all(c["date"] <= until[:16] for c in _connections(api))
-    assert act["sessions"] and all(s["logout_date"] == "" for s in act["sessions"])
+    assert act["sessions"]
+    assert all(s["logout_date"] == "" for s in act["sessions"])
     rows = _get(api, WORK, {**ALL_AGENTS, "date_from": DAY, "date_to": DAY, "aggregate_by": "day"})
-    assert rows and all(r["logout_date"] == "" and r["login_date"].startswith(DAY) for r in rows)
+    assert rows
+    assert all(r["logout_date"] == "" and r["login_date"].startswith(DAY) for r in rows)
 
 
 def test_generate_rejects_bad_input(sandbox: SandboxProcess) -> None:
@@ -205,13 +216,13 @@ def test_generate_rejects_bad_input(sandbox: SandboxProcess) -> None:
 def test_chat_summary_shape(api: httpx.Client, sandbox: SandboxProcess) -> None:
     sandbox.control.generate_activity(DAY, days=2, per_day=50, seed=4)
     rows = _get(api, CHAT, {"date_from": DAY, "date_to": NEXT_DAY, "aggregate_by": "day"})
-    assert rows and {r["series"] for r in rows} == {DAY, NEXT_DAY}
+    assert rows
+    assert {r["series"] for r in rows} == {DAY, NEXT_DAY}
     for row in rows:
         assert set(row) == CHAT_KEYS
         for key in ("chat_time", "wait_time"):
-            assert set(row[key]) == {"min", "max", "sum", "avg"} and all(
-                HMS.match(v) for v in row[key].values()
-            )
+            assert set(row[key]) == {"min", "max", "sum", "avg"}
+            assert all(HMS.match(v) for v in row[key].values())
         assert set(row["rating"]) == {"rate", "satisfaction_percent", "rated_percent"}
         assert set(row["rating"]["rate"]) == {"sad", "neutral", "happy"}
         assert all(
@@ -315,7 +326,8 @@ def test_chat_summary_exact_figures_and_filters(api: httpx.Client, sandbox: Sand
     }
     bot = rows[0]
     assert (bot["incoming"], bot["incoming_including_empty"], bot["incoming_to_agent"]) == (1, 2, 0)
-    assert bot["finished_by_bot"] == 1 and bot["chat_time"]["avg"] == "00:00:00"
+    assert bot["finished_by_bot"] == 1
+    assert bot["chat_time"]["avg"] == "00:00:00"
     wide = _get(
         api, CHAT, {"date_from": DAY, "date_to": DAY, "response_threshold": 30, "user_logins[]": "anna.nowak"}
     )
@@ -443,7 +455,8 @@ def test_agents_work_report_exact_row(api: httpx.Client, sandbox: SandboxProcess
         }
     ]
     queue1 = _get(api, WORK, {"agent_logins[]": login, "date_from": DAY, "date_to": DAY, "queues_ids[]": "1"})
-    assert queue1[0]["inbound"]["count"] == 2 and queue1[0]["outbound_below_threshold"]["count"] == 0
+    assert queue1[0]["inbound"]["count"] == 2
+    assert queue1[0]["outbound_below_threshold"]["count"] == 0
 
 
 def test_agents_are_selected_by_login_or_group(api: httpx.Client, sandbox: SandboxProcess) -> None:
@@ -509,10 +522,13 @@ def test_paging_reads_every_row_exactly_once(api: httpx.Client, sandbox: Sandbox
     params = {"date_from": DAY, "date_to": DAY, "aggregate_by": "minute"}
     rows = _all_pages(api, CHAT, params)
     keys = [(r["series"], r["user_name"]) for r in rows]
-    assert len(rows) > 200 and len(set(keys)) == len(keys) and keys == sorted(keys)
+    assert len(rows) > 200
+    assert len(set(keys)) == len(keys)
+    assert keys == sorted(keys)
     assert keys == sorted({(c["date"][:16], c["user_name"]) for c in chats})
     assert _get(api, CHAT, {**params, "offset": len(rows)}) == []
     assert _get(api, CHAT, {**params, "limit": 7, "offset": 100}) == rows[100:107]
     work = _all_pages(api, WORK, {**ALL_AGENTS, **params})
     work_keys = [(r["period"], r["agent"]["login"]) for r in work]
-    assert len(work) > 100 and work_keys == sorted(set(work_keys))
+    assert len(work) > 100
+    assert work_keys == sorted(set(work_keys))

@@ -23,7 +23,8 @@ def _new_customer(api: httpx.Client, surname: str, phone: str = "") -> int:
 
 def test_customer_created_json_with_basic_auth(sandbox: SandboxProcess, receiver: Receiver) -> None:
     target = sandbox.control.set_webhook(receiver.url, user="hook", password="s3cret")
-    assert target["password_set"] is True and "password" not in target
+    assert target["password_set"] is True
+    assert "password" not in target
     company_id, _ = sandbox.control.agent_create_company({"name": "Co"})  # companies announce nothing
     member = sandbox.control.agent_create_customer({"surname": "Member", "company_id": company_id})
     loner = sandbox.control.agent_create_customer({"surname": "Loner"})
@@ -103,7 +104,8 @@ def test_record_saved_only_when_an_agent_sets_a_status(
         "assigned_agent_login": "j.doe",
         "previous_status_id": 12,
     }
-    assert "customer_id" not in body and DATE_RE.match(body["date"])
+    assert "customer_id" not in body
+    assert DATE_RE.match(body["date"])
 
 
 def test_record_saved_form_first_save_has_empty_previous_status(
@@ -115,8 +117,12 @@ def test_record_saved_form_first_save_has_empty_previous_status(
     sandbox.control.set_record("00001", cid, system_status="NO_CALL", agent_login="a.nowak", saved_by="sup.x")
     sandbox.control.flush_webhooks()
     form = receiver.received[0].form()
-    assert form["previous_status_id"] == "" and form["status_id"] == "5" and form["agent_login"] == "sup.x"
-    assert form["next_call_date"] == "" and form["assigned_agent_login"] == "" and form["phone_number"] == ""
+    assert form["previous_status_id"] == ""
+    assert form["status_id"] == "5"
+    assert form["agent_login"] == "sup.x"
+    assert form["next_call_date"] == ""
+    assert form["assigned_agent_login"] == ""
+    assert form["phone_number"] == ""
 
 
 def test_actions_filter_and_sent_log(sandbox: SandboxProcess, receiver: Receiver) -> None:
@@ -127,10 +133,15 @@ def test_actions_filter_and_sent_log(sandbox: SandboxProcess, receiver: Receiver
 
     assert [b["action"] for b in receiver.bodies()] == ["CUSTOMER_NOTE_SAVED"]
     [entry] = sandbox.control.webhooks_sent()
-    assert entry["action"] == "CUSTOMER_NOTE_SAVED" and entry["status"] == 200 and entry["done"]
-    assert entry["body"] == receiver.bodies()[0] and entry["replay"] is False and entry["error"] is None
+    assert entry["action"] == "CUSTOMER_NOTE_SAVED"
+    assert entry["status"] == 200
+    assert entry["done"]
+    assert entry["body"] == receiver.bodies()[0]
+    assert entry["replay"] is False
+    assert entry["error"] is None
     status = sandbox.control.webhook_status()
-    assert status["target"]["actions"] == ["CUSTOMER_NOTE_SAVED"] and status["pending"] == 0
+    assert status["target"]["actions"] == ["CUSTOMER_NOTE_SAVED"]
+    assert status["pending"] == 0
     assert sandbox.control.webhooks_sent(since=entry["seq"]) == []
 
 
@@ -153,7 +164,8 @@ def test_replay_sends_an_identical_duplicate(sandbox: SandboxProcess, receiver: 
     sandbox.control.replay_webhook(seq=1)
     sandbox.control.flush_webhooks()
 
-    assert entry["seq"] == 2 and entry["replay"] is True
+    assert entry["seq"] == 2
+    assert entry["replay"] is True
     assert len(receiver.received) == 3
     assert receiver.received[0].body == receiver.received[1].body == receiver.received[2].body
     assert [e["replay"] for e in sandbox.control.webhooks_sent()] == [False, True, True]
@@ -173,8 +185,12 @@ def test_failures_are_logged_and_not_retried(sandbox: SandboxProcess, receiver: 
     sandbox.control.flush_webhooks()
 
     refused, unreachable = sandbox.control.webhooks_sent()
-    assert refused["status"] == 500 and refused["error"] is None and len(receiver.received) == 1
-    assert unreachable["status"] is None and unreachable["error"] and unreachable["done"]
+    assert refused["status"] == 500
+    assert refused["error"] is None
+    assert len(receiver.received) == 1
+    assert unreachable["status"] is None
+    assert unreachable["error"]
+    assert unreachable["done"]
 
 
 def test_delivery_does_not_hold_up_the_call(sandbox: SandboxProcess, receiver: Receiver) -> None:
@@ -184,7 +200,8 @@ def test_delivery_does_not_hold_up_the_call(sandbox: SandboxProcess, receiver: R
     assert sandbox.control.webhook_status()["pending"] == 1  # the call returned with its delivery still out
     receiver.gate.set()
     sandbox.control.flush_webhooks()
-    assert len(receiver.received) == 1 and sandbox.control.webhook_status()["pending"] == 0
+    assert len(receiver.received) == 1
+    assert sandbox.control.webhook_status()["pending"] == 0
 
 
 def test_stop_and_reset(sandbox: SandboxProcess, receiver: Receiver) -> None:
@@ -192,14 +209,16 @@ def test_stop_and_reset(sandbox: SandboxProcess, receiver: Receiver) -> None:
     sandbox.control.stop_webhooks()
     sandbox.control.agent_create_customer({"surname": "Unheard"})
     sandbox.control.flush_webhooks()
-    assert receiver.received == [] and sandbox.control.webhook_status()["target"] is None
+    assert receiver.received == []
+    assert sandbox.control.webhook_status()["target"] is None
 
     sandbox.control.set_webhook(receiver.url)
     sandbox.control.agent_create_customer({"surname": "Heard"})
     sandbox.control.flush_webhooks()
     assert len(sandbox.control.webhooks_sent()) == 1
     sandbox.control.reset()
-    assert sandbox.control.webhooks_sent() == [] and sandbox.control.webhook_status()["target"] is None
+    assert sandbox.control.webhooks_sent() == []
+    assert sandbox.control.webhook_status()["target"] is None
 
 
 def test_api_writes_are_announced_only_on_opt_in(

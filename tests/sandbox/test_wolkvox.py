@@ -59,7 +59,9 @@ def assert_refusal(resp: httpx.Response, status: int) -> dict[str, Any]:
     assert resp.status_code == status, resp.text
     body: dict[str, Any] = resp.json()
     assert set(body) == {"code", "error", "msg", "data"}
-    assert body["code"] == str(status) and body["data"] == [] and isinstance(body["error"], str)
+    assert body["code"] == str(status)
+    assert body["data"] == []
+    assert isinstance(body["error"], str)
     return body
 
 
@@ -128,11 +130,14 @@ def test_a_third_concurrent_request_is_refused(wv: WolkvoxProcess) -> None:
     body = assert_refusal(third, 429)
     assert body["error"] == "Simultaneous consumption limit reached (2 per token)."
     stats = wv.control.token_stats(wv.token_label)
-    assert stats["accepted"] == 2 and stats["refused"] == {"concurrency": 1}
-    assert stats["max_concurrent"] == 3 and stats["in_flight"] == 0
+    assert stats["accepted"] == 2
+    assert stats["refused"] == {"concurrency": 1}
+    assert stats["max_concurrent"] == 3
+    assert stats["in_flight"] == 0
     log = wv.control.log()
     refused = [e for e in log if e["outcome"] == "concurrency"]
-    assert len(refused) == 1 and refused[0]["status"] == 429
+    assert len(refused) == 1
+    assert refused[0]["status"] == 429
     assert refused[0]["end"] - refused[0]["start"] < 1.0  # answered at once, not held
     assert all(e["end"] - e["start"] >= 1.0 for e in log if e["outcome"] == "ok")
     wv.control.set_limits(latency_ms=0)
@@ -145,17 +150,23 @@ def test_a_poll_sooner_than_the_minimum_interval_is_refused(wv: WolkvoxProcess) 
     time.sleep(0.4)
     soon = poll(wv)
     body = assert_refusal(soon, 429)
-    assert soon.headers["Retry-After"] == "1" and body["error"] == "Polls must be at least 1 s apart."
+    assert soon.headers["Retry-After"] == "1"
+    assert body["error"] == "Polls must be at least 1 s apart."
     time.sleep(max(0.0, 1.05 - (time.monotonic() - after_first)))
     assert poll(wv).status_code == 200  # the refused poll did not restart the clock
     stats = wv.control.token_stats(wv.token_label)
-    assert stats["accepted"] == 2 and stats["refused"] == {"too_soon": 1}
-    assert 1.0 <= stats["min_gap_seconds"] < 5.0 and stats["max_concurrent"] == 1
+    assert stats["accepted"] == 2
+    assert stats["refused"] == {"too_soon": 1}
+    assert 1.0 <= stats["min_gap_seconds"] < 5.0
+    assert stats["max_concurrent"] == 1
     log = wv.control.log()
     assert [(e["outcome"], e["status"]) for e in log] == [("ok", 200), ("too_soon", 429), ("ok", 200)]
-    assert {e["token"] for e in log} == {wv.token_label} and wv.token not in json.dumps(log)
-    assert [e["seq"] for e in log] == [1, 2, 3] and wv.control.log(since=2) == log[2:]
-    assert all(e["start"] <= e["end"] for e in log) and (log[0]["date_ini"], log[0]["date_end"]) == (INI, END)
+    assert {e["token"] for e in log} == {wv.token_label}
+    assert wv.token not in json.dumps(log)
+    assert [e["seq"] for e in log] == [1, 2, 3]
+    assert wv.control.log(since=2) == log[2:]
+    assert all(e["start"] <= e["end"] for e in log)
+    assert (log[0]["date_ini"], log[0]["date_end"]) == (INI, END)
 
 
 def test_window_and_parameter_rules(wv: WolkvoxProcess) -> None:
@@ -186,14 +197,16 @@ def test_a_bad_or_missing_token_is_refused(wv: WolkvoxProcess) -> None:
     assert stats["tokens"]["(none)"]["refused"] == {"bad_token": 1}
     assert stats["tokens"][token_label("not-the-token")]["refused"] == {"bad_token": 1}
     assert stats["tokens"][wv.token_label]["accepted"] == 1
-    assert stats["accepted"] == 1 and stats["refused"] == {"bad_token": 2}
+    assert stats["accepted"] == 1
+    assert stats["refused"] == {"bad_token": 2}
 
 
 def test_limits_change_at_runtime_and_reset_restores_them(wv: WolkvoxProcess) -> None:
     assert wv.control.limits() == {"min_poll_seconds": 1.0, "latency_ms": 0, "max_concurrent": 2}
     assert wv.control.set_limits(min_poll_seconds=0, latency_ms=300)["latency_ms"] == 300
     started = time.monotonic()
-    assert poll(wv).status_code == 200 and time.monotonic() - started >= 0.3
+    assert poll(wv).status_code == 200
+    assert time.monotonic() - started >= 0.3
     assert poll(wv).status_code == 200  # no interval now
     with pytest.raises(WolkvoxControlError):
         wv.control.set_limits(max_concurrent=0)
@@ -208,4 +221,5 @@ def test_limits_change_at_runtime_and_reset_restores_them(wv: WolkvoxProcess) ->
     assert wv.control.limits() == {"min_poll_seconds": 1.0, "latency_ms": 0, "max_concurrent": 2}
     stats = wv.control.stats()
     assert (stats["tokens"], stats["accepted"], stats["refused"]) == ({}, 0, {})
-    assert wv.control.log() == [] and len(wv.control.chats()) == 5
+    assert wv.control.log() == []
+    assert len(wv.control.chats()) == 5

@@ -39,8 +39,10 @@ def test_the_documented_activity_block_loads(tmp_path: Path) -> None:
     assert activity is not None
     assert list(activity.sections()) == ["connections", "chats_summary", "agents_work", "wolkvox_chats"]
     assert activity.table_of("agents_work") == "thulium_agents_work"
-    assert tenant.wolkvox_token is not None and tenant.wolkvox_token.get_secret_value() == "wv-token"
-    assert tenant.analytics_url is not None and "wv-token" not in repr(tenant)
+    assert tenant.wolkvox_token is not None
+    assert tenant.wolkvox_token.get_secret_value() == "wv-token"
+    assert tenant.analytics_url is not None
+    assert "wv-token" not in repr(tenant)
 
 
 @pytest.mark.parametrize(

@@ -37,13 +37,18 @@ def test_example_file_loads_with_the_documented_shape(tmp_path: Path) -> None:
     config = tenant.config
     assert tenant.name == "example"
     assert tenant.thulium_password.get_secret_value() == "s3cret"
-    assert "s3cret" not in repr(tenant) and "s3cret" not in config.model_dump_json()
-    assert config.customers is not None and config.customers.fields["surname"] == "last_name"
+    assert "s3cret" not in repr(tenant)
+    assert "s3cret" not in config.model_dump_json()
+    assert config.customers is not None
+    assert config.customers.fields["surname"] == "last_name"
     assert config.customers.fields["custom_fields.Segment"] == "segment"
-    assert config.companies is not None and config.companies.deleted == "deleted"
-    assert config.campaigns[0].outbound_id == "00001" and config.campaigns[0].remove_when_absent is True
+    assert config.companies is not None
+    assert config.companies.deleted == "deleted"
+    assert config.campaigns[0].outbound_id == "00001"
+    assert config.campaigns[0].remove_when_absent is True
     assert tenant.state_url == "sqlite:///var/state.sqlite"
-    assert config.sync.batch_size == 100 and config.sync.max_in_flight == 4
+    assert config.sync.batch_size == 100
+    assert config.sync.max_in_flight == 4
 
 
 def test_missing_surname_mapping(tmp_path: Path) -> None:

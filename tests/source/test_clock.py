@@ -98,7 +98,8 @@ def test_a_row_stamped_in_the_future_is_read_ahead_and_later_changes_are_not_hid
     first = read_all(src)
     assert keys(first) == ["1", "3"]
     (ahead,) = src.read_ahead("people")
-    assert ahead.key == "2" and ahead.values == {"name": "Nowak"}
+    assert ahead.key == "2"
+    assert ahead.values == {"name": "Nowak"}
     assert ahead.note is not None
     assert ahead.note.startswith(f"updated_at {ahead.position.updated_at} is ahead of ")
     assert ahead.note.endswith(", 60 s skew allowed): synced, but the cursor waits at the clock")

@@ -139,7 +139,8 @@ def test_rows_per_statement_never_exceed_the_page_size(engine: Engine) -> None:
     src._fetch = counting  # type: ignore[method-assign]
     assert len(read_all(src)) == 50
     # Each next page re-reads the previous page's last row (and drops it): at most one row more.
-    assert max(fetched) <= 8 and sum(fetched) <= 50 + len(fetched)
+    assert max(fetched) <= 8
+    assert sum(fetched) <= 50 + len(fetched)
 
 
 def test_for_tenant_builds_the_companies_and_customers_streams(engine: Engine) -> None:

@@ -53,7 +53,8 @@ def test_values_round_trip_with_their_type(value: Any) -> None:
 def test_positions_round_trip_as_two_strings_that_fit_the_state_column() -> None:
     position = Position(datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=UTC), 1234567)
     value, key = encode_position(position)
-    assert isinstance(value, str) and isinstance(key, str)
+    assert isinstance(value, str)
+    assert isinstance(key, str)
     assert len(value) <= 64
     assert decode_position(value, key) == position
     text_key = Position(1_714_000_000, "ABC-12")
@@ -62,7 +63,8 @@ def test_positions_round_trip_as_two_strings_that_fit_the_state_column() -> None
 
 def test_nan_round_trips_as_nan() -> None:
     back = decode_value(encode_value(float("nan")))
-    assert isinstance(back, float) and back != back
+    assert isinstance(back, float)
+    assert back != back
 
 
 @pytest.mark.parametrize("bad", ["", "x", "[1]", '["nope", 1]'])

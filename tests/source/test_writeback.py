@@ -42,9 +42,11 @@ def test_the_table_is_created_and_rows_are_upserted_by_campaign_and_key(state_ur
         assert row["status"] is None, "the old status name would be wrong for the new status id"
         assert row["create_date"] == "2026-11-29 10:00", "fields the webhook does not carry keep their value"
         table.upsert("00001", [KeyedState("a", 101, RecordState(9, 101, status_id=1))])
-        assert table.keys("00002") == {"a", "b"} and table.keys("00001") == {"a"}
+        assert table.keys("00002") == {"a", "b"}
+        assert table.keys("00001") == {"a"}
         table.delete("00002", ["a"])
-        assert table.keys("00002") == {"b"} and table.keys("00001") == {"a"}
+        assert table.keys("00002") == {"b"}
+        assert table.keys("00001") == {"a"}
         assert WritebackTable(engine, "call_results").keys("00002") == {"b"}, "an existing table is reused"
     finally:
         engine.dispose()

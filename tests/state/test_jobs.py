@@ -49,10 +49,12 @@ def test_create_and_get(jobs: JobStore) -> None:
         holder=None,
         error=None,
     )
-    assert len(job.id) == 12 and jobs.get(job.id) == job
+    assert len(job.id) == 12
+    assert jobs.get(job.id) == job
 
     some = jobs.create("full", "cli", streams=["customers", "companies"])
-    assert jobs.get(some.id) == some and some.streams == ("customers", "companies")
+    assert jobs.get(some.id) == some
+    assert some.streams == ("customers", "companies")
     assert jobs.get("missing") is None
 
 
@@ -60,7 +62,8 @@ def test_jobs_are_per_tenant(sessions: sessionmaker[Session], jobs: JobStore) ->
     other = JobStore(sessions, "other")
     job = jobs.create("full", "resync")
     assert other.get(job.id) is None
-    assert other.recent() == [] and other.active() == []
+    assert other.recent() == []
+    assert other.active() == []
     with pytest.raises(LookupError):
         other.begin_attempt(job.id, "host")
     with pytest.raises(LookupError):

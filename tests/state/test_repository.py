@@ -51,7 +51,9 @@ def test_cursor_round_trips_native_types(store: StateStore) -> None:
     first = Position(datetime(2026, 2, 28, 23, 59, 59, 123456, tzinfo=UTC), 42)
     store.commit(STREAM, Commit(cursor=first))
     stored = store.cursor(STREAM)
-    assert stored == first and stored is not None and isinstance(stored.key, int)
+    assert stored == first
+    assert stored is not None
+    assert isinstance(stored.key, int)
 
     second = Position("2026-03-01", "cust-0007")
     store.commit(STREAM, Commit(cursor=second))
@@ -115,7 +117,8 @@ def test_links_lookup_beyond_one_in_list(store: StateStore) -> None:
     for start in range(0, len(links), 100):
         store.commit(STREAM, Commit(links=links[start : start + 100]))
     found = store.links(STREAM, [link.source_key for link in links] + ["nope"])
-    assert len(found) == 1200 and found["k1200"] == Link("k1200", 1200, "h1200")
+    assert len(found) == 1200
+    assert found["k1200"] == Link("k1200", 1200, "h1200")
     assert sum(1 for _ in store.all_links(STREAM)) == 1200
 
 
@@ -254,9 +257,11 @@ def test_runs_start_and_finish(store: StateStore, sessions: sessionmaker[Session
 
     runs = run_log(store).newest()
     assert [r.id for r in runs] == [running, second, first]
-    assert runs[0].status == "running" and runs[0].finished_at is None
+    assert runs[0].status == "running"
+    assert runs[0].finished_at is None
     assert (runs[1].status, runs[1].counters, runs[1].error) == ("failed", {"read": 1, "failed": 1}, "boom")
-    assert runs[2].counters["created"] == 2 and runs[2].finished_at == T0 + timedelta(seconds=30)
+    assert runs[2].counters["created"] == 2
+    assert runs[2].finished_at == T0 + timedelta(seconds=30)
     assert [r.id for r in run_log(store).newest(STREAM, limit=1)] == [running]
 
     other = StateStore(sessions, "other", clock=clock)

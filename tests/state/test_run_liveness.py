@@ -77,7 +77,8 @@ def test_a_run_is_dead_only_once_its_lease_is_gone(
 
 def test_tokens_name_their_host_and_pid() -> None:
     assert token_process("box.example:123:job1:ab12cd34") == ("box.example", 123)
-    assert token_process("box:123:cli") is None and token_process(None) is None
+    assert token_process("box:123:cli") is None
+    assert token_process(None) is None
 
 
 def test_a_killed_process_is_dead_even_before_it_is_waited_for() -> None:

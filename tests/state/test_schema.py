@@ -57,7 +57,8 @@ def test_daemon_revision_downgrades_alone(state_url: str) -> None:
     assert table_names(state_url) == TABLES - DAEMON_TABLES - {"webhook_events"}
     assert "job_id" not in run_columns(state_url)
     migrate.upgrade(state_url)
-    assert table_names(state_url) == TABLES and "job_id" in run_columns(state_url)
+    assert table_names(state_url) == TABLES
+    assert "job_id" in run_columns(state_url)
 
 
 def test_migrations_match_the_models(state_url: str) -> None:
@@ -79,7 +80,8 @@ def test_datetimes_come_back_aware_in_utc(state_url: str) -> None:
         run = session.scalars(select(Run)).one()
     engine.dispose()
     assert run.started_at == warsaw_noon
-    assert run.started_at.tzinfo is not None and run.started_at.utcoffset() == timedelta(0)
+    assert run.started_at.tzinfo is not None
+    assert run.started_at.utcoffset() == timedelta(0)
     assert run.started_at.hour == 10
 
 
@@ -147,6 +149,7 @@ def test_the_run_liveness_revision_downgrades_alone(state_url: str) -> None:
     migrate.upgrade(state_url)
     assert liveness <= run_columns(state_url)
     migrate.downgrade(state_url, "0005")
-    assert not liveness & run_columns(state_url) and "job_id" in run_columns(state_url)
+    assert not liveness & run_columns(state_url)
+    assert "job_id" in run_columns(state_url)
     migrate.upgrade(state_url)
     assert liveness <= run_columns(state_url)

@@ -194,7 +194,8 @@ def test_full_reconcile_refuses_to_wipe_thulium_after_an_empty_source_read(demo_
     engine.dispose()
     refused = demo_tenant.sync("--full", "--stream", "customers")
     assert refused.returncode == 1
-    assert "max_delete_fraction" in refused.stderr and "--force" in refused.stderr
+    assert "max_delete_fraction" in refused.stderr
+    assert "--force" in refused.stderr
     with demo_tenant.client() as client:
         held = [c for c in client.customers.iter() if not c.company_flag]
         assert len(held) == len(demo_tenant.demo.valid_customer_keys)

@@ -155,7 +155,8 @@ def test_rule_feeds_exactly_its_rows_converges_after_a_change_and_leaves_worked_
     for customer_id, status_id in worked.items():
         assert records[customer_id]["status_id"] == status_id, "a worked record was reset"
     fresh = [r for cid, r in records.items() if cid not in worked]
-    assert {r["order"] for r in fresh} == {7} and {r["status_id"] for r in fresh} == {TO_CALL}
+    assert {r["order"] for r in fresh} == {7}
+    assert {r["status_id"] for r in fresh} == {TO_CALL}
     assert writeback_rows(demo_tenant) == sandbox_rows(demo_tenant)
 
     before = int(control.counts()["writes"])
@@ -333,7 +334,8 @@ def test_an_unknown_campaign_or_status_fails_at_start_and_writes_nothing(demo_te
     assert f"campaigns[0].initial_status_id: campaign {OUTBOUND} has no status 3" in result.stderr
     use_rule(demo_tenant, ["1"], RULE.replace(f'"{OUTBOUND}"', '"00003"'))
     result = demo_tenant.sync()
-    assert result.returncode == 1 and "is not fed from the CRM" in result.stderr
+    assert result.returncode == 1
+    assert "is not fed from the CRM" in result.stderr
     assert int(control.counts()["writes"]) == 0
 
 

@@ -121,7 +121,8 @@ def test_customers_of_unavailable_companies_go_without_them_and_get_them_when_th
     invalid_customers = set(demo.invalid_customers) - set(change.soft_deleted)
     detached = check(big_tenant, invalid_companies, invalid_customers)
     repaired_customers = {k for k, c in demo.detached_customers.items() if c == repaired}
-    assert repaired_customers and not repaired_customers & detached, "linked to the repaired company"
+    assert repaired_customers, "linked to the repaired company"
+    assert not repaired_customers & detached, "linked to the repaired company"
     living = {str(k) for k in employees_of_gone} - invalid_customers
     assert living <= detached, "the deleted company's employees stay, without it"
     after = customer_ids(big_tenant)

@@ -151,7 +151,8 @@ def test_observer_may_be_set_after_the_client_is_built(connect: Connect) -> None
     client = connect(Thulium(OUTBOUNDS))
     client.observer = seen
     client.campaigns.all()
-    assert client.observer is seen and seen.done == [("GET outbounds", 200)]
+    assert client.observer is seen
+    assert seen.done == [("GET outbounds", 200)]
 
 
 def test_a_gate_that_refuses_stops_the_request_before_it_is_sent(
@@ -199,7 +200,8 @@ def test_an_error_body_is_kept_on_the_exception(connect: Connect) -> None:
     with pytest.raises(ThuliumNotFound) as caught:
         connect(Thulium(error(404, "Customer not found", request_id="r-42"))).customers.get(13)
     assert caught.value.status_code == 404
-    assert caught.value.messages == ["Customer not found"] and caught.value.codes == [7]
+    assert caught.value.messages == ["Customer not found"]
+    assert caught.value.codes == [7]
     assert caught.value.request_id == "r-42"
     assert caught.value.path == "customers/13"
 
@@ -238,7 +240,8 @@ def test_a_create_answered_5xx_is_outcome_unknown_and_never_sent_again(connect: 
     thulium = Thulium(error(status, "internal"))
     with pytest.raises(OutcomeUnknown) as caught:
         connect(thulium).customers.create(CustomerPayload(surname="Nowak", identifier="SRC-1"))
-    assert caught.value.identifiers == ("SRC-1",) and caught.value.status_code == status
+    assert caught.value.identifiers == ("SRC-1",)
+    assert caught.value.status_code == status
     assert "may or may not have been applied" in str(caught.value)
     assert len(thulium.requests) == 1
 
@@ -254,7 +257,8 @@ def test_an_update_answered_504_is_outcome_unknown(connect: Connect) -> None:
     thulium = Thulium(error(504, "gateway timeout"))
     with pytest.raises(OutcomeUnknown) as caught:
         connect(thulium).companies.update(7, {"name": "ACME"})
-    assert caught.value.identifiers == ("7",) and caught.value.path == "companies/7"
+    assert caught.value.identifiers == ("7",)
+    assert caught.value.path == "companies/7"
     assert len(thulium.requests) == 1
 
 
@@ -262,7 +266,8 @@ def test_a_campaign_batch_add_answered_500_is_sent_again(connect: Connect) -> No
     added = httpx.Response(207, json={"13": {"http_status": 201, "status": "ADDED", "record_id": 5}})
     thulium = Thulium(error(500, "internal"), added)
     results = connect(thulium).campaign_records.batch_add("00001", [CampaignRecordPayload(customer_id=13)])
-    assert results[13].record_id == 5 and len(thulium.requests) == 2
+    assert results[13].record_id == 5
+    assert len(thulium.requests) == 2
 
 
 # ---- transport failures ----------------------------------------------------------------------------------
@@ -281,8 +286,10 @@ def test_an_unreachable_server_is_unavailable_without_a_status(connect: Connect)
     seen = Seen()
     with pytest.raises(ThuliumUnavailable) as caught:
         connect(Thulium(httpx.ConnectError), observer=seen).campaigns.all()
-    assert caught.value.last_status is None and "could not reach Thulium (ConnectError" in str(caught.value)
-    assert seen.done == [("GET outbounds", None)] * 3 and seen.retries == [("GET outbounds", "transport")] * 2
+    assert caught.value.last_status is None
+    assert "could not reach Thulium (ConnectError" in str(caught.value)
+    assert seen.done == [("GET outbounds", None)] * 3
+    assert seen.retries == [("GET outbounds", "transport")] * 2
 
 
 @pytest.mark.parametrize("failure", [httpx.ReadTimeout, httpx.RemoteProtocolError])
@@ -332,7 +339,8 @@ def test_json_of_the_wrong_shape_is_a_protocol_error_that_echoes_no_values(
     with pytest.raises(ThuliumProtocolError) as caught:
         connect(thulium).customers.page()
     assert "GET customers: unexpected response shape (0.customer_id:" in str(caught.value)
-    assert "anna@example.com" not in str(caught.value) and "not-a-number" not in str(caught.value)
+    assert "anna@example.com" not in str(caught.value)
+    assert "not-a-number" not in str(caught.value)
     assert len(thulium.requests) == 1
 
 
@@ -342,7 +350,8 @@ def test_a_create_answered_without_a_readable_id_is_outcome_unknown(connect: Con
     with pytest.raises(OutcomeUnknown) as caught:
         connect(thulium).customers.create(CustomerPayload(surname="Nowak", identifier="SRC-1"))
     assert "answered 201 without a readable customer_id" in str(caught.value)
-    assert caught.value.identifiers == ("SRC-1",) and caught.value.status_code == 201
+    assert caught.value.identifiers == ("SRC-1",)
+    assert caught.value.status_code == 201
 
 
 # ---- customers and companies ----------------------------------------------------------------------------
@@ -406,7 +415,8 @@ def test_find_keeps_only_exact_identifiers(connect: Connect) -> None:
     loose = [{"customer_id": 1, "identifier": "SRC-1"}, {"customer_id": 2, "identifier": "src-1"}]
     thulium = Thulium(httpx.Response(200, json=loose))
     assert [c.customer_id for c in connect(thulium).customers.find("SRC-1", include_address=True)] == [1]
-    assert ("identifier", "SRC-1") in thulium.query() and ("include_address", "true") in thulium.query()
+    assert ("identifier", "SRC-1") in thulium.query()
+    assert ("include_address", "true") in thulium.query()
 
 
 @pytest.mark.parametrize(
@@ -509,10 +519,13 @@ def test_a_207_keyed_by_id_matches_keys_as_integers(connect: Connect) -> None:
             {"customer_id": 16},
         ]
     )
-    assert results[13].http_status == 200 and results[13].customer_id == 13
+    assert results[13].http_status == 200
+    assert results[13].customer_id == 13
     assert (results[14].http_status, results[14].message) == (400, "Invalid email")
-    assert results[15].http_status is None and "not a JSON object" in (results[15].message or "")
-    assert results[16].http_status is None and "missing" in (results[16].message or "")
+    assert results[15].http_status is None
+    assert "not a JSON object" in (results[15].message or "")
+    assert results[16].http_status is None
+    assert "missing" in (results[16].message or "")
     assert [item["customer_id"] for item in thulium.body()["customers"]] == ["13", "14", "15", "16"]
 
 
@@ -526,7 +539,8 @@ def test_a_batch_delete_is_split_to_keep_each_url_under_the_bound(
     thulium = Thulium(answer)
     ids = list(range(1000, 1100))
     results = connect(thulium, max_url_bytes=512).customers.batch_delete(ids)
-    assert sorted(results) == ids and {r.http_status for r in results.values()} == {204}
+    assert sorted(results) == ids
+    assert {r.http_status for r in results.values()} == {204}
     assert len(thulium.requests) > 1
     assert all(len(r.url.raw_path) + len("DELETE  HTTP/1.1") <= 512 for r in thulium.requests)
     assert [int(i) for r in thulium.requests for i in r.url.params.get_list("customer_id[]")] == ids
@@ -588,9 +602,8 @@ def test_a_page_of_campaign_records(connect: Connect) -> None:
     found = connect(thulium).campaign_records.page(
         "00001", limit=10, status_ids=[3, 4], call_date_from="2024-05-01", include_customer=False
     )
-    assert found.count == 150 and [(r.customer_id, r.record_id, r.call_date) for r in found.result] == [
-        (13, 5, None)
-    ]
+    assert found.count == 150
+    assert [(r.customer_id, r.record_id, r.call_date) for r in found.result] == [(13, 5, None)]
     assert thulium.query() == [
         ("limit", "10"),
         ("offset", "0"),

@@ -75,7 +75,8 @@ def test_batch_create_results_in_input_order(crm: ThuliumCrm, control: Control) 
 
 def test_batch_update_and_delete_mixed(crm: ThuliumCrm, control: Control) -> None:
     first, second = (r.thulium_id for r in crm.create("customers", [{"surname": "A"}, {"surname": "B"}]))
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
 
     updated = crm.update(
         "customers",
@@ -169,7 +170,8 @@ def test_companies_one_by_one(crm: ThuliumCrm, control: Control) -> None:
     ids = {c["company_id"]: c["customer_id"] for c in state["companies"]}
     for result in (first, second):
         assert result.status == ItemStatus(201)
-        assert result.thulium_id is not None and ids[result.thulium_id] == result.company_customer_id
+        assert result.thulium_id is not None
+        assert ids[result.thulium_id] == result.company_customer_id
 
     (duplicate,) = crm.create("companies", [{"name": "Acme copy", "nip": "5260001111"}])
     assert duplicate.status == ItemStatus(400, message="Company with given NIP already exists.")
@@ -179,20 +181,23 @@ def test_companies_one_by_one(crm: ThuliumCrm, control: Control) -> None:
     assert first.thulium_id is not None
     updated = crm.update("companies", [(first.thulium_id, {"name": "Acme SA"}), (MISSING_ID, {"name": "X"})])
     assert [r.status.http_status for r in updated] == [204, 404]
-    assert updated[1].status.message == "Company not found." and updated[1].request_id
+    assert updated[1].status.message == "Company not found."
+    assert updated[1].request_id
     assert decisions("update", updated) == [Decision.OK, Decision.GONE]
 
     assert crm.delete("companies", [first.thulium_id]) == [
         CrmResult(ItemStatus(204), thulium_id=first.thulium_id)
     ]
     (again,) = crm.delete("companies", [first.thulium_id])
-    assert again.status.http_status == 404 and decide("delete", again.status) is Decision.OK
+    assert again.status.http_status == 404
+    assert decide("delete", again.status) is Decision.OK
 
 
 def test_company_lost_response_is_unknown_then_found(crm: ThuliumCrm, control: Control) -> None:
     control.fault("lost_response", method="POST", path="companies", count=1)
     (result,) = crm.create("companies", [{"name": "Ghost", "identifier": "K-9"}])
-    assert result.status.http_status is None and result.thulium_id is None
+    assert result.status.http_status is None
+    assert result.thulium_id is None
     (found,) = crm.find("companies", "K-9")
     (company,) = control.state()["companies"]
     assert (found.thulium_id, found.company_customer_id) == (company["company_id"], company["customer_id"])
@@ -224,9 +229,11 @@ def test_fatal_error_after_an_applied_call_keeps_its_result(
     client.companies = RevokedAfter(client.session)
     crm = ThuliumCrm(client)
     made, failed, skipped = crm.create("companies", [{"name": "A"}, {"name": "B"}, {"name": "C"}])
-    assert made.status == ItemStatus(201) and made.thulium_id is not None
+    assert made.status == ItemStatus(201)
+    assert made.thulium_id is not None
     for result in (failed, skipped):
-        assert result.status.http_status is None and (result.status.message or "").startswith("not sent: ")
+        assert result.status.http_status is None
+        assert (result.status.message or "").startswith("not sent: ")
     with pytest.raises(
         ThuliumAuthError
     ):  # the next call fails first: nothing to keep, so the error is raised
@@ -238,7 +245,8 @@ def test_created_item_without_id_is_unknown(make_client: Callable[..., ThuliumCl
     client.customers = CreatedWithoutId(client.session)
     crm = ThuliumCrm(client)
     (result,) = crm.create("customers", [{"surname": "A"}])
-    assert result.status.http_status is None and "customer_id" in (result.status.message or "")
+    assert result.status.http_status is None
+    assert "customer_id" in (result.status.message or "")
 
 
 def test_find_is_exact_and_keeps_streams_apart(crm: ThuliumCrm) -> None:
@@ -248,7 +256,8 @@ def test_find_is_exact_and_keeps_streams_apart(crm: ThuliumCrm) -> None:
         [{"surname": "One", "identifier": "K-1"}, {"surname": "Ten", "identifier": "K-10"}],
     )
     (found,) = crm.find("customers", "K-1")
-    assert found.thulium_id == made[0].thulium_id and found.fields["surname"] == "One"
+    assert found.thulium_id == made[0].thulium_id
+    assert found.fields["surname"] == "One"
     assert found.company_customer_id is None
     (found_company,) = crm.find("companies", "K-1")
     assert (found_company.thulium_id, found_company.company_customer_id) == (
@@ -327,6 +336,8 @@ def test_settling_reads_the_newest_records_and_finds_what_a_lost_create_made(
         client.customers.batch_create(batch)
     client.companies.create({"name": "ACME", "identifier": "acme"})
     found = crm.settle("customers", ["ours", "never"], floor)
-    assert [r.identifier for r in found["ours"]] == ["ours"] and found["never"] == []
+    assert [r.identifier for r in found["ours"]] == ["ours"]
+    assert found["never"] == []
     reads = _log_of(control, "GET", "customers")
-    assert len(reads) == 2 and all("order=-customer_id" in e["query"] for e in reads), "two pages, no lookups"
+    assert len(reads) == 2, "two pages, no lookups"
+    assert all("order=-customer_id" in e["query"] for e in reads), "two pages, no lookups"

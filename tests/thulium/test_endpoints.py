@@ -41,7 +41,8 @@ def test_customer_lifecycle(client: ThuliumClient, control: Control) -> None:
     got = client.customers.get(cid, include_custom_fields=True)
     assert (got.customer_id, got.surname, got.identifier) == (cid, "Kowalski", "SRC-1")
     assert got.phone_numbers == ["222333444", "213443523"]
-    assert got.custom_fields is not None and got.custom_fields["Segment"] == "gold"
+    assert got.custom_fields is not None
+    assert got.custom_fields["Segment"] == "gold"
     assert got.company_id is None
 
     client.customers.update(cid, CustomerPayload(name="Janek"))
@@ -76,8 +77,10 @@ def test_batch_create_customers_mixed_207(client: ThuliumClient, control: Contro
     )
     assert [r.key for r in results] == ["0", "1", "2"]
     assert [r.http_status for r in results] == [201, 400, 400]
-    assert results[0].customer_id is not None and results[0].message is None
-    assert results[1].customer_id is None and results[1].message
+    assert results[0].customer_id is not None
+    assert results[0].message is None
+    assert results[1].customer_id is None
+    assert results[1].message
     assert results[2].message == "Phone number must be numeric."
     stored = control.state()["customers"]
     assert [(c["customer_id"], c["identifier"]) for c in stored] == [(results[0].customer_id, "b-0")]
@@ -110,7 +113,8 @@ def test_batch_rejects_duplicate_ids_before_sending(client: ThuliumClient) -> No
 def test_companies(client: ThuliumClient, control: Control) -> None:
     ids = client.companies.create(CompanyPayload(name="ACME", nip="6783144527", identifier="C-1"))
     assert isinstance(ids, CompanyIds)
-    assert isinstance(ids.company_id, int) and isinstance(ids.customer_id, int)
+    assert isinstance(ids.company_id, int)
+    assert isinstance(ids.customer_id, int)
     assert ids.company_id != ids.customer_id
 
     got = client.companies.get(ids.company_id)
@@ -136,7 +140,8 @@ def test_outbounds(client: ThuliumClient) -> None:
     assert all(len(o.id) == 5 for o in outbounds)
 
     statuses = client.campaigns.statuses(OUTBOUND)
-    assert statuses and all(isinstance(s.status_id, int) for s in statuses)  # strings in the response
+    assert statuses
+    assert all(isinstance(s.status_id, int) for s in statuses)
     assert "TO_CALL" in {s.system_status for s in statuses}
 
     stats = client.campaigns.stats(OUTBOUND)
@@ -155,7 +160,8 @@ def test_campaign_records_single(client: ThuliumClient, control: Control) -> Non
     assert client.campaign_records.get(OUTBOUND, cid).status_id == 3
 
     page = client.campaign_records.page(OUTBOUND, limit=10)
-    assert page.count == 1 and [r.customer_id for r in page.result] == [cid]
+    assert page.count == 1
+    assert [r.customer_id for r in page.result] == [cid]
     assert client.campaigns.stats(OUTBOUND).records_count == 1
 
     client.campaign_records.delete(OUTBOUND, cid)

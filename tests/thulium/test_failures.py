@@ -39,10 +39,13 @@ def test_400_body_parsed(client: ThuliumClient, control: Control, caplog: pytest
         )
     exc = err.value
     assert exc.status_code == 400
-    assert exc.messages and all(isinstance(m, str) and m for m in exc.messages)
-    assert exc.codes and all(isinstance(c, int) for c in exc.codes)
+    assert exc.messages
+    assert all(isinstance(m, str) and m for m in exc.messages)
+    assert exc.codes
+    assert all(isinstance(c, int) for c in exc.codes)
     (entry,) = _api_log(control, "customers", "POST")
-    assert exc.request_id is not None and exc.request_id == entry["request_id"]
+    assert exc.request_id is not None
+    assert exc.request_id == entry["request_id"]
     assert exc.request_id in str(exc)
     # Logged with method, path, status and request_id — but no payload, no credentials.
     (failed,) = [r for r in caplog.records if r.getMessage() == "Thulium request failed"]
@@ -59,7 +62,9 @@ def test_401_is_a_clear_fatal_error(make_client: Callable[..., ThuliumClient], c
     with pytest.raises(ThuliumAuthError) as err:
         client.campaigns.all()
     text = str(err.value)
-    assert f"API user {client.user!r}" in text and "(401)" in text and "password_env" in text
+    assert f"API user {client.user!r}" in text
+    assert "(401)" in text
+    assert "password_env" in text
     assert "not-the-password" not in text
     assert len(_api_log(control, "outbounds", "GET")) == 1  # never retried
 
@@ -69,7 +74,8 @@ def test_429_retry_after_is_honoured(client: ThuliumClient, control: Control) ->
     assert client.campaigns.all()
 
     first, second = _api_log(control, "outbounds", "GET")
-    assert first["status"] == 429 and second["status"] == 200
+    assert first["status"] == 429
+    assert second["status"] == 200
     assert second["t"] - first["t"] >= 1.0  # the server's own clock: no retry before Retry-After
     assert client.request_counts() == {"GET outbounds": 2}
 
@@ -125,9 +131,11 @@ def test_a_batch_delete_keeps_its_url_under_the_bound(
     )
     ids = [r.customer_id for r in created if r.customer_id is not None]
     results = client.customers.batch_delete(ids)
-    assert sorted(results) == sorted(ids) and {r.http_status for r in results.values()} == {204}
+    assert sorted(results) == sorted(ids)
+    assert {r.http_status for r in results.values()} == {204}
     deletes = _api_log(control, "batch/customers", "DELETE")
-    assert len(deletes) >= 2 and {e["status"] for e in deletes} == {207}
+    assert len(deletes) >= 2
+    assert {e["status"] for e in deletes} == {207}
     assert control.state()["customers"] == []
 
 
@@ -141,9 +149,11 @@ def test_a_proxy_stricter_than_the_bound_makes_deletes_go_in_halves(
     )
     ids = [r.customer_id for r in created if r.customer_id is not None]
     results = client.customers.batch_delete(ids)
-    assert {r.http_status for r in results.values()} == {204} and len(results) == 300
+    assert {r.http_status for r in results.values()} == {204}
+    assert len(results) == 300
     statuses = [e["status"] for e in _api_log(control, "batch/customers", "DELETE")]
-    assert statuses[0] == 414 and statuses.count(207) >= 2
+    assert statuses[0] == 414
+    assert statuses.count(207) >= 2
     assert control.state()["customers"] == []
 
 
@@ -170,7 +180,8 @@ def test_unreachable_server_is_retried_then_unavailable(make_client: Callable[..
     )
     with client, pytest.raises(ThuliumUnavailable) as err:
         client.customers.create(CustomerPayload(surname="Never sent"))  # a write: safe, it never left
-    assert err.value.attempts == 3 and err.value.last_status is None
+    assert err.value.attempts == 3
+    assert err.value.last_status is None
     assert client.requests_sent == 3
 
 
@@ -327,7 +338,8 @@ def test_a_4xx_that_is_not_thuliums_is_a_gateway_error_not_a_verdict_on_the_item
         ) as client:
             with pytest.raises(ThuliumGatewayError) as err:
                 client.customers.batch_delete([13, 14])
-            assert err.value.status_code == 400 and "text/html" in str(err.value)
+            assert err.value.status_code == 400
+            assert "text/html" in str(err.value)
             with pytest.raises(ThuliumGatewayError):
                 ThuliumCrm(client).delete("customers", [13, 14])
             assert client.requests_sent == 2  # not retried

@@ -109,7 +109,8 @@ def busiest_second(times: list[float]) -> int:
 
 
 def assert_wait(wait: Wait | None, seconds: float, reason: str) -> None:
-    assert wait is not None and wait.reason == reason, wait
+    assert wait is not None, wait
+    assert wait.reason == reason, wait
     assert wait.seconds == pytest.approx(seconds, abs=1e-3), wait
 
 
@@ -133,7 +134,8 @@ def test_a_second_user_of_the_account_shares_the_budget(backend: Backend, clock:
     wait = second.acquire()
     assert_wait(wait, 0.5, "rate")
     clock.advance(0.5)
-    assert second.acquire() is None and first.acquire() is not None
+    assert second.acquire() is None
+    assert first.acquire() is not None
 
 
 def test_without_a_rate_only_the_pause_and_the_breaker_apply(backend: Backend, clock: FakeClock) -> None:
@@ -217,7 +219,8 @@ def test_breaker_opens_after_k_consecutive_failures_then_probes_one_at_a_time(
     clock.advance(5.0)
     assert two.acquire() is None
     assert two.record(204, None) == "closed"
-    assert one.acquire() is None and two.acquire() is None
+    assert one.acquire() is None
+    assert two.acquire() is None
 
 
 def test_a_success_or_a_refusal_resets_the_count(backend: Backend, clock: FakeClock) -> None:
@@ -324,7 +327,9 @@ def test_redis_backend_uses_the_server_clock_and_one_key_per_account(redis_url: 
         acme, other = RedisBackend(client, "acme", policy), RedisBackend(client, "other", policy)
         assert acme.acquire() is None
         wait = acme.acquire()
-        assert wait is not None and wait.reason == "rate" and 1.9 < wait.seconds <= 2.0
+        assert wait is not None
+        assert wait.reason == "rate"
+        assert 1.9 < wait.seconds <= 2.0
         assert other.acquire() is None, "another account has its own budget"
         assert 0 < client.pttl(acme.key) <= 3_600_000, "an idle account's state expires"
     finally:
@@ -369,7 +374,8 @@ def test_pacing_survives_a_redis_restart(
         with redis_server.client(int(url.rsplit("/", 1)[1])) as direct:
             direct.hset("syncd:pacing:acct", "pause_until", "9999999999")  # a pause set by another process
         wait = backend.acquire()
-        assert wait is not None and wait.reason == "paused", "the account's state is read from Redis again"
+        assert wait is not None, "the account's state is read from Redis again"
+        assert wait.reason == "paused", "the account's state is read from Redis again"
     messages = [r.getMessage() for r in caplog.records]
     assert sum("Redis unreachable" in m for m in messages) == 1
     assert sum("Redis answers again" in m for m in messages) == 1
@@ -387,7 +393,8 @@ def test_the_account_key_names_url_and_user_only() -> None:
     assert key == account_key("https://acme.thulium.com/api/", "api_user")
     assert key != account_key("https://acme.thulium.com/api", "other_user")
     assert key != account_key("https://other.thulium.com/api", "api_user")
-    assert len(key) == 32 and "api_user" not in key
+    assert len(key) == 32
+    assert "api_user" not in key
 
 
 # -- the client hook, against the sandbox -----------------------------------------------------------
@@ -407,7 +414,8 @@ def test_a_429_pauses_another_client_of_the_account(
         throttled.campaigns.all()
     other.campaigns.all()
     first, second = control.log()
-    assert first["status"] == 429 and second["status"] == 200
+    assert first["status"] == 429
+    assert second["status"] == 200
     assert second["t"] >= first["t"] + 1.0, "the other client waited for the Retry-After"
 
 
@@ -448,7 +456,8 @@ def test_wiring_paces_only_when_a_rate_is_set(tmp_path: Path) -> None:
     settings = ProcessSettings(var_dir=tmp_path, broker_url=None)
     assert pacing_gate(ThuliumSection.model_validate(THULIUM), settings) is None
     gate = pacing_gate(ThuliumSection.model_validate({**THULIUM, "max_requests_per_second": 3}), settings)
-    assert gate is not None and isinstance(gate.backend, InProcessBackend), "no broker: this process alone"
+    assert gate is not None, "no broker: this process alone"
+    assert isinstance(gate.backend, InProcessBackend), "no broker: this process alone"
     assert gate.backend.policy.max_requests_per_second == 3
 
 
@@ -460,7 +469,8 @@ def test_wiring_shares_the_budget_through_the_broker(tmp_path: Path, redis_url: 
         first, second = (g.backend for g in gates if g is not None)
         assert first.acquire() is None
         wait = second.acquire()
-        assert wait is not None and wait.reason == "rate", "two processes, one budget"
+        assert wait is not None, "two processes, one budget"
+        assert wait.reason == "rate", "two processes, one budget"
     finally:
         for g in gates:
             if g is not None:
@@ -472,7 +482,8 @@ def test_wiring_falls_back_when_the_broker_is_down(tmp_path: Path, caplog: pytes
     settings = ProcessSettings(var_dir=tmp_path, broker_url=f"redis://127.0.0.1:{free_port()}/0")
     with caplog.at_level(logging.WARNING, logger="syncd.app.runtime"):
         gate = pacing_gate(section, settings)
-    assert gate is not None and isinstance(gate.backend, InProcessBackend)
+    assert gate is not None
+    assert isinstance(gate.backend, InProcessBackend)
     assert any("unreachable" in r.getMessage() for r in caplog.records)
     assert "127.0.0.1" not in caplog.text, "the broker URL (it may hold a password) is not logged"
 

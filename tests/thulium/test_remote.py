@@ -137,7 +137,8 @@ def test_company_in_payload_shape() -> None:
     assert found == RemoteRecord(
         thulium_id=4, identifier="K-4", fields=remote_fields(record), company_customer_id=104, read=found.read
     )
-    assert found.read is not None and {"email", "phone_number", "custom_fields"} <= found.read
+    assert found.read is not None
+    assert {"email", "phone_number", "custom_fields"} <= found.read
     assert "note" not in found.read, "a company read carries no note: it cannot be compared"
 
 

@@ -271,7 +271,8 @@ def assert_members_match(deployment: Deployment, outbound_id: str) -> None:
         )
         if record.system_status == "MY_RECORD":
             assert member.agent_login == record.agent_login
-        assert member.call_date is None and member.last_note is None, "not in the event: not set"
+        assert member.call_date is None, "not in the event: not set"
+        assert member.last_note is None, "not in the event: not set"
 
 
 def test_dialer_outcomes_as_json_update_members_and_writeback(deploy: Deploy, state_url: str) -> None:
@@ -310,7 +311,8 @@ def test_form_encoded_outcomes_update_members_and_a_campaign_without_writeback(
     deployment.dial("00002", 2, "MY_RECORD", "NO_CALL", seed=3)
     sent = deployment.flush()
 
-    assert [d["status"] for d in sent] == [200] * 5 and {d["encoding"] for d in sent} == {"form"}
+    assert [d["status"] for d in sent] == [200] * 5
+    assert {d["encoding"] for d in sent} == {"form"}
     records = deployment.records("00001")
     written = deployment.writeback()
     assert {key: without_synced_at(row) for key, row in written.items()} == {
@@ -333,7 +335,8 @@ def test_json_and_form_renderings_of_one_event_are_one_event(deployment: Deploym
     assert body["previous_status_id"] is None, "a first save: JSON null, an empty form value"
 
     again = deployment.post_form(body)
-    assert again.status_code == 200 and again.json() == {"status": "duplicate"}
+    assert again.status_code == 200
+    assert again.json() == {"status": "duplicate"}
     assert deployment.post_json(body).json() == {"status": "duplicate"}
     assert len(deployment.events()) == 1
 

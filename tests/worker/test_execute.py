@@ -66,7 +66,9 @@ def test_a_poison_job_is_dead_lettered_after_max_deliveries_without_running(
         jobs.begin_attempt(job.id, holder="a worker that died mid-run")
     assert execute_job(settings, redis_client, "acme", job.id) == "dead"
     dead = jobs.get(job.id)
-    assert dead is not None and dead.status == "dead" and "delivered 3 times" in (dead.error or "")
+    assert dead is not None
+    assert dead.status == "dead"
+    assert "delivered 3 times" in (dead.error or "")
     assert sandbox.control.counts()["writes"] == 0
 
 
@@ -78,7 +80,8 @@ def test_a_trigger_that_finds_the_tenant_busy_is_recorded_as_skipped(
     with tenant_lease(redis_client, sessions, "acme", "other-job", ttl=5):
         assert execute_job(settings, redis_client, "acme", job.id) == "skipped"
     skipped = jobs.get(job.id)
-    assert skipped is not None and "other-job" in (skipped.error or "")
+    assert skipped is not None
+    assert "other-job" in (skipped.error or "")
     assert sandbox.control.counts()["writes"] == 0
 
 

@@ -76,7 +76,8 @@ def test_a_holder_whose_lock_lapsed_is_fenced_in_the_state_db_and_before_writes(
     reader = StateStore(sessions, "acme")
     assert set(reader.links("customers", ["1", "2", "3"])) == {"1", "3"}
     cursor = reader.cursor("customers")
-    assert cursor is not None and cursor.key == "1"
+    assert cursor is not None
+    assert cursor.key == "1"
 
 
 def run_of(sessions: Sessions, run_id: int) -> models.Run:
@@ -113,7 +114,8 @@ def test_a_run_whose_lock_lapsed_is_crashed_for_status_and_closed_by_the_next_le
         closed = reap(sessions, "acme", lambda: lock_seen(redis_client, "acme"), "syncd status")
         assert [c.reason for c in closed] == ["its lease expired: nobody holds the tenant lock"]
     row = run_of(sessions, run_id)
-    assert row.status == "crashed" and "closed by syncd status" in (row.error or "")
+    assert row.status == "crashed"
+    assert "closed by syncd status" in (row.error or "")
     assert row.finished_at == row.last_seen_at
 
 
@@ -123,4 +125,5 @@ def test_the_next_lease_closes_a_dead_holder_s_run(redis_client: redis.Redis, se
         redis_client.delete(lock_key("acme"))
         with tenant_lease(redis_client, sessions, "acme", "next", ttl=5):
             row = run_of(sessions, run_id)
-            assert row.status == "crashed" and "closed by the next run" in (row.error or "")
+            assert row.status == "crashed"
+            assert "closed by the next run" in (row.error or "")
