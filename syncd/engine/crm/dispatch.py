@@ -1,0 +1,137 @@
+"""Items into Crm calls, and the window of calls out at once.
+
+Separate from the sequencer so that what is buffered, what is ready and what is in flight are
+each one small thing the main thread asks, and the one piece worker threads run (``CallSender``)
+reads nothing the main thread writes.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from syncd.engine.crm.outcomes import Item
+from syncd.engine.crm.plan import Op, StreamSpec, clearing_payload
+from syncd.engine.errors import RunAborted
+from syncd.engine.ports import Crm, CrmResult, RemoteRecord
+
+Call = tuple[str, list[Item]]  # ("create" | "update" | "delete" | "purge" | "lookup" | "settle", items)
+LOOKUPS = ("lookup", "settle")
+Answer = list[CrmResult] | list[RemoteRecord] | dict[str, list[RemoteRecord]]
+
+
+def call_kind(op: Op) -> str:
+    """A create sent by this run and left unknown is settled with others of its kind (``settle``); one
+    whose floor is not known (sent by a run that died) is looked up on its own."""
+    if op.purge:
+        return "purge"
+    if op.lookup_first:
+        return "settle" if op.floor is not None and op.kind == "create" else "lookup"
+    return op.kind
+
+
+def ends_the_run(kind: str, error: BaseException) -> bool:
+    """A lookup that failed is only asked again later; any other failed call (and an abort or a
+    non-``Exception`` anywhere) leaves its items' fate unknown to this run, so the run stops."""
+    return kind not in LOOKUPS or not isinstance(error, Exception) or isinstance(error, RunAborted)
+
+
+class Batcher:
+    """Buffers items by call kind: a full batch is ready at once, a partial one only when flushed, so
+    pages read while calls are out fill batches instead of sending small ones."""
+
+    def __init__(self, limit: Callable[[str], int]) -> None:
+        self._limit = limit
+        self._buffers: dict[str, list[Item]] = {}
+        self._ready: deque[Call] = deque()
+
+    @property
+    def ready(self) -> int:
+        return len(self._ready)
+
+    def add(self, items: list[Item]) -> None:
+        for item in items:
+            kind = call_kind(item.op)
+            buffer = self._buffers.setdefault(kind, [])
+            buffer.append(item)
+            if len(buffer) >= self._limit(kind):
+                self._ready.append((kind, buffer[:]))
+                buffer.clear()
+
+    def flush(self) -> None:
+        for kind, buffer in self._buffers.items():
+            if buffer:
+                self._ready.append((kind, buffer[:]))
+                buffer.clear()
+
+    def take(self, room: int) -> list[Call]:
+        """The oldest ready calls, at most ``room`` of them: batches go out in the order they filled."""
+        calls: list[Call] = []
+        while self._ready and len(calls) < room:
+            calls.append(self._ready.popleft())
+        return calls
+
+
+@dataclass(frozen=True, slots=True)
+class CallSender:
+    """One call to the Crm port, run on a worker thread: it reads only its own call and the stream."""
+
+    crm: Crm
+    spec: StreamSpec
+
+    def __call__(self, call: Call) -> Answer:
+        kind, items = call
+        stream, ops = self.spec.name, [item.op for item in items]
+        if kind == "create":
+            return self.crm.create(stream, [op.payload or {} for op in ops])
+        if kind == "update":
+            changes = [(op.thulium_id or 0, clearing_payload(op.payload or {}, self.spec)) for op in ops]
+            return self.crm.update(stream, changes)
+        if kind in ("delete", "purge"):
+            return self.crm.delete(stream, [op.thulium_id or 0 for op in ops])
+        if kind == "settle":
+            floors = [op.floor for op in ops if op.floor is not None]
+            identifiers = [self.spec.identifier(op.key) for op in ops]
+            return self.crm.settle(stream, identifiers, min(floors) if floors else None)
+        return self.crm.find(stream, self.spec.identifier(ops[0].key))
+
+
+class InFlight:
+    """At most ``size`` calls out at once, over threads of its own for the span of a ``with``: the
+    bound is what keeps Thulium busy without queueing on its side."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._calls: dict[Future[Any], Call] = {}
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> InFlight:
+        self._pool = ThreadPoolExecutor(self.size, thread_name_prefix="syncd-crm")
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def __bool__(self) -> bool:
+        return bool(self._calls)
+
+    @property
+    def room(self) -> int:
+        return self.size - len(self._calls)
+
+    def submit(self, calls: list[Call], send: Callable[[Call], Answer]) -> None:
+        assert self._pool is not None, "calls are sent only inside the window's with-block"
+        for call in calls:
+            self._calls[self._pool.submit(send, call)] = call
+
+    def finished(self, timeout: float | None) -> list[tuple[Call, Future[Any]]]:
+        """The calls done within ``timeout`` (None: until one is), taken out of the window."""
+        done, _ = wait(list(self._calls), timeout=timeout, return_when=FIRST_COMPLETED)
+        return [(self._calls.pop(future), future) for future in done]
