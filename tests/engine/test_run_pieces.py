@@ -32,7 +32,8 @@ def test_full_batches_are_ready_at_once_and_partial_ones_only_when_flushed() -> 
 def test_no_more_calls_are_taken_than_there_is_room_for() -> None:
     batcher = Batcher(lambda kind: 1)
     batcher.add(items("delete", "a", "b", "c"))
-    assert len(batcher.take(room=2)) == 2 and batcher.ready == 1
+    assert len(batcher.take(room=2)) == 2
+    assert batcher.ready == 1
 
 
 def test_only_a_failed_lookup_leaves_the_run_going() -> None:
@@ -53,8 +54,10 @@ def test_waiting_items_come_back_once_their_wait_is_over() -> None:
     room.park(first, now=10.0)
     room.park(second, now=10.0)
     assert room.next_in(10.5) == 0.5
-    assert room.due(11.0) == [first] and room
-    assert room.due(12.0) == [second] and not room
+    assert room.due(11.0) == [first]
+    assert room
+    assert room.due(12.0) == [second]
+    assert not room
 
 
 def test_a_group_commit_is_due_after_its_interval_or_once_enough_links_gathered() -> None:
@@ -64,7 +67,9 @@ def test_a_group_commit_is_due_after_its_interval_or_once_enough_links_gathered(
     cadence.unsaved.links.extend([Link("a", 1, None), Link("b", 2, None)])
     assert cadence.due(5.5)
     taken = cadence.take(now=5.5)
-    assert len(taken.links) == 2 and cadence.unsaved.empty and cadence.due(6.5)
+    assert len(taken.links) == 2
+    assert cadence.unsaved.empty
+    assert cadence.due(6.5)
 
 
 def test_only_an_advancing_phase_moves_the_cursor_and_never_back() -> None:
@@ -74,7 +79,8 @@ def test_only_an_advancing_phase_moves_the_cursor_and_never_back() -> None:
     behind = advancing.pages.open_page(Position(4, "d"), 1)
     assert advancing.settle([behind]) is None
     ahead = advancing.pages.open_page(Position(6, "f"), 0)
-    assert advancing.settle([]) == Position(6, "f") and ahead == 1
+    assert advancing.settle([]) == Position(6, "f")
+    assert ahead == 1
 
 
 def test_settled_keys_lose_their_pending_mark_and_only_fixed_phases_remember_links() -> None:
@@ -82,6 +88,8 @@ def test_settled_keys_lose_their_pending_mark_and_only_fixed_phases_remember_lin
     keys.mark(["a", "b"])
     assert keys.unmarked(["a", "c"]) == ["c"]
     keys.forget(CommitBuilder(links=[Link("a", 1, None)]), remember_links=False)
-    assert keys.marked == {"b"} and not keys.linked
+    assert keys.marked == {"b"}
+    assert not keys.linked
     keys.forget(CommitBuilder(links=[Link("b", 2, None)]), remember_links=True)
-    assert not keys.marked and keys.linked == {"b"}
+    assert not keys.marked
+    assert keys.linked == {"b"}
