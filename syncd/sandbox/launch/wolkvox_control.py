@@ -44,6 +44,13 @@ class WolkvoxControl(ControlClient):
         data: dict[str, Any] = self._call("GET", "/limits")
         return data
 
+    def freeze_clock(self) -> None:
+        """Stops the clock the interval rule reads; ``advance_clock`` then moves it on."""
+        self._call("PUT", "/clock", json={"frozen": True})
+
+    def advance_clock(self, seconds: float) -> None:
+        self._call("PUT", "/clock", json={"advance": seconds})
+
     def set_limits(
         self,
         *,

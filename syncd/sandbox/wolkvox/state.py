@@ -58,7 +58,7 @@ class TokenStats:
     refused: Counter[str] = field(default_factory=Counter)
     max_concurrent: int = 0  # most requests open at once, refused ones included: what the client attempted
     min_gap_seconds: float | None = None  # between the starts of accepted polls
-    last_start: float | None = None  # time.monotonic() of the last accepted poll
+    last_start: float | None = None  # interval_clock() of the last accepted poll
 
     def as_json(self, in_flight: int) -> dict[str, Any]:
         return {
@@ -106,11 +106,18 @@ class Wolkvox:
         # Open requests survive a reset: they are still on the wire.
         self.open: Counter[str] = Counter()
         self.admitted: Counter[str] = Counter()
+        # The interval rule's clock; a test freezes and advances it, so "too soon" does not depend
+        # on how fast a loaded machine gets the next request across.
+        self.frozen_at: float | None = None
+
+    def interval_clock(self) -> float:
+        return time.monotonic() if self.frozen_at is None else self.frozen_at
 
     def reset(self, *, chats: bool = True, limits: bool = True) -> None:
         self.stats = {}
         self.log = deque(maxlen=LOG_CAPACITY)
         self.seq = 0
+        self.frozen_at = None
         if chats:
             self.chats = []
         if limits:
@@ -154,7 +161,7 @@ class Wolkvox:
                 f"Simultaneous consumption limit reached ({self.limits.max_concurrent} per token).",
             )
         stats = self.stats_for(label)
-        now = time.monotonic()
+        now = self.interval_clock()
         if stats.last_start is not None:
             gap = now - stats.last_start
             if gap < self.limits.min_poll_seconds:
