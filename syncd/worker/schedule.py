@@ -25,6 +25,7 @@ from syncd.settings import ProcessSettings, Tenant
 from syncd.settings.discovery import discover_tenants
 from syncd.state.runs import reap
 from syncd.state.types import utcnow
+from syncd.vocabulary import JobKind, Trigger
 from syncd.worker.resources import tenant_stores
 
 log = logging.getLogger("syncd.schedule")
@@ -34,8 +35,8 @@ Enqueue = Callable[[str, str], None]  # (tenant name, job id) -> the task is on 
 
 @dataclass(frozen=True)
 class Due:
-    kind: str  # what the job runs: incremental | full
-    trigger: str  # why: schedule | retry
+    kind: JobKind  # what the job runs
+    trigger: Trigger  # why: the schedule, or failures due for a retry
 
 
 def tick(settings: ProcessSettings, enqueue: Enqueue, locks: redis.Redis | None = None) -> list[str]:
@@ -105,7 +106,9 @@ def plan_tenant(tenant: Tenant, enqueue: Enqueue, now: datetime) -> str | None:
         streams = crm_streams(tenant.config) if activity_streams(tenant.config) else None
         queued.append(queue_job(tenant, stores, enqueue, due, streams))
     for stream in due_activity(tenant, stores, now):
-        queued.append(queue_job(tenant, stores, enqueue, Due("incremental", "schedule"), [stream]))
+        queued.append(
+            queue_job(tenant, stores, enqueue, Due(JobKind.INCREMENTAL, Trigger.SCHEDULE), [stream])
+        )
     return queued[0] if queued else None
 
 
@@ -153,14 +156,14 @@ def claim_due(tenant: Tenant, stores: TenantStores, now: datetime) -> Due | None
     full = jobs.claim("full", first_due=now + full_every, next_due=now + full_every)
     incremental = jobs.claim("incremental", first_due=now, next_due=now + every)
     if full:
-        return Due("full", "schedule")  # a full run covers the incremental one claimed with it
+        return Due(JobKind.FULL, Trigger.SCHEDULE)  # a full run covers the incremental one claimed with it
     if incremental:
-        return Due("incremental", "schedule")
+        return Due(JobKind.INCREMENTAL, Trigger.SCHEDULE)
     retry_every = timedelta(seconds=schedule.retry_interval)
     if jobs.claim("retry", first_due=now, next_due=now + retry_every) and has_due_retries(
         stores, tenant, now
     ):
-        return Due("incremental", "retry")
+        return Due(JobKind.INCREMENTAL, Trigger.RETRY)
     return None
 
 
