@@ -92,3 +92,11 @@ class Trigger(StrEnum):
     WEBHOOK = "webhook"
     CLI = "cli"
     REPAIR = "repair"  # a customers run a campaign started to re-link customers gone from Thulium
+
+
+class HealthStatus(StrEnum):
+    """A tenant's verdict, as ``syncd status`` and ``/health`` give it (``/health`` answers 503 below OK)."""
+
+    OK = "ok"
+    DEGRADED = "degraded"  # syncing, with something to look at
+    FAILING = "failing"  # not syncing

@@ -33,9 +33,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from syncd.vocabulary import BROKEN_RUNS, FAILED_JOBS, SUCCEEDED_JOBS, UNFINISHED_JOBS, JobStatus
+from syncd.vocabulary import (
+    BROKEN_RUNS,
+    FAILED_JOBS,
+    SUCCEEDED_JOBS,
+    UNFINISHED_JOBS,
+    HealthStatus,
+    JobStatus,
+)
 
-OK, DEGRADED, FAILING = "ok", "degraded", "failing"
+OK, DEGRADED, FAILING = HealthStatus.OK, HealthStatus.DEGRADED, HealthStatus.FAILING
 STALE_FACTOR = 3  # missed intervals before "no successful run" is more than scheduling jitter
 RETRY_ROUNDS = 2  # a retryable row still open after this many retry rounds is stuck
 ERROR_CHARS = 80

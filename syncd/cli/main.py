@@ -233,12 +233,13 @@ def stop_on_problems(
     """
     from syncd.app.attempts import record_refused_attempt
     from syncd.app.preflight import local_problems
+    from syncd.vocabulary import Trigger
 
     problems = local_problems(tenant, state_url)
     if problems:
         lines = [problem.render(tenant.path) for problem in problems]
         if attempt is not None:
-            record_refused_attempt(tenant, state_url, attempt[0], lines, full=attempt[1], trigger="cli")
+            record_refused_attempt(tenant, state_url, attempt[0], lines, full=attempt[1], trigger=Trigger.CLI)
         count = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
         raise fail("\n".join([*lines, f"{tenant.name}: not synced, nothing written ({count})"]))
 

@@ -14,7 +14,7 @@ from syncd.app.tenant_status import StreamStatus, TenantStatus
 from syncd.cli.run_tables import counters_summary
 from syncd.vocabulary import RunStatus
 
-HEALTH_STYLE = {OK: "green", DEGRADED: "yellow", FAILING: "red"}
+HEALTH_STYLE: dict[str, str] = {OK: "green", DEGRADED: "yellow", FAILING: "red"}
 
 
 def render_status(tenants: list[TenantStatus], console: Console) -> None:

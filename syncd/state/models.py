@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from syncd.state.types import UTCDateTime, utcnow
+from syncd.vocabulary import JobStatus, RunStatus
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -99,7 +100,7 @@ class Run(Base):
     stream: Mapped[str] = mapped_column(String(STREAM))
     trigger: Mapped[str] = mapped_column(String(20))
     mode: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20), default="running")
+    status: Mapped[str] = mapped_column(String(20), default=RunStatus.RUNNING)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     counters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -195,7 +196,7 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(String(20))  # incremental | full
     streams: Mapped[list[str] | None] = mapped_column(JSON)  # null means every stream
     trigger: Mapped[str] = mapped_column(String(20))  # schedule | retry | resync | webhook
-    status: Mapped[str] = mapped_column(String(20), default="queued")
+    status: Mapped[str] = mapped_column(String(20), default=JobStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -23,11 +23,10 @@ from syncd.broker.redis_broker import broker_url, ping, redis_client_url
 from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import discover_tenants
 from syncd.source.probe import mask_url, scrub
+from syncd.vocabulary import HealthStatus
 from syncd.web.basic_auth import authorized
 
-OK = "ok"
-FAILING = "failing"
-DEGRADED = "degraded"
+OK, DEGRADED, FAILING = HealthStatus.OK, HealthStatus.DEGRADED, HealthStatus.FAILING
 BROKER_TIMEOUT_S = 2.0
 CHECK_TIMEOUT_S = 5.0
 MAX_ERROR_CHARS = 300
@@ -108,7 +107,7 @@ def _load_tenants(settings: ProcessSettings) -> tuple[dict[str, str], list[str]]
         tenants, problems = discover_tenants(settings.config_dir, settings)
     except (ConfigError, OSError, ValueError) as exc:  # a file not there, unreadable, not UTF-8, not valid
         return {str(settings.config_dir): describe(exc)}, urls
-    results = {tenant.path.name: OK for tenant in tenants}
+    results: dict[str, str] = {tenant.path.name: OK for tenant in tenants}
     results.update({problem.path.name: describe(problem) for problem in problems})
     urls += [tenant.state_url for tenant in tenants]
     return dict(sorted(results.items())), list(dict.fromkeys(urls))
