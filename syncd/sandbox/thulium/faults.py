@@ -63,6 +63,7 @@ class FaultRule:
         return fnmatch.fnmatchcase(path, self.path)
 
     def _armed(self, method: str, path: str) -> bool:
+        """Counts this request when it matches ``after``: ``decide`` asks once per request and rule."""
         if not self.after:
             return True
         after_method, _, after_path = self.after.partition(" ")

@@ -119,17 +119,8 @@ async def reset(request: web.Request) -> web.Response:
 
 @routes.put("/_control/clock")
 async def set_clock(request: web.Request) -> web.Response:
-    """``{"frozen": true}`` stops the interval clock where it is, ``{"advance": s}`` moves it on,
-    ``{"frozen": false}`` lets it run again (a reset does too)."""
-    wv, body = _wv(request), await read_json_object(request)
-    if body.get("frozen") is True and wv.frozen_at is None:
-        wv.frozen_at = wv.interval_clock()
-    if "advance" in body:
-        if wv.frozen_at is None:
-            raise web.HTTPBadRequest(text="the clock runs; freeze it before advancing it")
-        wv.frozen_at += float(body["advance"])
-    if body.get("frozen") is False:
-        wv.frozen_at = None
+    wv = _wv(request)
+    wv.set_clock(await read_json_object(request))
     return json_response({"frozen": wv.frozen_at is not None})
 
 

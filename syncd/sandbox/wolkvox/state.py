@@ -113,6 +113,21 @@ class Wolkvox:
     def interval_clock(self) -> float:
         return time.monotonic() if self.frozen_at is None else self.frozen_at
 
+    def set_clock(self, body: dict[str, Any]) -> None:
+        """``{"frozen": true}`` stops the interval clock where it is, ``{"advance": s}`` moves a stopped
+        one on, ``{"frozen": false}`` lets it run again (a reset does too)."""
+        unknown = set(body) - {"frozen", "advance"}
+        if unknown:
+            raise ValueError(f"unknown clock keys {sorted(unknown)}")
+        if body.get("frozen") is True and self.frozen_at is None:
+            self.frozen_at = self.interval_clock()
+        if "advance" in body:
+            if self.frozen_at is None:
+                raise ValueError("the clock runs; freeze it before advancing it")
+            self.frozen_at += float(body["advance"])
+        if body.get("frozen") is False:
+            self.frozen_at = None
+
     def reset(self, *, chats: bool = True, limits: bool = True) -> None:
         self.stats = {}
         self.log = deque(maxlen=LOG_CAPACITY)
