@@ -17,9 +17,10 @@ import redis
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from syncd.app.lease import TenantBusy
 from syncd.app.runtime import TenantRuntime
 from syncd.app.sync import finish
-from syncd.app.tenant_lease import TenantBusy, tenant_lease
+from syncd.app.tenant_lease import tenant_lease
 from syncd.demo import write_demo_config
 from syncd.engine.ports import Commit, FailureRecord
 from syncd.engine.records import Position

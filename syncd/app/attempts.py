@@ -23,9 +23,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
+from syncd.app.lease import Lease
 from syncd.app.leased_crm import guarded_by
 from syncd.app.runtime import TenantRuntime, configured_streams, tenant_runtime
-from syncd.app.tenant_lease import Lease
 from syncd.engine.campaigns.run import campaign_stream
 from syncd.engine.errors import LeaseLost
 from syncd.settings import Tenant

@@ -26,10 +26,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-
 from syncd.app.campaigns import CampaignSetupError, check_campaigns
 from syncd.settings import ConfigError, ProcessSettings, Tenant, load_tenant
 from syncd.settings.discovery import tenant_files
@@ -199,12 +195,17 @@ def state_revision(url: str) -> str | None:
         return None
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            return migrate.recorded_revision(conn)
     finally:
         engine.dispose()
 
 
 def known_revision(revision: str) -> bool:
+    """Whether one of this syncd's scripts has ``revision``: Alembic is loaded only for a state DB
+    that is not at the head, so a sync of a current one never imports it."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
     scripts = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
     try:
         return scripts.get_revision(revision) is not None

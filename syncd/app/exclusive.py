@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from syncd.app.broker_client import connect_redis
-from syncd.app.tenant_lease import Lease, tenant_lease
+from syncd.app.lease import Lease
 from syncd.broker.redis_broker import live_broker_url
 from syncd.settings import ProcessSettings, Tenant
 from syncd.state.db import StateDb
@@ -35,6 +34,10 @@ def exclusive_run(
             close_dead_unleased(tenant.name, state_url)
         yield None
         return
+    # Redis is loaded only here: a sync on a machine with no daemon has nobody to exclude
+    from syncd.app.broker_client import connect_redis
+    from syncd.app.tenant_lease import tenant_lease
+
     db = StateDb.open(state_url)
     client = connect_redis(broker)
     try:

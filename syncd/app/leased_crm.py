@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from syncd.app.tenant_lease import Lease
+from syncd.app.lease import Lease
 from syncd.engine.campaigns.ports import CampaignCrm
 from syncd.engine.campaigns.records import RecordState
 from syncd.engine.ports import Crm, CrmResult, Payload, RemoteRecord

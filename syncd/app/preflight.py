@@ -40,6 +40,6 @@ def state_problems(tenant: Tenant, url: str) -> list[ConfigProblem]:
         revision = state_revision(url)
     except (Unusable, StateDbError) as exc:
         return [unreachable_state(tenant, url, exc)]
-    if revision is None or revision == migrate.head_revision() or known_revision(revision):
+    if revision is None or revision == migrate.HEAD_REVISION or known_revision(revision):
         return []
     return [unknown_revision(tenant, url, revision)]

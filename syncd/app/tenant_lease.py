@@ -19,13 +19,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import redis
 from redis.exceptions import LockError, LockNotOwnedError, RedisError
 
-from syncd.engine.errors import LeaseLost
-from syncd.errors import Retriable
+from syncd.app.lease import Lease, TenantBusy
 from syncd.observability.metrics import LOCK_BUSY, LOCK_WAIT
 from syncd.state.db import Sessions
 from syncd.state.errors import StateDbError
@@ -35,14 +33,6 @@ from syncd.state.runs import UNKNOWN_LOCK, LockSeen, process_token, reap, touch_
 log = logging.getLogger("syncd.lease")
 
 KEY_PREFIX = "syncd:lock:"
-
-
-class TenantBusy(Retriable):
-    """Another run holds the tenant: the trigger is recorded as skipped, not queued behind."""
-
-    def __init__(self, tenant: str, holder: str | None) -> None:
-        super().__init__(f"tenant {tenant!r} is busy (held by {holder or 'unknown'})")
-        self.tenant, self.holder = tenant, holder
 
 
 def lock_key(tenant: str) -> str:
@@ -67,26 +57,6 @@ def lock_seen(client: redis.Redis | None, tenant: str) -> LockSeen:
         return LockSeen(True, lock_holder(client, tenant))
     except RedisError:
         return UNKNOWN_LOCK
-
-
-@dataclass
-class Lease:
-    tenant: str
-    token: str
-    epoch: int
-    ttl: float
-    deadline: float  # monotonic time after which the lock may belong to someone else
-    lost: threading.Event = field(default_factory=threading.Event)
-
-    def ensure(self) -> None:
-        """Raise before a write if the lease may have lapsed; cheap enough to call per request."""
-        if self.lost.is_set():
-            raise LeaseLost(f"tenant {self.tenant!r}: lock taken over (epoch {self.epoch})")
-        if time.monotonic() >= self.deadline:
-            raise LeaseLost(f"tenant {self.tenant!r}: lock expired before it could be renewed")
-
-    def renewed(self, at: float) -> None:
-        self.deadline = at + self.ttl
 
 
 class Heartbeat(threading.Thread):

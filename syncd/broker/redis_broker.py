@@ -15,15 +15,15 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit
-
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from syncd.errors import Fatal
 from syncd.settings.process import ProcessSettings
 from syncd.state.processes import PROC, pid_alive
+
+if TYPE_CHECKING:
+    import redis
 
 # sockaddr_un.sun_path is 108 bytes on Linux, one of which is the terminating NUL.
 SOCKET_PATH_MAX = 107
@@ -75,6 +75,12 @@ def ping(client_url: str, timeout: float) -> None:
 
 
 def _probe_client(client_url: str, timeout: float) -> redis.Redis:
+    # redis-py is loaded when a broker is asked, not on import: `syncd sync` on a machine with no
+    # daemon asks none (see ``EmbeddedRedis.running``)
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     no_retry = Retry(NoBackoff(), 0)
     return redis.Redis.from_url(
         client_url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=no_retry
@@ -100,6 +106,11 @@ class EmbeddedRedis:
         return f"redis+socket://{self.socket_path}"
 
     def running(self) -> bool:
+        """No socket, no server: asked on every `syncd sync`, that answer needs no Redis client."""
+        if not self.socket_path.exists():
+            return False
+        import redis
+
         try:
             ping(f"unix://{self.socket_path}", PING_TIMEOUT_S)
         except (redis.RedisError, OSError):
@@ -158,6 +169,8 @@ class EmbeddedRedis:
             raise EmbeddedRedisError(f"embedded Redis failed to start: {detail}{self._log_tail()}")
 
     def _shutdown(self) -> None:
+        import redis
+
         client = _probe_client(f"unix://{self.socket_path}", PING_TIMEOUT_S)
         try:
             # The append-only file is fsynced on any shutdown; NOSAVE only skips an RDB snapshot.

@@ -208,7 +208,7 @@ def retry_run(
 ) -> int:
     """Queue or run the streams the retried rows belong to; returns an exit code like `syncd sync`."""
     from syncd.app.failure_retry import queue_retry, run_retry_here, sync_streams
-    from syncd.app.tenant_lease import TenantBusy
+    from syncd.app.lease import TenantBusy
     from syncd.cli.daemon import daemon_dispatch
     from syncd.cli.report import print_outcome
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import Iterator
@@ -189,9 +190,9 @@ def sync(
 
     from syncd.app.attempts import Attempt, attempted_runtime
     from syncd.app.exclusive import exclusive_run
+    from syncd.app.lease import TenantBusy
     from syncd.app.resync import check_streams
     from syncd.app.sync import sync_tenant
-    from syncd.app.tenant_lease import TenantBusy
     from syncd.cli.report import print_outcome, progress_reporter
     from syncd.settings import load_tenant
     from syncd.source.errors import SourceMissing
@@ -290,3 +291,8 @@ def main() -> None:
             raise
         typer.echo(explain(exc), err=True)
         raise SystemExit(1) from None
+    finally:
+        # The interpreter's last collections at exit walk every object the imports made (over 100,000):
+        # a fifth of a second of a `syncd sync` with nothing to do. What a command opened its with-blocks
+        # have closed by now, so nothing left needs the collector to exit right.
+        gc.freeze()

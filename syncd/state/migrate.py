@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import inspect, make_url, text
+from sqlalchemy import Connection, inspect, make_url, text
 
 from syncd.state.db import make_engine
 
@@ -54,11 +54,17 @@ def current_revision(url: str) -> str | None:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            if not inspect(conn).has_table("alembic_version"):
-                return None
-            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            return recorded_revision(conn)
     finally:
         engine.dispose()
+
+
+def recorded_revision(conn: Connection) -> str | None:
+    """``alembic_version``'s one row, read as Alembic reads it, without loading Alembic."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return None if revision is None else str(revision)
 
 
 def is_current(url: str) -> bool:

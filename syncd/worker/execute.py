@@ -14,10 +14,11 @@ import redis
 
 from syncd.app.attempts import Attempt, attempted_runtime, record_refused_attempt
 from syncd.app.explain import explain
+from syncd.app.lease import Lease, TenantBusy
 from syncd.app.preflight import local_problems
 from syncd.app.state_views import JobInfo, TenantStores
 from syncd.app.sync import TenantOutcome, sync_tenant
-from syncd.app.tenant_lease import Lease, TenantBusy, tenant_lease
+from syncd.app.tenant_lease import tenant_lease
 from syncd.observability.metrics import JOBS
 from syncd.settings import ConfigError, ProcessSettings, Tenant
 from syncd.settings.discovery import find_tenant

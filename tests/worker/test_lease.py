@@ -9,7 +9,8 @@ import pytest
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from syncd.app.tenant_lease import TenantBusy, lock_holder, lock_key, lock_seen, tenant_lease
+from syncd.app.lease import TenantBusy
+from syncd.app.tenant_lease import lock_holder, lock_key, lock_seen, tenant_lease
 from syncd.engine.errors import LeaseLost
 from syncd.engine.ports import Commit, Link
 from syncd.engine.records import Position
