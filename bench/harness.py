@@ -30,6 +30,7 @@ class Measured:
     seconds: float
     returncode: int
     peak_rss_mb: float
+    cpu_seconds: float  # user + system CPU time of the syncd process itself
     requests: dict[str, int] = field(default_factory=dict)  # "METHOD route" -> count
     stderr: str = ""
 
@@ -53,7 +54,7 @@ class Bench:
         # GNU time reports the peak RSS of syncd itself: a child's own rusage would also count the
         # memory of this process (the generated source) that it had before its exec.
         rss_file = self.folder / "peak_rss_kb"
-        timed = ["/usr/bin/time", "-f", "%M", "-o", str(rss_file)]
+        timed = ["/usr/bin/time", "-f", "%M %U %S", "-o", str(rss_file)]
         process = subprocess.run(
             [*timed, str(SYNCD), "sync", "--config", str(self.config), *args],
             env=self.env,
@@ -64,12 +65,13 @@ class Bench:
         )
         stderr = process.stderr
         seconds = time.perf_counter() - started
-        peak_kb = int(rss_file.read_text().split()[-1])
+        peak_kb, user, system = rss_file.read_text().split()[-3:]
         counts = self.sandbox.control.counts()
         requests = {
             route: int(n) for route, n in counts["by_route"].items() if not route.startswith("GET /_")
         }
-        return Measured(seconds, process.returncode, peak_kb / 1024, requests, stderr[-2000:])
+        cpu = float(user) + float(system)
+        return Measured(seconds, process.returncode, int(peak_kb) / 1024, cpu, requests, stderr[-2000:])
 
 
 @contextmanager

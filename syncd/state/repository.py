@@ -34,7 +34,7 @@ from syncd.state.leases import holder_of
 from syncd.state.run_log import RunLog
 from syncd.state.runs import process_token
 from syncd.state.scope import TenantScoped
-from syncd.state.upsert import upsert
+from syncd.state.upsert import execute_batch, upsert
 from syncd.vocabulary import BLOCKED_KINDS, FailureKind, RunStatus
 
 YIELD_PER = 1000
@@ -321,7 +321,7 @@ class StateStore(TenantScoped):
             {"tenant": self.tenant, "stream": stream, "source_key": key, "state": PENDING, "synced_at": now}
             for key in dict.fromkeys(keys)
         ]
-        session.execute(_pending_upsert(dialect), rows)
+        execute_batch(session, _pending_upsert(dialect), rows)
 
     def _upsert_links(
         self, session: Session, dialect: str, stream: str, links: Sequence[Link], now: datetime
@@ -345,7 +345,7 @@ class StateStore(TenantScoped):
             }
             for link in latest.values()
         ]
-        session.execute(_links_upsert(dialect), rows)
+        execute_batch(session, _links_upsert(dialect), rows)
 
 
 # Statements built once per dialect: building an upsert costs more than executing it.

@@ -30,6 +30,11 @@ def clean_text(value: Any) -> str | None:
     text was expected) their UTF-8 text: never Python's ``b'...'`` spelling of them."""
     if value is None:
         return None
+    if type(value) is str:  # nearly every value: one strip, and only non-ASCII text can hold a surrogate
+        text = value.strip()
+        if not text.isascii() and not is_valid_text(text):
+            raise InvalidValue("is not valid UTF-8 text")
+        return text or None
     if isinstance(value, bytes | bytearray | memoryview):
         value = decode_bytes(value)
     if isinstance(value, datetime):
@@ -84,8 +89,7 @@ CLEANERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def clean_field(target: str, value: Any) -> Any:
+def cleaner_for(target: str) -> Callable[[Any], Any]:
     """``target`` as mapped ("email", "address.city", "custom_fields.Segment"); nested parts are text."""
     head, dot, _ = target.partition(".")
-    clean: Callable[[Any], Any] = clean_text if dot else CLEANERS.get(head, clean_text)
-    return clean(value)
+    return clean_text if dot else CLEANERS.get(head, clean_text)

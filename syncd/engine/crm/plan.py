@@ -15,6 +15,7 @@ from syncd.engine.crm.normalize import (
     Unreadable,
     content_hash,
     describe_error,
+    field_rules,
     normalize,
 )
 from syncd.engine.crm.payload import decode_bytes, is_valid_text
@@ -35,6 +36,9 @@ class StreamSpec:
     company_key: str | None = None  # customers: source column holding the company's key
     identifier_prefix: str = ""
     on_source_delete: Literal["delete", "ignore"] = "delete"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fields", field_rules(self.fields))  # each field's rule found once
 
     def identifier(self, key: str) -> str:
         return f"{self.identifier_prefix}{key}"
@@ -165,23 +169,44 @@ def plan_upsert(row: SourceRow, spec: StreamSpec, ctx: PageContext, plan: PagePl
         plan.failures.append(company.note)  # only a create may wait for a company on its way
         return
     digest = content_hash(hashed_content(payload, company))
-    note = with_row_note(company.note, row, "update" if link is not None else "create")
-    op = Op("create", row.key, payload, digest, company_key=company.key, note=note)
-    if link is not None and link.payload_hash == digest:
-        plan.unchanged.append(linked_update(op, link))
-        if link.company_key != company.key:
-            plan.relinked.append(replace(link, company_key=company.key))
-    elif row.key in ctx.failed_hashes and ctx.failed_hashes[row.key] == digest:
+    unchanged = link is not None and link.payload_hash == digest
+    if not unchanged and ctx.failed_hashes.get(row.key) == digest:
         return  # failed permanently with exactly this content: wait for the source row to change
-    elif link is not None:
-        plan.ops.append(linked_update(op, link))
-    else:
-        plan.ops.append(replace(op, lookup_first=row.key in ctx.lookup_first))
+    note = with_row_note(company.note, row, "update" if link is not None else "create")
+    lookup_first = link is None and row.key in ctx.lookup_first
+    op = upsert_op(row.key, payload, digest, link, company.key, note, lookup_first=lookup_first)
+    if link is None or not unchanged:
+        plan.ops.append(op)
+        return
+    plan.unchanged.append(op)
+    if link.company_key != company.key:
+        plan.relinked.append(replace(link, company_key=company.key))
 
 
-def linked_update(op: Op, link: Link) -> Op:
-    return replace(
-        op, kind="update", thulium_id=link.thulium_id, company_customer_id=link.company_customer_id
+def upsert_op(
+    key: str,
+    payload: Payload,
+    digest: str,
+    link: Link | None,
+    company_key: str | None,
+    note: FailureRecord | None,
+    *,
+    lookup_first: bool,
+) -> Op:
+    """A create, or an update of the linked record, built once (a row's op is made a million times)."""
+    if link is None:
+        return Op(
+            "create", key, payload, digest, lookup_first=lookup_first, company_key=company_key, note=note
+        )
+    return Op(
+        "update",
+        key,
+        payload,
+        digest,
+        link.thulium_id,
+        link.company_customer_id,
+        company_key=company_key,
+        note=note,
     )
 
 
