@@ -189,6 +189,7 @@ def sync(
     from rich.console import Console
 
     from syncd.app.attempts import Attempt, attempted_runtime
+    from syncd.app.collector import freeze_start_up
     from syncd.app.exclusive import exclusive_run
     from syncd.app.lease import TenantBusy
     from syncd.app.resync import check_streams
@@ -206,6 +207,7 @@ def sync(
     state_url = dry_run_state_url(tenant.state_url) if dry_run else tenant.state_url
     stop_on_problems(tenant, state_url, None if dry_run else (stream, full))
     migrate.upgrade_if_needed(state_url)
+    freeze_start_up()
     console = Console()
     try:
         with exclusive_run(ProcessSettings(), tenant, state_url, enabled=not dry_run, wait=wait) as lease:

@@ -272,7 +272,10 @@ class SqlSource:
         with self.engine.connect() as conn:
             result = conn.execute(stmt)
             temporal = zero_dates.temporal_columns(result.cursor.description) & dates if dates else set()
-            rows = result.mappings().all()
+            names = tuple(result.keys())
+            # plain dicts: a page's values are each read once or twice, and a RowMapping's lookups cost
+            # more than building the dict
+            rows = [dict(zip(names, row, strict=True)) for row in result]
         return zero_dates.clean_rows(rows, temporal) if temporal else rows
 
 

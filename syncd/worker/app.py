@@ -95,5 +95,13 @@ def setup_metrics(**_: Any) -> None:
         serve_worker_metrics(path, settings.metrics_port)
 
 
+def freeze_worker_start_up(**_: Any) -> None:
+    """In the main process before the pool forks: the children share the frozen objects' pages too."""
+    from syncd.app.collector import freeze_start_up
+
+    freeze_start_up()
+
+
 signals.setup_logging.connect(setup_logging, weak=False)
 signals.worker_init.connect(setup_metrics, weak=False)
+signals.worker_init.connect(freeze_worker_start_up, weak=False)
