@@ -54,17 +54,22 @@ class ThuliumClient(AbstractContextManager["ThuliumClient"]):
             raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
         secret = password.get_secret_value() if isinstance(password, SecretStr) else password
         self.user = user
-        http = httpx.Client(
-            base_url=base_url.rstrip("/") + "/",
-            auth=httpx.BasicAuth(user, secret),
-            timeout=(timeouts or Timeouts()).to_httpx(),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            headers={"Accept": "application/json", "Accept-Language": accept_language},
-            follow_redirects=False,
-            transport=transport,
-        )
+
+        def connect() -> httpx.Client:
+            return httpx.Client(
+                base_url=base_url.rstrip("/") + "/",
+                auth=httpx.BasicAuth(user, secret),
+                timeout=(timeouts or Timeouts()).to_httpx(),
+                limits=httpx.Limits(
+                    max_connections=max_connections, max_keepalive_connections=max_connections
+                ),
+                headers={"Accept": "application/json", "Accept-Language": accept_language},
+                follow_redirects=False,
+                transport=transport,
+            )
+
         self.session = ApiSession(
-            http, user, retry=retry, gate=gate, observer=observer, sleep=sleep, max_url_bytes=max_url_bytes
+            connect, user, retry=retry, gate=gate, observer=observer, sleep=sleep, max_url_bytes=max_url_bytes
         )
         self.customers = Customers(self.session)
         self.companies = Companies(self.session)

@@ -81,7 +81,7 @@ class ApiSession:
 
     def __init__(
         self,
-        http: httpx.Client,
+        connect: Callable[[], httpx.Client],
         user: str,
         *,
         retry: RetryPolicy | None = None,
@@ -93,7 +93,9 @@ class ApiSession:
         self.user = user
         self.max_url_bytes = max_url_bytes
         self.observer = observer
-        self._http = http
+        self._connect = connect
+        self._client: httpx.Client | None = None
+        self._closed = False
         self._retry = retry or RetryPolicy()
         self._gate = gate
         # A gate that paces by outcomes (429 pauses, 5xx trips a breaker) also has ``after_response``.
@@ -103,7 +105,24 @@ class ApiSession:
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        self._http.close()
+        with self._lock:
+            client, self._client, self._closed = self._client, None, True
+        if client is not None:
+            client.close()
+
+    @property
+    def _http(self) -> httpx.Client:
+        """Made on first use: a run with nothing to send never builds a connection pool or a TLS
+        context (a tenth of its start-up)."""
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._closed:
+                    raise RuntimeError("the Thulium client is closed")
+                if self._client is None:
+                    self._client = self._connect()
+                client = self._client
+        return client
 
     def request_counts(self) -> dict[str, int]:
         with self._lock:
