@@ -275,7 +275,7 @@ class SqlSource:
             names = tuple(result.keys())
             # plain dicts: a page's values are each read once or twice, and a RowMapping's lookups cost
             # more than building the dict
-            rows = [dict(zip(names, row, strict=True)) for row in result]
+            rows = [dict(zip(names, row, strict=True)) for row in result.all()]
         return zero_dates.clean_rows(rows, temporal) if temporal else rows
 
 

@@ -288,14 +288,9 @@ class FailureLog(TenantScoped):
 
 def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
     """``items`` in lists of at most ``size``: what one IN list of a statement may hold."""
-    chunk: list[T] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+    whole = items if isinstance(items, list) else list(items)
+    for start in range(0, len(whole), size):
+        yield whole[start : start + size]
 
 
 # Statements built once (per dialect): building an upsert costs more than executing it.
