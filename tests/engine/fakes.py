@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from syncd.engine.ports import Commit, CrmResult, FailureRecord, Link, Payload, RemoteRecord
 from syncd.engine.records import Position, SourceRow
 from syncd.engine.resolve import ItemStatus
 from syncd.vocabulary import BLOCKED_KINDS, PENDING_KINDS
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def locked(method: Callable[P, R]) -> Callable[P, R]:
+    """One thread at a time in the fake, as a database gives each connection a consistent view: the run
+    reads its next page on a thread of its own while the main thread commits (``engine/crm/ahead.py``)."""
+
+    @functools.wraps(method)
+    def inside(*args: P.args, **kwargs: P.kwargs) -> R:
+        fake = args[0]
+        assert hasattr(fake, "lock"), "only fakes with a lock are locked"
+        with fake.lock:
+            return method(*args, **kwargs)
+
+    return inside
 
 
 class Crash(BaseException):
@@ -38,7 +57,9 @@ class FakeSource:
     lookback: int = 0
     # Keys whose updated_at is ahead of the source's clock: read_changed leaves them to read_ahead.
     ahead: dict[str, set[str]] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
+    @locked
     def put(
         self, stream: str, key: str, deleted: bool = False, *, stamped: int | None = None, **values: Any
     ) -> None:
@@ -48,10 +69,12 @@ class FakeSource:
             stamped = self.tick
         self.tables.setdefault(stream, {})[key] = SourceRow(key, Position(stamped, key), deleted, values)
 
+    @locked
     def drop(self, stream: str, key: str) -> None:
         del self.tables[stream][key]
         self.ahead.get(stream, set()).discard(key)
 
+    @locked
     def mark_ahead(self, stream: str, key: str, ahead: bool = True) -> None:
         """The row's ``updated_at`` is ahead of the source's clock (or, ``ahead=False``, no longer)."""
         marked = self.ahead.setdefault(stream, set())
@@ -60,6 +83,7 @@ class FakeSource:
         else:
             marked.discard(key)
 
+    @locked
     def read_ahead(self, stream: str) -> Iterator[SourceRow]:
         table = self.tables.get(stream, {})
         rows = sorted(
@@ -76,14 +100,15 @@ class FakeSource:
     def keyset(self, stream: str, after: Position | None, upper: int) -> Iterator[SourceRow]:
         last: tuple[Any, str] | None = None
         while True:
-            rows = [
-                row
-                for row in self.tables.get(stream, {}).values()
-                if row.position.updated_at <= upper
-                and row.key not in self.ahead.get(stream, set())
-                and (after is None or self.in_window(row.position, after))
-                and (last is None or (row.position.updated_at, row.key) > last)
-            ]
+            with self.lock:
+                rows = [
+                    row
+                    for row in self.tables.get(stream, {}).values()
+                    if row.position.updated_at <= upper
+                    and row.key not in self.ahead.get(stream, set())
+                    and (after is None or self.in_window(row.position, after))
+                    and (last is None or (row.position.updated_at, row.key) > last)
+                ]
             if not rows:
                 return
             row = min(rows, key=lambda r: (r.position.updated_at, r.key))
@@ -96,6 +121,7 @@ class FakeSource:
             return bool(position.updated_at > after.updated_at - self.lookback)
         return bool(position.updated_at >= after.updated_at)
 
+    @locked
     def read_keys(self, stream: str, keys: Iterable[str]) -> list[SourceRow]:
         table = self.tables.get(stream, {})
         return [table[k] for k in keys if k in table]
@@ -110,20 +136,26 @@ class FakeStore:
     recheck: set[str] = field(default_factory=set)  # customer keys whose company moved
     commits: int = 0
     fail_on_commit: int | None = None
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
+    @locked
     def cursor(self, stream: str) -> Position | None:
         return self.cursors.get(stream)
 
+    @locked
     def links(self, stream: str, keys: Collection[str]) -> dict[str, Link]:
         table = self.links_by_stream.get(stream, {})
         return {k: table[k] for k in keys if k in table}
 
+    @locked
     def all_links(self, stream: str) -> Iterator[Link]:
         return iter(list(self.links_by_stream.get(stream, {}).values()))
 
+    @locked
     def pending_keys(self, stream: str, keys: Collection[str]) -> set[str]:
         return self.pending.get(stream, set()) & set(keys)
 
+    @locked
     def due_retries(self, stream: str, now: datetime) -> list[str]:
         due = [
             key
@@ -133,6 +165,7 @@ class FakeStore:
         moved = sorted(self.recheck - set(due)) if stream == "customers" else []
         return due + moved
 
+    @locked
     def open_failure_hashes(self, stream: str, keys: Collection[str]) -> dict[str, str | None]:
         return {
             key: f.payload_hash
@@ -140,12 +173,15 @@ class FakeStore:
             if s == stream and key in keys and f.kind in BLOCKED_KINDS
         }
 
+    @locked
     def newest_id(self, stream: str) -> int | None:
         return max((link.thulium_id for link in self.links_by_stream.get(stream, {}).values()), default=None)
 
+    @locked
     def open_failure_keys(self, stream: str) -> set[str]:
         return {key for (s, key) in self.failures if s == stream}
 
+    @locked
     def commit(self, stream: str, commit: Commit) -> None:
         self.commits += 1
         if self.fail_on_commit is not None and self.commits >= self.fail_on_commit:
@@ -181,6 +217,7 @@ class FakeStore:
             customers = self.links_by_stream.get("customers", {})
             self.recheck.update(k for k, link in customers.items() if link.company_key in commit.moved)
 
+    @locked
     def failure_kinds(self, stream: str) -> dict[str, str]:
         return {key: f.kind for (s, key), f in self.failures.items() if s == stream}
 

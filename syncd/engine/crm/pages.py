@@ -31,8 +31,9 @@ class PagePlanner:
     remote: RemoteIndex | None
     linked: set[str]
 
-    def plan(self, rows: list[SourceRow], lookup_first: bool) -> tuple[PagePlan, list[Op]]:
-        """The page's plan, counted, and the ops to send once Thulium's records are taken into account."""
+    def prepare(self, rows: list[SourceRow], lookup_first: bool) -> PagePlan:
+        """The page's plan from what the state DB and the source say of its keys; it reads and changes
+        nothing of the run's own, so it may run on a thread of its own (``ahead.PagesAhead``)."""
         keys = [row.key for row in rows]
         ctx = PageContext(
             links=self.store.links(self.spec.name, keys),
@@ -41,9 +42,12 @@ class PagePlanner:
             full=self.options.full,
             **self.company_context(rows),
         )
-        plan = plan_page(rows, self.spec, ctx)
+        return plan_page(rows, self.spec, ctx)
+
+    def finish(self, plan: PagePlan) -> list[Op]:
+        """The plan counted, and the ops to send once Thulium's records are taken into account."""
         self.outcomes.count_plan(plan)
-        return plan, self.reconcile(plan)
+        return self.reconcile(plan)
 
     def commit(
         self, plan: PagePlan, ops: list[Op], rows: list[SourceRow], lookup_first: bool

@@ -1,7 +1,8 @@
 """The only sequencer: one run of one stream, given Source, Crm and Store.
 
-The main thread reads the source, plans, resolves results and commits; worker threads
-only carry Crm calls, so the store needs no locking and commits happen in one order.
+The main thread resolves results and commits; worker threads only carry Crm calls, and one
+more reads and plans the next page meanwhile (``PagesAhead``), so only the main thread writes the
+store and commits happen in one order.
 A crash anywhere re-reads from the last commit and re-sends nothing already linked with
 the same hash.
 
@@ -17,6 +18,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
+from syncd.engine.crm.ahead import PagesAhead, PlannedPage
 from syncd.engine.crm.answers import Answers, IdFloor
 from syncd.engine.crm.dispatch import Batcher, CallSender, InFlight, ends_the_run
 from syncd.engine.crm.ledger import PhaseCursor, RunKeys
@@ -123,13 +125,15 @@ class StreamRun:
             page_id = self.cursor.pages.open_page(Position(None, None), len(initial))
             self.batches.add([Item(op, page_id) for op in initial])
         pages = chunked(rows, self.options.page_size)
-        while True:
-            while self.batches.ready >= self.options.max_in_flight:
-                self.step(exhausted=False)
-            page = next(pages, None)
-            if page is None:
-                break
-            self.take_page(page, lookup_first)
+        with PagesAhead(pages, lambda page: self.planner.prepare(page, lookup_first)) as ahead:
+            while True:
+                while self.batches.ready >= self.options.max_in_flight:
+                    self.step(exhausted=False)
+                page = ahead.take()
+                if page is None:
+                    break
+                self.take_page(page, lookup_first)
+                ahead.request()  # read on while this page's calls are out
         while self.step(exhausted=True):
             pass
 
@@ -149,12 +153,13 @@ class StreamRun:
         return True
 
     # -- planning ---------------------------------------------------------------------------
-    def take_page(self, rows: list[SourceRow], lookup_first: bool) -> None:
+    def take_page(self, page: PlannedPage, lookup_first: bool) -> None:
         """The page's pending marks are committed with its plan, before any of its items can be sent."""
+        rows, plan = page
         self.outcomes.counters.read += len(rows)
         if self.options.full:
             self.seen.update(row.key for row in rows)
-        plan, ops = self.planner.plan(rows, lookup_first)
+        ops = self.planner.finish(plan)
         if self.options.dry_run:
             self.outcomes.preview_ops(ops, self.preview)
             return
