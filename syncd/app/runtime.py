@@ -29,12 +29,10 @@ from syncd.thulium import ThuliumClient, Timeouts
 from syncd.thulium.campaigns import ThuliumCampaigns
 from syncd.thulium.crm import ThuliumCrm
 from syncd.thulium.pacing import (
-    FallbackBackend,
     InProcessBackend,
     PacingBackend,
     PacingGate,
     PacingPolicy,
-    RedisBackend,
     account_key,
     local_account,
 )
@@ -150,9 +148,8 @@ def pacing_gate(thulium: ThuliumSection, settings: ProcessSettings | None = None
 def pacing_backend(account: str, policy: PacingPolicy, settings: ProcessSettings) -> PacingBackend:
     """Redis when this machine has a broker (workers and manual syncs then share one budget), else this
     process alone. An unreachable broker never stops a sync: it paces alone, with a warning."""
-    # Imported here: only a paced tenant needs the Redis client and the broker lookup at start.
-    import redis
-
+    # Imported here: only a paced tenant needs the broker lookup at start, and the Redis client only when
+    # a broker is there.
     from syncd.broker.redis_broker import live_broker_url, redis_client_url
 
     local = InProcessBackend(policy, local_account(account))
@@ -162,6 +159,10 @@ def pacing_backend(account: str, policy: PacingPolicy, settings: ProcessSettings
         broker = None
     if broker is None:
         return local
+    import redis
+
+    from syncd.thulium.shared_pacing import FallbackBackend, RedisBackend
+
     try:
         shared = RedisBackend.connect(redis_client_url(broker), account, policy)
     except (redis.RedisError, OSError, ValueError) as exc:

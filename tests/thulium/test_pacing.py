@@ -28,17 +28,15 @@ from syncd.settings import ProcessSettings
 from syncd.settings.tenant import ThuliumSection
 from syncd.thulium import RetryPolicy, ThuliumClient, ThuliumUnavailable
 from syncd.thulium.pacing import (
-    REDIS_RETRY_AFTER,
-    FallbackBackend,
     InProcessBackend,
     LocalAccount,
     PacingBackend,
     PacingGate,
     PacingPolicy,
-    RedisBackend,
     Wait,
     account_key,
 )
+from syncd.thulium.shared_pacing import REDIS_RETRY_AFTER, FallbackBackend, RedisBackend
 from tests.fixtures.redis import RedisServer
 from tests.thulium.conftest import Control
 
