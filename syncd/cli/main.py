@@ -141,6 +141,14 @@ def sandbox(
     latency_ms: Annotated[int, typer.Option(help="Added latency per request.")] = 0,
     jitter_ms: Annotated[int, typer.Option(help="Random extra latency, up to this.")] = 0,
     seed: Annotated[int, typer.Option(help="Random seed for jitter and fault injection.")] = 0,
+    capacity: Annotated[
+        int | None,
+        typer.Option(min=1, help="Serve at most this many API requests at once; the rest queue."),
+    ] = None,
+    queue_limit: Annotated[
+        int | None,
+        typer.Option(min=0, help="With --capacity: this many may wait, past that 429 (default: K)."),
+    ] = None,
     user: Annotated[str, typer.Option(help="API user the sandbox accepts.")] = "api_user",
     profile: Annotated[
         str,
@@ -157,8 +165,9 @@ def sandbox(
 
     try:
         config = config_from_options(options)
-    except ValueError as exc:  # only the profile can be wrong: this command reads no file
-        raise typer.BadParameter(str(exc), param_hint="--profile") from None
+    except ValueError as exc:  # the profile, or a queue without a capacity: this command reads no file
+        hint = "--queue-limit" if "--queue-limit" in str(exc) else "--profile"
+        raise typer.BadParameter(str(exc), param_hint=hint) from None
     run_sandbox(config, print_port=True)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from syncd.sandbox.launch.control_client import ControlClient, ControlError
+from syncd.sandbox.thulium.capacity import CapacityLimit
 from syncd.sandbox.thulium.faults import FaultConfig, FaultKind, FaultRule, RateLimit
 from syncd.sandbox.thulium.readings import Readings
 
@@ -104,6 +105,19 @@ class SandboxControl(ControlClient):
         cfg = self.fault_state()
         cfg["rate_limit"] = None if rps is None else {"rps": rps, "burst": burst}
         self.set_faults(cfg)
+
+    def set_capacity(self, limit: int | None, queue_limit: int | None = None, retry_after: int = 1) -> None:
+        """At most ``limit`` requests served at once, ``queue_limit`` more waiting (None: as many as
+        ``limit``), a 429 with ``retry_after`` past that; ``limit`` None serves any number again."""
+        cfg = self.fault_state()
+        cfg["capacity"] = None if limit is None else CapacityLimit(limit, queue_limit, retry_after).to_json()
+        self.set_faults(cfg)
+
+    def capacity(self) -> dict[str, Any]:
+        """{"limit": {...} | None, "serving", "waiting", "served", "queued", "rejected", "peak_serving",
+        "peak_waiting"}: counted since the capacity was last set (or the last reset)."""
+        data: dict[str, Any] = self._call("GET", "/capacity")
+        return data
 
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")

@@ -35,7 +35,11 @@ class SandboxProcess(ChildServer[SandboxControl]):
         host: str = "127.0.0.1",
         profile: str = "default",
         readings: Readings | dict[str, Any] | None = None,
+        capacity: int | None = None,
+        queue_limit: int | None = None,
     ) -> None:
+        """``capacity``: at most this many requests served at once, ``queue_limit`` more waiting (default: as
+        many), 429 past that (see ``syncd.sandbox.thulium.capacity``)."""
         super().__init__(host=host)
         self.profile = profile
         self.readings = readings
@@ -46,6 +50,8 @@ class SandboxProcess(ChildServer[SandboxControl]):
         self.faults = faults
         self.user = user
         self.password = password
+        self.capacity = capacity
+        self.queue_limit = queue_limit
 
     @property
     def url(self) -> str:
@@ -55,6 +61,10 @@ class SandboxProcess(ChildServer[SandboxControl]):
         args = ["--user", self.user, "--seed", str(self.seed)]
         args += ["--latency-ms", str(self.latency_ms), "--jitter-ms", str(self.jitter_ms)]
         args += ["--profile", self.profile]
+        if self.capacity is not None:
+            args += ["--capacity", str(self.capacity)]
+        if self.queue_limit is not None:
+            args += ["--queue-limit", str(self.queue_limit)]
         if self.readings is not None:
             readings_path = tmp / "readings.json"
             body = self.readings.to_json() if isinstance(self.readings, Readings) else self.readings

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from syncd.sandbox.thulium.capacity import CapacityLimit
 from syncd.sandbox.thulium.faults import FaultConfig
 from syncd.sandbox.thulium.readings import Readings, profile
 
@@ -32,13 +33,18 @@ class SandboxConfig:
 
 def config_from_options(options: Mapping[str, Any]) -> SandboxConfig:
     """``options`` by the command lines' names: host, port, seed_file, user, profile, latency_ms, jitter_ms
-    and seed, and faults_file and readings_file where the command has them. Latency, jitter and seed given
-    there override the same keys of the faults file. The password comes from the environment, never from
-    argv (``ps`` shows argv). Raises ValueError for an unknown profile."""
+    and seed, and faults_file, readings_file, capacity and queue_limit where the command has them. Latency,
+    jitter, seed and capacity given there override the same keys of the faults file. The password comes
+    from the environment, never from argv (``ps`` shows argv). Raises ValueError for an unknown profile or a
+    queue limit without a capacity."""
     faults = load_faults_file(options.get("faults_file")) or FaultConfig()
     faults.latency_ms = options["latency_ms"] or faults.latency_ms
     faults.jitter_ms = options["jitter_ms"] or faults.jitter_ms
     faults.seed = options["seed"] or faults.seed
+    if options.get("capacity") is not None:
+        faults.capacity = CapacityLimit(options["capacity"], options.get("queue_limit"))
+    elif options.get("queue_limit") is not None:
+        raise ValueError("--queue-limit needs --capacity: the queue is of requests waiting for a slot")
     return SandboxConfig(
         host=options["host"],
         port=options["port"],

@@ -13,6 +13,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, cast
 
+from syncd.sandbox.thulium.capacity import Capacity, CapacityLimit
+
 FaultKind = Literal[
     "error",  # answer `status` (500) BEFORE applying anything
     "too_many_requests",  # 429 + Retry-After BEFORE applying
@@ -102,6 +104,7 @@ class FaultConfig:
     seed: int = 0
     rate_limit: RateLimit | None = None
     rules: list[FaultRule] = field(default_factory=list)
+    capacity: CapacityLimit | None = None  # at most this many served at once (see capacity.py)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -110,21 +113,24 @@ class FaultConfig:
             "seed": self.seed,
             "rate_limit": asdict(self.rate_limit) if self.rate_limit else None,
             "rules": [r.to_json() for r in self.rules],
+            "capacity": self.capacity.to_json() if self.capacity else None,
         }
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> FaultConfig:
-        allowed = {"latency_ms", "jitter_ms", "seed", "rate_limit", "rules"}
+        allowed = {"latency_ms", "jitter_ms", "seed", "rate_limit", "rules", "capacity"}
         unknown = set(raw) - allowed
         if unknown:
             raise ValueError(f"unknown fault config keys: {sorted(unknown)}")
         rl = raw.get("rate_limit")
+        capacity = raw.get("capacity")
         return cls(
             latency_ms=int(raw.get("latency_ms", 0)),
             jitter_ms=int(raw.get("jitter_ms", 0)),
             seed=int(raw.get("seed", 0)),
             rate_limit=RateLimit(rps=float(rl["rps"]), burst=int(rl.get("burst", 1))) if rl else None,
             rules=[FaultRule.from_json(r) for r in raw.get("rules", [])],
+            capacity=CapacityLimit.from_json(capacity) if capacity else None,
         )
 
 
@@ -178,6 +184,8 @@ class FaultEngine:
         self.config = config
         self.rng = random.Random(config.seed)
         self.bucket = TokenBucket(config.rate_limit) if config.rate_limit else None
+        # Requests already holding or awaiting a slot finish on the gate they entered.
+        self.capacity = Capacity(config.capacity)
 
     def add_rule(self, rule: FaultRule) -> None:
         self.config.rules.append(rule)

@@ -31,6 +31,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--latency-ms", type=int, default=0)
     p.add_argument("--jitter-ms", type=int, default=0)
     p.add_argument("--seed", type=int, default=0, help="random seed for faults and jitter")
+    p.add_argument(
+        "--capacity", type=int, default=None, help="serve at most this many requests at once (default: any)"
+    )
+    p.add_argument(
+        "--queue-limit",
+        type=int,
+        default=None,
+        help="with --capacity: this many more wait, the rest get 429 (default: as many as --capacity)",
+    )
     p.add_argument("--user", default=DEFAULT_USER)
     p.add_argument("--no-print-port", action="store_true")
     return p.parse_args(argv)

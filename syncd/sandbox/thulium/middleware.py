@@ -13,6 +13,7 @@ from typing import NoReturn
 
 from aiohttp import web
 
+from syncd.sandbox.thulium.capacity import Full
 from syncd.sandbox.thulium.errors import (
     CODE_AUTH,
     CODE_METHOD,
@@ -96,7 +97,20 @@ def _drop_items(resp: web.Response, decision: Decision, share: float) -> web.Res
 async def _run_api(
     request: web.Request, handler: Handler, sb: Sandbox, entry: LogEntry
 ) -> web.StreamResponse:
-    """A real gateway's order: admission, then an injected failure or the handler, then the answer's fate."""
+    """A real gateway's order: a free slot (or a place in the queue), admission, then an injected failure
+    or the handler, then the answer's fate. The slot is held to the end, latency included: a request is
+    the server's work for as long as it takes."""
+    try:
+        async with sb.faults.capacity.slot():
+            return await _serve(request, handler, sb, entry)
+    except Full as full:
+        entry.faults.append("capacity")
+        raise ApiError.one(429, "Too many requests.", CODE_RATE).with_headers(
+            {"Retry-After": str(full.retry_after)}
+        ) from None
+
+
+async def _serve(request: web.Request, handler: Handler, sb: Sandbox, entry: LogEntry) -> web.StreamResponse:
     await _admit(request, sb, entry)
     decision = sb.faults.decide(request.method, entry.path)
     entry.faults.extend(decision.names())

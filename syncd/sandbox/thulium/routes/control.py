@@ -140,6 +140,11 @@ async def add_rule(request: web.Request) -> web.Response:
     return json_response(sb.faults.config.to_json())
 
 
+@routes.get("/_sandbox/capacity")
+async def get_capacity(request: web.Request) -> web.Response:
+    return json_response(_sb(request).faults.capacity.as_json())
+
+
 @routes.delete("/_sandbox/faults")
 async def clear_faults(request: web.Request) -> web.Response:
     _sb(request).faults.configure(FaultConfig())
