@@ -14,7 +14,7 @@ from syncd.engine.campaigns.ports import CampaignCrm
 from syncd.engine.campaigns.run import CampaignOptions, campaign_stream
 from syncd.engine.crm.options import RunOptions
 from syncd.engine.crm.plan import StreamSpec
-from syncd.engine.ports import Crm
+from syncd.engine.ports import Crm, WindowLimit
 from syncd.settings import ProcessSettings, Tenant
 from syncd.settings.activity import ACTIVITY_STREAMS
 from syncd.settings.tenant import StreamSection, TenantFile, ThuliumSection
@@ -27,6 +27,14 @@ from syncd.state.members import MemberStore
 from syncd.state.repository import StateStore
 from syncd.thulium import ThuliumClient, Timeouts
 from syncd.thulium.campaigns import ThuliumCampaigns
+from syncd.thulium.concurrency import (
+    AdaptiveLimit,
+    Gates,
+    LimitPolicy,
+    LimitState,
+    LimitStore,
+    local_limits,
+)
 from syncd.thulium.crm import ThuliumCrm
 from syncd.thulium.pacing import (
     InProcessBackend,
@@ -72,6 +80,7 @@ class TenantRuntime:
     members: MemberStore
     campaigns: CampaignCrm
     writebacks: dict[str, WritebackTable] = field(default_factory=dict)  # by table name
+    window: WindowLimit | None = None  # the learnt concurrency limit, with max_in_flight = "auto"
 
     @property
     def source_engine(self) -> SourceEngine:
@@ -101,14 +110,16 @@ def tenant_runtime(
     config = tenant.config
     source_engine = open_source(tenant.source_url.get_secret_value())
     state_engine = make_engine(state_url or tenant.state_url)
-    gate = pacing_gate(config.thulium, settings)
+    pacing = pacing_gate(config.thulium, settings)
+    limit = concurrency_limit(config, settings)
+    gate = Gates(pacing, limit) if pacing and limit else pacing or limit
     client = ThuliumClient(
         config.thulium.url,
         config.thulium.user,
         tenant.thulium_password,
         timeouts=Timeouts(connect=config.thulium.connect_timeout, read=config.thulium.read_timeout),
         gate=gate,
-        max_connections=max(8, config.sync.max_in_flight * 2),
+        max_connections=max(8, config.sync.window * 2),
         max_url_bytes=config.thulium.max_url_bytes,
     )
     sessions = session_factory(state_engine)
@@ -122,6 +133,7 @@ def tenant_runtime(
         (source_engine, state_engine),
         MemberStore(sessions, tenant.name, epoch=epoch),
         guard.campaigns(campaigns) if guard else campaigns,
+        window=limit,
     )
     try:
         yield runtime
@@ -148,19 +160,13 @@ def pacing_gate(thulium: ThuliumSection, settings: ProcessSettings | None = None
 def pacing_backend(account: str, policy: PacingPolicy, settings: ProcessSettings) -> PacingBackend:
     """Redis when this machine has a broker (workers and manual syncs then share one budget), else this
     process alone. An unreachable broker never stops a sync: it paces alone, with a warning."""
-    # Imported here: only a paced tenant needs the broker lookup at start, and the Redis client only when
-    # a broker is there.
-    from syncd.broker.redis_broker import live_broker_url, redis_client_url
-
     local = InProcessBackend(policy, local_account(account))
-    try:
-        broker = live_broker_url(settings)
-    except ValueError:  # an embedded broker's socket path would be too long: there is no such broker
-        broker = None
+    broker = live_broker(settings)
     if broker is None:
         return local
     import redis
 
+    from syncd.broker.redis_broker import redis_client_url
     from syncd.thulium.shared_pacing import FallbackBackend, RedisBackend
 
     try:
@@ -173,6 +179,51 @@ def pacing_backend(account: str, policy: PacingPolicy, settings: ProcessSettings
         )
         return local
     return FallbackBackend(shared, local)
+
+
+def concurrency_limit(config: TenantFile, settings: ProcessSettings | None = None) -> AdaptiveLimit | None:
+    """With ``max_in_flight = "auto"``, the account's learnt limit (shared through the broker's Redis when
+    this machine has one); None for a fixed number. Nothing is looked up until the first request."""
+    sync = config.sync
+    if sync.max_in_flight != "auto":
+        return None
+    policy = LimitPolicy(cap=sync.max_in_flight_cap)
+    account = account_key(config.thulium.url, config.thulium.user)
+    return AdaptiveLimit(lambda: limit_store(account, policy, settings or ProcessSettings()), policy)
+
+
+def limit_store(account: str, policy: LimitPolicy, settings: ProcessSettings) -> LimitStore:
+    """Redis when this machine has a broker, so workers and manual syncs learn one limit; else this process
+    alone. An unreachable broker never stops a sync: the process keeps its own limit, with a warning."""
+    local = local_limits(account, policy)
+    broker = live_broker(settings)
+    if broker is None:
+        return local
+    import redis
+
+    from syncd.broker.redis_broker import redis_client_url
+    from syncd.thulium.shared_pacing import FallbackLimits, RedisLimits, connect_redis
+
+    try:
+        client = connect_redis(redis_client_url(broker))
+    except (redis.RedisError, OSError, ValueError) as exc:
+        log.warning(
+            "concurrency limit: the broker's Redis is unreachable (%s); this process learns its own limit, "
+            "without sharing it with other workers",
+            type(exc).__name__,
+        )
+        return local
+    return FallbackLimits(RedisLimits(client, account, LimitState(float(policy.initial))), local)
+
+
+def live_broker(settings: ProcessSettings) -> str | None:
+    """The broker of this machine's daemon, if one runs (imported here: only pacing and "auto" ask)."""
+    from syncd.broker.redis_broker import live_broker_url
+
+    try:
+        return live_broker_url(settings)
+    except ValueError:  # an embedded broker's socket path would be too long: there is no such broker
+        return None
 
 
 def configured_streams(tenant: Tenant) -> list[str]:
@@ -218,7 +269,7 @@ def run_options(tenant: Tenant, *, full: bool, dry_run: bool, force: bool) -> Ru
         dry_run=dry_run,
         force=force,
         batch_size=sync.batch_size,
-        max_in_flight=sync.max_in_flight,
+        max_in_flight=sync.window,
         item_attempts=sync.item_attempts,
         on_thulium_delete=sync.on_thulium_delete,
         on_thulium_edit=sync.on_thulium_edit,
@@ -232,6 +283,6 @@ def campaign_options(tenant: Tenant, *, full: bool, dry_run: bool) -> CampaignOp
         full=full,
         dry_run=dry_run,
         batch_size=sync.batch_size,
-        max_in_flight=sync.max_in_flight,
+        max_in_flight=sync.window,
         item_attempts=sync.item_attempts,
     )

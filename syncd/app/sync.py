@@ -150,6 +150,7 @@ def sync_stream(
         runtime.crm,
         SystemClock(),
         on_progress=report_progress,
+        limit=runtime.window,
     )
     error: Exception | None = None
     try:

@@ -26,6 +26,13 @@ class Clock(Protocol):
     def sleep(self, seconds: float) -> None: ...
 
 
+class WindowLimit(Protocol):
+    """How many calls to the CRM may be out at once right now: the limit ``max_in_flight = "auto"``
+    learns from Thulium's answers. The run asks before each send, so its window follows the limit."""
+
+    def current(self) -> int: ...
+
+
 class Source(Protocol):
     """Read-only access to one tenant's source database, per stream."""
 

@@ -157,15 +157,42 @@ class CampaignRule(Strict):
         return value
 
 
+MAX_IN_FLIGHT = 32  # the most requests one run sends at once, fixed or learnt
+
+
 class SyncSection(Strict):
     identifier_prefix: str = ""
     batch_size: Annotated[int, Field(ge=1, le=1000)] = 100
-    max_in_flight: Annotated[int, Field(ge=1, le=32)] = 4
+    # "auto": learnt from Thulium's latency and 429s (syncd/thulium/concurrency.py), up to the cap;
+    # a number: always that many.
+    max_in_flight: int | Literal["auto"] = "auto"
+    max_in_flight_cap: Annotated[int, Field(ge=1, le=MAX_IN_FLIGHT)] = 16
     item_attempts: Annotated[int, Field(ge=1, le=50)] = 5
     on_source_delete: Literal["delete", "ignore"] = "delete"
     on_thulium_delete: Literal["recreate", "ignore"] = "recreate"
     on_thulium_edit: Literal["source_wins", "ignore"] = "source_wins"
     max_delete_fraction: Annotated[float, Field(ge=0, le=1)] = 0.2
+
+    @field_validator("max_in_flight", mode="before")
+    @classmethod
+    def auto_or_a_number(cls, value: object) -> object:
+        if value == "auto" or (type(value) is int and 1 <= value <= MAX_IN_FLIGHT):
+            return value
+        raise ValueError(f'expected "auto" or a whole number from 1 to {MAX_IN_FLIGHT}; got {value!r}')
+
+    @model_validator(mode="after")
+    def cap_needs_auto(self) -> Self:
+        """A cap beside a fixed number would be silently ignored: say so at start instead."""
+        if self.max_in_flight != "auto" and "max_in_flight_cap" in self.model_fields_set:
+            raise ValueError(
+                'max_in_flight_cap bounds max_in_flight = "auto" only; drop it or set max_in_flight = "auto"'
+            )
+        return self
+
+    @property
+    def window(self) -> int:
+        """The most requests a run has out at once: the fixed number, or the cap of "auto"."""
+        return self.max_in_flight_cap if self.max_in_flight == "auto" else self.max_in_flight
 
 
 class ScheduleSection(Strict):

@@ -1,4 +1,5 @@
-"""The account's pacing state in Redis, so every syncd process of one Thulium account shares it.
+"""The account's pacing state and concurrency limit in Redis, so every syncd process of one Thulium account
+shares them.
 
 Apart from ``syncd.thulium.pacing`` because it imports ``redis``: a ``syncd sync`` with no broker configured
 never loads the Redis client (a tenth of its start-up); the application layer imports this module only
@@ -10,11 +11,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from syncd.thulium.concurrency import InProcessLimits, LimitPolicy, LimitState, Window, decide
 from syncd.thulium.pacing import (
     Clock,
     Event,
@@ -32,6 +35,9 @@ KEY_PREFIX = "syncd:pacing:"
 KEY_TTL_MS = 3_600_000  # an idle account's state disappears after an hour
 REDIS_TIMEOUT = 1.0
 REDIS_RETRY_AFTER = 5.0  # after a Redis failure, pace locally this long before trying Redis again
+LIMIT_KEY_PREFIX = "syncd:concurrency:"
+LIMIT_TRIES = 8  # compare-and-set rounds before a window is applied to this process's view alone
+FLOOR = "floor:"
 
 
 # The same two functions as above, in Lua, so that reading and updating the hash is one atomic step.
@@ -238,3 +244,142 @@ class FallbackBackend:
                 ended, self._outage = self._outage, False
             if ended:
                 log.warning("request pacing: Redis answers again; the account's budget is shared again")
+
+
+def connect_redis(url: str) -> redis.Redis:
+    """Fails fast (one PING, short timeouts, no retries): sharing must never be what stalls a sync."""
+    client = redis.Redis.from_url(
+        url,
+        socket_timeout=REDIS_TIMEOUT,
+        socket_connect_timeout=REDIS_TIMEOUT,
+        retry=Retry(NoBackoff(), 0),
+    )
+    try:
+        client.ping()
+    except (redis.RedisError, OSError):
+        client.close()
+        raise
+    return client
+
+
+# Compare-and-set of an account's concurrency state: written only if nobody wrote since it was read.
+# KEYS[1]: the account's hash. ARGV: the version read ("0": none), ttl_ms, then field/value pairs.
+# Returns {"ok"}, or {"conflict", field, value, ...}: the state as it is now, to decide again on.
+LIMIT_CAS_LUA = """
+local version = redis.call('HGET', KEYS[1], 'version') or '0'
+if version ~= ARGV[1] then
+  local now = redis.call('HGETALL', KEYS[1])
+  table.insert(now, 1, 'conflict')
+  return now
+end
+redis.call('HSET', KEYS[1], 'version', tostring(tonumber(version) + 1), unpack(ARGV, 3))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+return {'ok'}
+"""
+
+
+def _text(item: bytes | str) -> str:
+    return item.decode() if isinstance(item, bytes) else item
+
+
+def _parse(pairs: list[str], initial: LimitState) -> tuple[LimitState, str]:
+    fields = dict(zip(pairs[::2], pairs[1::2], strict=True))
+    if "version" not in fields:
+        return initial, "0"
+    floors = {name[len(FLOOR) :]: float(v) for name, v in fields.items() if name.startswith(FLOOR)}
+    state = LimitState(float(fields["limit"]), fields["slow_start"] == "1", floors)
+    return state, fields["version"]
+
+
+def _fields(state: LimitState) -> list[str]:
+    out = ["limit", repr(state.limit), "slow_start", "1" if state.slow_start else "0"]
+    for route, floor in state.floors.items():
+        out += [FLOOR + route, repr(floor)]
+    return out
+
+
+class RedisLimits:
+    """An account's concurrency state in one Redis hash. ``decide`` runs here, in Python, on the state as
+    read; the write is a compare-and-set, so two processes deciding at once both count (one decides again
+    on the other's result)."""
+
+    def __init__(self, client: redis.Redis, account: str, initial: LimitState) -> None:
+        self.client = client
+        self.key = LIMIT_KEY_PREFIX + account
+        self.initial = initial
+        self._script = client.register_script(LIMIT_CAS_LUA)
+        self._known: tuple[LimitState, str] | None = None  # the state this process last read or wrote
+
+    def load(self) -> LimitState:
+        raw: dict[bytes, bytes] = self.client.hgetall(self.key)  # type: ignore[assignment]
+        pairs = [_text(item) for pair in raw.items() for item in pair]
+        self._known = _parse(pairs, self.initial)
+        return self._known[0]
+
+    def apply(self, policy: LimitPolicy, window: Window) -> LimitState:
+        if self._known is None:
+            self.load()
+        assert self._known is not None
+        state, version = self._known
+        new = decide(state, policy, window)
+        for _ in range(LIMIT_TRIES):
+            args: list[str | int] = [version, KEY_TTL_MS, *_fields(new)]
+            reply = [_text(item) for item in self._script(keys=[self.key], args=args)]
+            if reply[0] == "ok":
+                self._known = (new, str(int(version) + 1))
+                return new
+            state, version = _parse(reply[1:], self.initial)  # another process wrote: decide on its state
+            new = decide(state, policy, window)
+        self._known = None  # read afresh next time
+        return new
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class FallbackLimits:
+    """Redis while it answers; this process's own state while it does not (a warning, then Redis again).
+    The local state follows every shared one, so an outage goes on from the account's limit."""
+
+    def __init__(self, shared: RedisLimits, local: InProcessLimits, clock: Clock = time.monotonic) -> None:
+        self.shared = shared
+        self.local = local
+        self.clock = clock
+        self._down_until = 0.0
+        self._outage = False
+        self._lock = threading.Lock()
+
+    def load(self) -> LimitState:
+        return self._shared(self.shared.load) or self.local.load()
+
+    def apply(self, policy: LimitPolicy, window: Window) -> LimitState:
+        return self._shared(lambda: self.shared.apply(policy, window)) or self.local.apply(policy, window)
+
+    def close(self) -> None:
+        self.shared.close()
+
+    def _shared(self, call: Callable[[], LimitState]) -> LimitState | None:
+        with self._lock:
+            if self.clock() < self._down_until:
+                return None
+        try:
+            state = call()
+        except (redis.RedisError, OSError) as exc:
+            with self._lock:
+                self._down_until = self.clock() + REDIS_RETRY_AFTER
+                began, self._outage = not self._outage, True
+            if began:
+                log.warning(
+                    "concurrency limit: Redis unreachable (%s); this process keeps its own limit until it "
+                    "answers",
+                    type(exc).__name__,
+                )
+            return None
+        with self.local.lock:
+            self.local.state = state
+        if self._outage:
+            with self._lock:
+                ended, self._outage = self._outage, False
+            if ended:
+                log.warning("concurrency limit: Redis answers again; the account's limit is shared again")
+        return state

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from syncd.engine.crm.options import RunOptions
 from syncd.engine.crm.plan import StreamSpec
 from syncd.engine.crm.run import StreamRun
 from syncd.engine.errors import RunAborted
+from syncd.engine.ports import CrmResult, Payload
 from syncd.engine.records import Position, SourceRow
 from syncd.engine.resolve import ItemStatus
 from tests.engine.fakes import Crash, FakeClock, FakeCrm, FakeSource, FakeStore, failing
@@ -484,3 +486,67 @@ def test_a_customer_of_a_broken_company_goes_without_it_and_gets_it_once_the_com
     assert world.crm.by_identifier("customers")["1"]["company_id"] == company_id
     assert world.store.failure_kinds("customers") == {}
     assert run(world)["updated"] == 0, "and then it is settled"
+
+
+class SteppedLimit:
+    """A window limit the test moves (what ``max_in_flight = "auto"`` learns, as the run sees it)."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def current(self) -> int:
+        return self.value
+
+
+class WatchedCrm(FakeCrm):
+    """Counts the creates out at once; ``on_create`` runs inside each (on the engine's worker thread)."""
+
+    def __init__(self, on_create: Callable[[int], None] = lambda _n: None) -> None:
+        super().__init__()
+        self.out, self.peak, self.lock, self.on_create = 0, 0, threading.Lock(), on_create
+
+    def create(self, stream: str, payloads: Sequence[Payload]) -> list[CrmResult]:
+        with self.lock:
+            self.out += 1
+            self.peak = max(self.peak, self.out)
+            number = len([c for c in self.calls if c[1] == "create"]) + 1
+        try:
+            self.on_create(number)
+            return super().create(stream, payloads)
+        finally:
+            with self.lock:
+                self.out -= 1
+
+
+def test_the_window_follows_the_limit_not_the_threads() -> None:
+    world = World()
+    world.crm = WatchedCrm()
+    world.customers(100)
+    limit = SteppedLimit(1)
+    StreamRun(
+        CUSTOMERS, options(max_in_flight=8), world.source, world.store, world.crm, world.clock, limit=limit
+    ).run()
+    assert world.crm.peak == 1, "8 threads, but the limit said one call at a time"
+    world.assert_mirrored()
+
+
+def test_a_limit_that_grows_widens_the_window_as_the_run_goes() -> None:
+    """The first create raises the limit to 3; every later create then waits until three are out at once,
+    which only happens if the run sends three together."""
+    together = threading.Barrier(3, timeout=30)
+    limit = SteppedLimit(1)
+
+    def on_create(number: int) -> None:
+        if number == 1:
+            limit.value = 3
+        else:
+            together.wait()
+
+    world = World()
+    world.crm = WatchedCrm(on_create)
+    world.customers(100)  # ten full batches: one alone, then three rounds of three
+    StreamRun(
+        CUSTOMERS, options(max_in_flight=8), world.source, world.store, world.crm, world.clock, limit=limit
+    ).run()
+    assert world.crm.peak == 3
+    world.assert_mirrored()

@@ -128,7 +128,8 @@ def paced_tenant(
     text = demo_config(source_url, sandbox.url, user=sandbox.user, state_url=state_url, campaigns=())
     settings = "".join(f"{key} = {value}\n" for key, value in pacing.items())
     text = text.replace("\n[source]\n", f"{settings}\n[source]\n", 1)
-    text += f'\n[sync]\nidentifier_prefix = "{prefix}"\n'
+    # the breaker's bound counts on a fixed window
+    text += f'\n[sync]\nidentifier_prefix = "{prefix}"\nmax_in_flight = 4\n'
     path = root / f"{name}.toml"
     path.write_text(text, encoding="utf-8")
     migrate.upgrade(state_url)
@@ -285,7 +286,7 @@ def test_7_a_storm_of_503s_trips_the_breaker_and_the_run_converges_after(
         code = finish(process, log)
     entries = control.log()
     during = [e for e in entries if storm_began <= e["t"] < storm_ended]
-    in_flight = stormy.demo.tenant().config.sync.max_in_flight
+    in_flight = stormy.demo.tenant().config.sync.window
     bound = BREAKER_FAILURES + in_flight + math.ceil(STORM / COOLDOWN) + 1
     assert all(e["status"] == 503 for e in during), "the storm answered everything with 503"
     assert len(during) <= bound, f"{len(during)} requests during the storm; the breaker allows {bound}"

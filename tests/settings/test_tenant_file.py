@@ -48,7 +48,9 @@ def test_example_file_loads_with_the_documented_shape(tmp_path: Path) -> None:
     assert config.campaigns[0].remove_when_absent is True
     assert tenant.state_url == "sqlite:///var/state.sqlite"
     assert config.sync.batch_size == 100
-    assert config.sync.max_in_flight == 4
+    assert config.sync.max_in_flight == "auto"
+    assert config.sync.max_in_flight_cap == 16
+    assert config.sync.window == 16
 
 
 def test_missing_surname_mapping(tmp_path: Path) -> None:
@@ -69,6 +71,24 @@ def test_wrong_type(tmp_path: Path) -> None:
     path = example_with(tmp_path, r"^# batch_size = 100", 'batch_size = "lots"')
     assert problems_of(path) == [
         "sync.batch_size: expected a valid integer, unable to parse string as an integer; got 'lots'"
+    ]
+
+
+def test_max_in_flight_is_auto_or_a_number(tmp_path: Path) -> None:
+    fixed = example_with(tmp_path, r'^# max_in_flight = "auto"', "max_in_flight = 8")
+    assert load_tenant(fixed, ProcessSettings(), env=ENV).config.sync.window == 8
+    for bad in ('"fast"', "0", "33", "2.5", "true"):
+        path = example_with(tmp_path, r'^# max_in_flight = "auto"', f"max_in_flight = {bad}")
+        [problem] = problems_of(path)
+        assert problem.startswith('sync.max_in_flight: expected "auto" or a whole number from 1 to 32; got')
+
+
+def test_max_in_flight_cap_is_bounded_and_needs_auto(tmp_path: Path) -> None:
+    path = example_with(tmp_path, r"^# max_in_flight_cap = 16", "max_in_flight_cap = 64")
+    assert problems_of(path) == ["sync.max_in_flight_cap: expected less than or equal to 32; got 64"]
+    path = example_with(tmp_path, r'^# max_in_flight = "auto"', "max_in_flight = 4\nmax_in_flight_cap = 8")
+    assert problems_of(path) == [
+        'sync: max_in_flight_cap bounds max_in_flight = "auto" only; drop it or set max_in_flight = "auto"'
     ]
 
 

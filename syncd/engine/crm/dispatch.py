@@ -17,7 +17,7 @@ from typing import Any
 from syncd.engine.crm.outcomes import Item
 from syncd.engine.crm.plan import Op, StreamSpec, clearing_payload
 from syncd.engine.errors import RunAborted
-from syncd.engine.ports import Crm, CrmResult, RemoteRecord
+from syncd.engine.ports import Crm, CrmResult, RemoteRecord, WindowLimit
 
 Call = tuple[str, list[Item]]  # ("create" | "update" | "delete" | "purge" | "lookup" | "settle", items)
 LOOKUPS = ("lookup", "settle")
@@ -100,12 +100,24 @@ class CallSender:
         return self.crm.find(stream, self.spec.identifier(ops[0].key))
 
 
-class InFlight:
-    """At most ``size`` calls out at once, over threads of its own for the span of a ``with``: the
-    bound is what keeps Thulium busy without queueing on its side."""
+class FixedLimit:
+    """A window that does not move: ``max_in_flight`` set to a number."""
 
     def __init__(self, size: int) -> None:
         self.size = size
+
+    def current(self) -> int:
+        return self.size
+
+
+class InFlight:
+    """At most ``limit.current()`` calls out at once (never more than ``size``, the threads it has),
+    over threads of its own for the span of a ``with``: the bound is what keeps Thulium busy without
+    queueing on its side."""
+
+    def __init__(self, size: int, limit: WindowLimit | None = None) -> None:
+        self.size = size
+        self.limit: WindowLimit = limit or FixedLimit(size)
         self._calls: dict[Future[Any], Call] = {}
         self._pool: ThreadPoolExecutor | None = None
 
@@ -123,8 +135,13 @@ class InFlight:
         return bool(self._calls)
 
     @property
+    def width(self) -> int:
+        """How many calls may be out now."""
+        return max(1, min(self.size, self.limit.current()))
+
+    @property
     def room(self) -> int:
-        return self.size - len(self._calls)
+        return max(0, self.width - len(self._calls))
 
     def submit(self, calls: list[Call], send: Callable[[Call], Answer]) -> None:
         assert self._pool is not None, "calls are sent only inside the window's with-block"

@@ -29,7 +29,7 @@ from syncd.engine.crm.pages import PagePlanner
 from syncd.engine.crm.plan import Op, StreamSpec
 from syncd.engine.crm.remote import RemoteIndex
 from syncd.engine.crm.sweep import FullSweep, keep_oldest
-from syncd.engine.ports import Clock, Commit, Crm, Source, Store
+from syncd.engine.ports import Clock, Commit, Crm, Source, Store, WindowLimit
 from syncd.engine.records import Position, SourceRow
 
 
@@ -50,7 +50,10 @@ class StreamRun:
         crm: Crm,
         clock: Clock,
         on_progress: Callable[[dict[str, int]], None] | None = None,
+        limit: WindowLimit | None = None,
     ) -> None:
+        """``limit``: how many calls may be out at once as the run goes (``options.max_in_flight``, the
+        threads it has, bounds it); None: always ``options.max_in_flight``."""
         self.spec, self.options, self.clock = spec, options, clock
         self.source, self.store, self.crm = source, store, crm
         self.outcomes = Outcomes(spec.name, options, clock, moves_dependants=spec.kind == "company")
@@ -64,7 +67,7 @@ class StreamRun:
         self.planner = PagePlanner(spec, options, source, store, self.outcomes, None, self.keys.linked)
         self.answers = Answers(spec, self.outcomes, self.floor)
         self.batches = Batcher(self.batch_limit)
-        self.window = InFlight(options.max_in_flight)
+        self.window = InFlight(options.max_in_flight, limit)
         self.sender = CallSender(crm, spec)
         self.waiting = WaitingRoom(Backoff(options.item_backoff))
         self.cadence = CommitCadence()
@@ -127,7 +130,7 @@ class StreamRun:
         pages = chunked(rows, self.options.page_size)
         with PagesAhead(pages, lambda page: self.planner.prepare(page, lookup_first)) as ahead:
             while True:
-                while self.batches.ready >= self.options.max_in_flight:
+                while self.batches.ready >= self.window.width:
                     self.step(exhausted=False)
                 page = ahead.take()
                 if page is None:
