@@ -83,10 +83,14 @@ def bench(
     campaigns: tuple[str, ...] = (),
     extra_config: str = "",
     seed: int = 1,
+    capacity: int | None = None,
+    queue_limit: int | None = None,
 ) -> Iterator[Bench]:
+    """``capacity``/``queue_limit``: the sandbox serves that many requests at once, queues that many more
+    and answers 429 past them (see syncd/sandbox/thulium/capacity.py); None: any number at once."""
     with (
         tempfile.TemporaryDirectory(prefix="syncd-bench-") as tmp,
-        SandboxProcess(latency_ms=latency_ms) as sb,
+        SandboxProcess(latency_ms=latency_ms, capacity=capacity, queue_limit=queue_limit) as sb,
     ):
         folder = Path(tmp)
         source_url = f"sqlite:///{folder / 'source.sqlite'}"

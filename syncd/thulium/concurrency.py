@@ -6,16 +6,20 @@ on syncd, above it they wait in Thulium's queue (latency climbs, throughput does
 So the limit is found the way TCP Vegas and Netflix's concurrency-limits find theirs, from two signals:
 
 - **latency against its floor** — the lowest latency seen per endpoint is what a request costs with no
-  queue; a window of answers whose latency stays near it (below ``grow_below`` times) leaves room, so the
-  limit grows; one well above it (``cut_above`` times) says a queue is building, so the limit is cut in
-  proportion;
-- **429** — the server said so: the limit is halved at once, once per window (the 429s of requests sent
-  before the cut are old news).
+  queue. A window whose mean latency stays below ``grow_below`` times the floor leaves room: the limit
+  grows. A window whose *quickest* answer stands above ``cut_above`` times the floor, ``confirm``
+  windows in a row, says a queue is building: the limit is halved. The quickest, because a
+  queue delays every answer while a stall of this process (a page being planned, on a 2-CPU machine)
+  delays some; in between, the limit holds;
+- **429** — the server said so: the limit is halved at once, once (429s of requests sent before the cut
+  are old news).
 
-It starts at ``initial`` and doubles per window while latency holds (a slow start, so a big capacity is
-reached in a few round trips), then grows by one per window. It grows only when the window was used: a run
-with less to send than the limit learns nothing about a bigger one. A window is ``max(limit, min_samples)``
-answers, about one round trip.
+It starts low (``initial``, 2: the first answers must show what a request costs with no queue, or
+every floor would include one) and doubles per window while latency holds (a slow start, so a big
+capacity is reached in a few round trips), then grows by one per window. It grows only when the window
+was used (on average half the limit or more out when a request went): a run with less to send than the
+limit learns nothing about a bigger one. A window is ``max(limit, min_samples)`` answers to requests
+sent since the last decision, about one round trip.
 
 The decision is a pure function (``decide``) of a small shared state (``LimitState``) and one window's
 figures (``Window``), so every process of an account can apply it to the same state: in this process
@@ -46,29 +50,32 @@ MIN_FLOOR = 1e-4  # seconds: a floor is never taken as less (a clock that did no
 @dataclass(frozen=True)
 class LimitPolicy:
     cap: int = 16
-    initial: int = 1
-    grow_below: float = 1.5  # window latency / floor under this: grow
-    cut_above: float = 2.0  # over this: cut to limit * grow_below / ratio (at most by ``backoff``)
-    backoff: float = 0.5  # a 429 multiplies the limit by this
+    initial: int = 2  # low, so the first answers show what a request costs unqueued (the floors)
+    grow_below: float = 1.25  # mean latency / floor under this: no queue building, grow
+    cut_above: float = 2.5  # the quickest answer / floor over this, ``confirm`` windows in a row: cut
+    backoff: float = 0.5  # a cut (a queue, or a 429) multiplies the limit by this
     min_samples: int = 3
+    confirm: int = 2  # windows in a row over cut_above before a cut: a stall of this process is not a queue
 
     def __post_init__(self) -> None:
         if not 1 <= self.initial <= self.cap:
             raise ValueError("the initial limit must be between 1 and the cap")
         if not 1.0 < self.grow_below < self.cut_above:
             raise ValueError("need 1 < grow_below < cut_above")
-        if not 0.0 < self.backoff < 1.0 or self.min_samples < 1:
-            raise ValueError("backoff must be in (0, 1) and min_samples at least 1")
+        if not 0.0 < self.backoff < 1.0 or self.min_samples < 1 or self.confirm < 1:
+            raise ValueError("backoff must be in (0, 1), min_samples and confirm at least 1")
 
 
 @dataclass(frozen=True)
 class LimitState:
     """One account's shared state: the limit (fractional, so a proportional cut is not lost to rounding),
-    whether it is still in slow start, and each endpoint's latency floor in seconds."""
+    whether it is still in slow start, each endpoint's latency floor in seconds, and how many windows in
+    a row latency stood over ``cut_above``."""
 
     limit: float = 1.0
     slow_start: bool = True
     floors: dict[str, float] = field(default_factory=dict)
+    queued: int = 0
 
     def current(self, policy: LimitPolicy) -> int:
         return max(1, min(policy.cap, int(self.limit)))
@@ -109,12 +116,16 @@ def decide(state: LimitState, policy: LimitPolicy, window: Window) -> LimitState
     for route, figures in window.routes.items():
         floors[route] = min(floors.get(route, figures.low), figures.low)
     limit, slow_start = min(state.limit, float(policy.cap)), state.slow_start
-    ratio = _ratio(window, floors)
+    # An endpoint seen for the first time only sets its floor: against a floor it set itself, a window
+    # would always look unqueued.
+    known = Window({route: f for route, f in window.routes.items() if route in state.floors})
+    ratio, typical = _ratio(known, floors, quickest=True), _ratio(known, floors, quickest=False)
+    queued = state.queued + 1 if ratio is not None and ratio >= policy.cut_above else 0
     if window.throttled:
         limit, slow_start = max(1.0, limit * policy.backoff), False
-    elif ratio is None:
+    elif ratio is None or typical is None:
         pass  # no latency to judge by (only failures): hold
-    elif ratio >= policy.grow_below and limit <= 1.0:
+    elif typical >= policy.grow_below and limit <= 1.0:
         # Nothing of ours is queued at one request: the floor itself has risen (a slower server, or
         # floors learnt at a quieter hour), so it moves towards what is seen now, and the limit can grow
         # again once it has caught up.
@@ -122,21 +133,34 @@ def decide(state: LimitState, policy: LimitPolicy, window: Window) -> LimitState
         for route, figures in window.routes.items():
             floors[route] += FLOOR_CREEP * max(0.0, figures.low - floors[route])
     elif ratio >= policy.cut_above:
-        limit, slow_start = max(1.0, limit * max(policy.backoff, policy.grow_below / ratio)), False
-    elif ratio < policy.grow_below:
+        # Every answer slow, window after window: a queue. The first such window only ends slow start:
+        # the whole process stalling (a page planned, a collection) delays every answer once too.
+        slow_start = False
+        if queued >= policy.confirm:
+            limit, queued = max(1.0, limit * policy.backoff), 0
+    elif typical < policy.grow_below:
         if window.busy:
             limit = min(float(policy.cap), limit * 2 if slow_start else limit + 1)
     else:
         slow_start = False  # near the knee: hold, and grow by one from now on
-    return LimitState(limit, slow_start, floors)
+    return LimitState(limit, slow_start, floors, queued)
 
 
-def _ratio(window: Window, floors: dict[str, float]) -> float | None:
-    """The window's latency over the floors, by endpoint, weighted by how many answers each had."""
+def _ratio(window: Window, floors: dict[str, float], *, quickest: bool) -> float | None:
+    """The window's latency over its floor, by endpoint, weighted by how many answers each had: of its
+    quickest answer, or of the mean.
+
+    A cut goes by the quickest: a queue on the server delays every answer, while the odd slow one (this
+    process busy on another thread, a big batch) delays only itself and is no reason to send less. Growth
+    goes by the mean: a short queue delays only some answers, and the next request more would make it a
+    429."""
     samples = window.samples
     if not samples:
         return None
-    return sum(f.total / max(floors[route], MIN_FLOOR) for route, f in window.routes.items()) / samples
+    routes = window.routes.items()
+    if quickest:
+        return sum(f.count * f.low / max(floors[route], MIN_FLOOR) for route, f in routes) / samples
+    return sum(f.total / max(floors[route], MIN_FLOOR) for route, f in routes) / samples
 
 
 def route_of(method: str, path: str) -> str:
@@ -211,7 +235,9 @@ class AdaptiveLimit:
         self._limit = policy.initial
         self._out = 0
         self._window = Window()
-        self._cut_at = float("-inf")
+        self._sent = self._depth = 0  # requests sent in this window, and the sum of how many were out then
+        self._decided_at = float("-inf")  # the last window's end: answers to older requests tell of an
+        self._cut_at = float("-inf")  # older limit; the last 429's cut: older 429s are answered by it
         self._attempt = _Attempt()
         self._cond = threading.Condition()
 
@@ -241,8 +267,8 @@ class AdaptiveLimit:
             while self._out >= self._limit:
                 self._cond.wait()
             self._out += 1
-            if self._out >= self._limit:
-                self._window.busy = True
+            self._sent += 1
+            self._depth += self._out
         attempt.started, attempt.route = self._clock(), route_of(method, path)
 
     def after_response(self, status: int | None, retry_after: float | None) -> None:
@@ -260,11 +286,17 @@ class AdaptiveLimit:
                 if started < self._cut_at:
                     return  # sent before the last cut: that cut answered it
                 window.throttled = True
-            elif status is not None and status < 500:
+            elif status is not None and status < 500 and started >= self._decided_at:
                 window.add(attempt.route, seconds)
             if not window.throttled and window.samples < max(self._limit, self.policy.min_samples):
                 return
-            self._window, self._cut_at = Window(), self._clock()
+            # Used, if on average at least half the limit was out when a request went (a burst from
+            # nothing just counts): a window seldom full says nothing of what a bigger one would do.
+            window.busy = self._sent > 0 and 2 * self._depth >= self._sent * (self._limit + 1)
+            self._window, self._sent, self._depth = Window(), 0, 0
+            self._decided_at = now = self._clock()
+            if window.throttled:
+                self._cut_at = now
         self._learn(window)
 
     def close(self) -> None:
@@ -279,6 +311,15 @@ class AdaptiveLimit:
             self._cond.notify_all()
         if limit < before and window.throttled:
             log.info("Thulium asked to slow down: concurrency %d -> %d", before, limit)
+        elif limit != before:
+            log.debug(
+                "concurrency %d -> %d: latency %.2fx its floor (quickest %.2fx) over %d answers",
+                before,
+                limit,
+                _ratio(window, state.floors, quickest=False) or 0.0,
+                _ratio(window, state.floors, quickest=True) or 0.0,
+                window.samples,
+            )
 
     def _release(self) -> None:
         self._attempt.started = None

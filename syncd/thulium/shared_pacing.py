@@ -287,12 +287,15 @@ def _parse(pairs: list[str], initial: LimitState) -> tuple[LimitState, str]:
     if "version" not in fields:
         return initial, "0"
     floors = {name[len(FLOOR) :]: float(v) for name, v in fields.items() if name.startswith(FLOOR)}
-    state = LimitState(float(fields["limit"]), fields["slow_start"] == "1", floors)
+    state = LimitState(
+        float(fields["limit"]), fields["slow_start"] == "1", floors, int(fields.get("queued", "0"))
+    )
     return state, fields["version"]
 
 
 def _fields(state: LimitState) -> list[str]:
     out = ["limit", repr(state.limit), "slow_start", "1" if state.slow_start else "0"]
+    out += ["queued", str(state.queued)]
     for route, floor in state.floors.items():
         out += [FLOOR + route, repr(floor)]
     return out

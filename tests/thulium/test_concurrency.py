@@ -46,8 +46,8 @@ def window(*seconds: float, route: str = ROUTE, busy: bool = True, throttled: bo
     return w
 
 
-def state(limit: float, slow_start: bool = True, floor: float = 0.1) -> LimitState:
-    return LimitState(limit, slow_start, {ROUTE: floor})
+def state(limit: float, slow_start: bool = True, floor: float = 0.1, queued: int = 0) -> LimitState:
+    return LimitState(limit, slow_start, {ROUTE: floor}, queued)
 
 
 # -- the decision --------------------------------------------------------------------------------
@@ -56,12 +56,13 @@ def state(limit: float, slow_start: bool = True, floor: float = 0.1) -> LimitSta
     [
         (state(4), window(0.1, 0.12, 0.11), state(8)),  # slow start: latency holds, the limit doubles
         (state(4, False), window(0.1, 0.12, 0.11), state(5, False)),  # then one more per window
-        (state(4), window(0.1, 0.1, 0.1, busy=False), state(4)),  # not all used: nothing learnt
+        (state(4), window(0.1, 0.1, 0.1, busy=False), state(4)),  # not used: nothing learnt
         (state(12), window(0.1, 0.1, 0.1), state(16)),  # never past the cap
-        (state(8), window(0.4, 0.4, 0.4), state(4, False)),  # 4x the floor: cut, by half at most
-        (state(8), window(0.25, 0.25, 0.25), state(8 * 1.5 / 2.5, False)),
-        (state(8), window(0.17, 0.17, 0.17), state(8, False)),  # near the knee: hold, slow start over
-        (state(8), window(0.1, throttled=True), state(4, False)),  # a 429: halve
+        (state(8), window(0.15, 0.15, 0.15), state(8, False)),  # a short queue: hold, slow start over
+        (state(8), window(0.3, 0.3, 0.3), state(8, False, queued=1)),  # every answer 3x: a stall, or...
+        (state(8, False, queued=1), window(0.3, 0.3, 0.3), state(4, False)),  # ...a queue: halve
+        (state(8, False, queued=1), window(0.1, 0.3, 0.3), state(8, False)),  # one quick answer: no queue
+        (state(8), window(0.1, throttled=True), state(4, False)),  # a 429: halve at once
         (state(1.5, False), window(throttled=True), state(1, False)),  # never below one
         (state(8), Window(busy=True), state(8)),  # no answer to judge by: hold
     ],
@@ -70,12 +71,18 @@ def test_the_decision(before: LimitState, seen: Window, after: LimitState) -> No
     assert decide(before, POLICY, seen) == after
 
 
+def test_an_endpoint_seen_for_the_first_time_only_sets_its_floor() -> None:
+    seen = window(0.5, 0.5, 0.5, route="GET customers")
+    after = decide(state(4), POLICY, seen)
+    assert after == LimitState(4, True, {ROUTE: 0.1, "GET customers": 0.5})
+
+
 def test_floors_are_the_lowest_latency_per_endpoint() -> None:
     seen = window(0.08, 0.2)
     seen.add("GET customers", 0.01)
-    after = decide(state(4), POLICY, seen)
+    after = decide(LimitState(4, True, {ROUTE: 0.1, "GET customers": 0.02}), POLICY, seen)
     assert after.floors == {ROUTE: 0.08, "GET customers": 0.01}
-    # measured against their own floors: 0.2/0.08 and 0.01/0.01 -> (1 + 2.5 + 1) / 3 = 1.5: hold
+    # against their own floors: (0.08 + 0.2) / 0.08 and 0.01 / 0.01 -> (1 + 2.5 + 1) / 3 = 1.5: hold
     assert after.limit == 4
     assert not after.slow_start
 
@@ -88,7 +95,7 @@ def test_at_one_request_a_slow_server_raises_the_floor_instead() -> None:
         current = decide(current, POLICY, window(0.4, 0.4, 0.4))
         windows += 1
     assert current.limit == 2
-    assert windows <= 6
+    assert windows <= 8
     assert current.floors[ROUTE] > 0.4 / POLICY.grow_below
 
 
@@ -134,7 +141,10 @@ def wave(gate: AdaptiveLimit, clock: FakeClock, n: int, seconds: float, status: 
 
 
 def gate_on(store: LimitStore, clock: FakeClock, policy: LimitPolicy = POLICY) -> AdaptiveLimit:
-    return AdaptiveLimit(lambda: store, policy, clock=clock)
+    """Connected already, so ``current()`` is the store's limit before the first wave goes."""
+    gate = AdaptiveLimit(lambda: store, policy, clock=clock)
+    gate.store()
+    return gate
 
 
 def test_the_limit_doubles_to_the_cap_then_a_queue_and_a_429_cut_it() -> None:
@@ -145,8 +155,10 @@ def test_the_limit_doubles_to_the_cap_then_a_queue_and_a_429_cut_it() -> None:
         wave(gate, clock, gate.current(), 0.1)
         seen.append(gate.current())
     assert sorted(set(seen)) == [1, 2, 4, 8, 16], "a slow start: a big capacity in a few round trips"
-    assert len(seen) <= 8
-    wave(gate, clock, 16, 0.3)  # three times the floor: a queue is building
+    assert len(seen) <= 12
+    wave(gate, clock, 16, 0.3)  # three times the floor: a queue building, or this process stalled
+    assert gate.current() == 16
+    wave(gate, clock, 16, 0.3)  # again: a queue
     assert gate.current() == 8
     wave(gate, clock, 1, 0.1, status=429)
     assert gate.current() == 4
@@ -202,7 +214,7 @@ def test_nothing_is_looked_up_before_the_first_request() -> None:
         return built[-1]
 
     gate = AdaptiveLimit(connect, POLICY)
-    assert gate.current() == 1
+    assert gate.current() == POLICY.initial
     assert not built
     gate.before_request("GET", "customers")
     assert gate.current() == 6
@@ -226,14 +238,14 @@ def test_gates_pace_first_and_both_learn() -> None:
 def test_two_clients_of_one_account_in_one_process_share_a_limit() -> None:
     clock = FakeClock()
     first = gate_on(local_limits("acct-shared-local", POLICY), clock)
-    second = gate_on(local_limits("acct-shared-local", POLICY), clock)
-    for _ in range(6):
+    while first.current() < 8 and clock.now < 110:
         wave(first, clock, first.current(), 0.1)
     assert first.current() >= 8
+    second = AdaptiveLimit(lambda: local_limits("acct-shared-local", POLICY), POLICY, clock=clock)
     second.before_request("GET", "customers")
     assert second.current() == first.current()
     second.after_response(200, None)
-    assert local_limits("another-account", POLICY).load().limit == 1
+    assert local_limits("another-account", POLICY).load().limit == POLICY.initial
 
 
 def test_two_processes_of_one_account_share_a_limit_through_redis(redis_url: str) -> None:
@@ -241,10 +253,11 @@ def test_two_processes_of_one_account_share_a_limit_through_redis(redis_url: str
     initial = LimitState(1.0)
     a_store = RedisLimits(redis.Redis.from_url(redis_url), "acct", initial)
     b_store = RedisLimits(redis.Redis.from_url(redis_url), "acct", initial)
-    a, b = gate_on(a_store, clock), gate_on(b_store, clock)
-    for _ in range(6):
+    a = gate_on(a_store, clock)
+    while a.current() < 8 and clock.now < 110:
         wave(a, clock, a.current(), 0.1)
     learnt = a.current()
+    b = AdaptiveLimit(lambda: b_store, POLICY, clock=clock)  # a process started after ``a`` learnt
     assert learnt >= 8
     b.before_request("GET", "customers")
     assert b.current() == learnt, "the second process starts from what the first learnt"
@@ -264,7 +277,10 @@ def test_redis_keeps_the_floors_and_the_phase(redis_url: str) -> None:
     seen.add("GET customers", 0.01)
     written = store.apply(POLICY, seen)
     again = RedisLimits(redis.Redis.from_url(redis_url), "acct", LimitState(1.0)).load()
-    assert again == written == LimitState(2.0, True, {ROUTE: 0.08, "GET customers": 0.01})
+    assert again == written == LimitState(1.0, True, {ROUTE: 0.08, "GET customers": 0.01})
+    seen = window(0.3, 0.3, 0.3)
+    assert store.apply(POLICY, seen).queued == 1
+    assert RedisLimits(redis.Redis.from_url(redis_url), "acct", LimitState(1.0)).load().queued == 1
 
 
 def free_port() -> int:
