@@ -311,7 +311,7 @@ class AdaptiveLimit:
             self._cond.notify_all()
         if limit < before and window.throttled:
             log.info("Thulium asked to slow down: concurrency %d -> %d", before, limit)
-        elif limit != before:
+        elif log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "concurrency %d -> %d: latency %.2fx its floor (quickest %.2fx) over %d answers",
                 before,
