@@ -97,7 +97,7 @@ class StreamRun:
         self.floor.newest = self.store.newest_id(self.spec.name)
         if self.options.full or first_run:
             remote = RemoteIndex.build(self.crm.scan(self.spec.name))
-            self.floor.note([0, *remote.by_id])  # every record there now is at most this new
+            self.floor.note([0, *remote.ids()])  # every record there now is at most this new
             keep_oldest(remote, self.spec, self.options, self.store)
             self.planner = replace(self.planner, remote=remote)
 
