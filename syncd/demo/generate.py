@@ -125,7 +125,12 @@ def _companies(
         problem = problems.get(index)
         # Thulium refuses whichever of two equal NIPs reaches it second: the original must be sent well
         # before its duplicate, never in flight beside it, or the demo's "invalid" one is a coin toss.
-        originals = [r for r in result[: max(0, index - ORIGINAL_DISTANCE + 1)] if str(r["id"]) not in bad]
+        # Only a duplicate needs its candidates: listing them for every row made N companies cost N².
+        originals = (
+            [r for r in result[: max(0, index - ORIGINAL_DISTANCE + 1)] if str(r["id"]) not in bad]
+            if problem is Invalid.DUPLICATE_NIP
+            else []
+        )
         if problem is Invalid.DUPLICATE_NIP and not originals:
             problem = Invalid.MISSING_NAME
         if problem is Invalid.DUPLICATE_NIP:

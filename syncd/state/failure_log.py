@@ -134,15 +134,21 @@ class FailureLog(TenantScoped):
             return list(session.scalars(query))
 
     def blocked_hashes(self, stream: str, keys: Collection[str]) -> dict[str, str | None]:
-        """The payload hash each blocked key is held back with (until its payload changes)."""
+        """The payload hash each blocked key is held back with (until its payload changes). Found by key
+        alone, the rest judged here: given ``resolved_at IS NULL`` too, SQLite before ANALYZE read every open
+        failure of the stream through ``ix_failures_open`` for each page."""
         failure = models.Failure
         found: dict[str, str | None] = {}
         with self.sessions() as session:
             for chunk in chunks(sorted(set(keys))):
-                query = select(failure.source_key, failure.payload_hash).where(
-                    *self._open(stream), failure.kind.in_(BLOCKED_KINDS), failure.source_key.in_(chunk)
+                query = select(
+                    failure.source_key, failure.payload_hash, failure.kind, failure.resolved_at
+                ).where(
+                    failure.tenant == self.tenant, failure.stream == stream, failure.source_key.in_(chunk)
                 )
-                found.update((key, payload_hash) for key, payload_hash in session.execute(query))
+                for key, payload_hash, kind, resolved_at in session.execute(query):
+                    if resolved_at is None and kind in BLOCKED_KINDS:
+                        found[key] = payload_hash
         return found
 
     def open_keys(self, stream: str, session: Session | None = None) -> set[str]:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -41,6 +42,11 @@ JOB_ID = 32
 HOLDER = 255
 
 
+def _where(sqlite: str, postgresql: str | None = None) -> dict[str, Any]:
+    """A partial index's predicate per dialect, written as SQLAlchemy renders the queries' own terms."""
+    return {"sqlite_where": text(sqlite), "postgresql_where": text(postgresql or sqlite)}
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -51,9 +57,17 @@ class Link(Base):
     __tablename__ = "links"
     __table_args__ = (
         UniqueConstraint("tenant", "stream", "source_key", name="uq_links_tenant_stream_key"),
-        Index("ix_links_thulium", "tenant", "stream", "thulium_id"),
-        Index("ix_links_company", "tenant", "stream", "company_key"),
-        Index("ix_links_recheck", "tenant", "stream", "recheck"),
+        # Partial: each holds only the rows its queries look for (migration 0007 says why).
+        Index("ix_links_thulium", "tenant", "stream", "thulium_id", **_where("thulium_id IS NOT NULL")),
+        Index("ix_links_company", "tenant", "stream", "company_key", **_where("company_key IS NOT NULL")),
+        Index("ix_links_recheck", "tenant", "stream", "recheck", **_where("recheck IS 1", "recheck IS true")),
+        Index(
+            "ix_links_company_customer",
+            "tenant",
+            "stream",
+            "company_customer_id",
+            **_where("company_customer_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

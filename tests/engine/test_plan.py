@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from syncd.engine.crm.normalize import content_hash
-from syncd.engine.crm.plan import PageContext, StreamSpec, clearing_payload, plan_page
-from syncd.engine.ports import Link
+from syncd.engine.crm.plan import Op, PageContext, StreamSpec, clearing_payload, plan_page, sent_above
+from syncd.engine.ports import FailureRecord, Link
 from syncd.engine.records import Position, SourceRow
+from syncd.vocabulary import FailureKind
 
 SPEC = StreamSpec(
     name="customers",
@@ -152,3 +154,21 @@ def test_clearing_payload_empties_mapped_fields_the_source_lost() -> None:
         "address": {"city": ""},
         "company_id": "",
     }
+
+
+def test_sent_above_is_replace_of_the_floor_for_every_field() -> None:
+    note = FailureRecord("c-1", "upsert", FailureKind.WARNING, "its company is on its way")
+    op = Op(
+        *("update", "c-1", {"name": "Ann"}, "hash-1", 41, 42),
+        lookup_first=True,
+        adopted=True,
+        repair=True,
+        purge=True,
+        floor=7,
+        company_key="co-9",
+        note=note,
+    )
+    stamped = sent_above(op, 1234)
+    assert stamped == replace(op, floor=1234)
+    assert stamped is not op
+    assert op.floor == 7

@@ -153,3 +153,27 @@ def test_the_run_liveness_revision_downgrades_alone(state_url: str) -> None:
     assert "job_id" in run_columns(state_url)
     migrate.upgrade(state_url)
     assert liveness <= run_columns(state_url)
+
+
+def link_indexes(url: str) -> dict[str, bool]:
+    """Index name -> whether it is partial (has a WHERE), as the database reports it (PostgreSQL lists the
+    unique constraint's index too)."""
+    engine = make_engine(url)
+    try:
+        return {
+            str(index["name"]): any(k.endswith("_where") for k in index.get("dialect_options", {}))
+            for index in inspect(engine).get_indexes("links")
+            if str(index["name"]).startswith("ix_")
+        }
+    finally:
+        engine.dispose()
+
+
+def test_the_partial_link_indexes_revision_downgrades_alone(state_url: str) -> None:
+    partial = {"ix_links_thulium", "ix_links_company", "ix_links_recheck", "ix_links_company_customer"}
+    migrate.upgrade(state_url)
+    assert {name for name, is_partial in link_indexes(state_url).items() if is_partial} == partial
+    migrate.downgrade(state_url, "0006")
+    assert link_indexes(state_url) == dict.fromkeys(partial - {"ix_links_company_customer"}, False)
+    migrate.upgrade(state_url)
+    assert {name for name, is_partial in link_indexes(state_url).items() if is_partial} == partial

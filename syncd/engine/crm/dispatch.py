@@ -113,7 +113,14 @@ class FixedLimit:
 class InFlight:
     """At most ``limit.current()`` calls out at once (never more than ``size``, the threads it has),
     over threads of its own for the span of a ``with``: the bound is what keeps Thulium busy without
-    queueing on its side."""
+    queueing on its side.
+
+    As many calls again wait in the pool's queue (or, with a learnt limit, at the client's request gate),
+    each going out the moment a thread or a slot is free: while the one thread that settles answers
+    writes them to the state DB, Thulium is not left idle until it looks again. A call is queued only once
+    its create is marked pending, so a queued call is as safe to lose or to send as one out; one that ends
+    the run takes the queued ones with it unsent.
+    """
 
     def __init__(self, size: int, limit: WindowLimit | None = None) -> None:
         self.size = size
@@ -129,7 +136,7 @@ class InFlight:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown(wait=True, cancel_futures=error is not None)
 
     def __bool__(self) -> bool:
         return bool(self._calls)
@@ -141,7 +148,7 @@ class InFlight:
 
     @property
     def room(self) -> int:
-        return max(0, self.width - len(self._calls))
+        return max(0, 2 * self.width - len(self._calls))
 
     def submit(self, calls: list[Call], send: Callable[[Call], Answer]) -> None:
         assert self._pool is not None, "calls are sent only inside the window's with-block"

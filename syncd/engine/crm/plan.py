@@ -6,7 +6,8 @@ Pure: it gets everything it needs as arguments, so every rule is tested with pla
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from operator import attrgetter
 from typing import Any, Literal
 
 from syncd.engine.crm.normalize import (
@@ -65,6 +66,17 @@ class Op:
     # its company: a warning, or waiting for a company on its way) instead of resolving its failure.
     company_key: str | None = None
     note: FailureRecord | None = None
+
+
+_OP_VALUES = attrgetter(*(f.name for f in fields(Op)))  # in __init__'s order: every field is an init field
+_FLOOR = [f.name for f in fields(Op)].index("floor")
+
+
+def sent_above(op: Op, floor: int | None) -> Op:
+    """``replace(op, floor=floor)`` in a quarter of its time: the sending thread stamps every create."""
+    values = list(_OP_VALUES(op))
+    values[_FLOOR] = floor
+    return Op(*values)
 
 
 @dataclass(slots=True)

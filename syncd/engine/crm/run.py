@@ -26,7 +26,7 @@ from syncd.engine.crm.options import RunOptions
 from syncd.engine.crm.outcomes import CommitBuilder, Item, Outcomes
 from syncd.engine.crm.pacing import Backoff, CommitCadence, WaitingRoom
 from syncd.engine.crm.pages import PagePlanner
-from syncd.engine.crm.plan import Op, StreamSpec
+from syncd.engine.crm.plan import Op, StreamSpec, sent_above
 from syncd.engine.crm.remote import RemoteIndex
 from syncd.engine.crm.sweep import FullSweep, keep_oldest
 from syncd.engine.ports import Clock, Commit, Crm, Source, Store, WindowLimit
@@ -100,7 +100,7 @@ class StreamRun:
         self.floor.newest = self.store.newest_id(self.spec.name)
         if self.options.full or first_run:
             remote = RemoteIndex.build(self.crm.scan(self.spec.name))
-            self.floor.note([0, *remote.by_id])  # every record there now is at most this new
+            self.floor.note([0, *remote.ids()])  # every record there now is at most this new
             keep_oldest(remote, self.spec, self.options, self.store)
             self.planner = replace(self.planner, remote=remote)
 
@@ -189,7 +189,7 @@ class StreamRun:
         calls = self.batches.take(self.window.room)
         creates = [item for kind, items in calls if kind == "create" for item in items]
         for item in creates:
-            item.op = replace(item.op, floor=self.floor.newest)
+            item.op = sent_above(item.op, self.floor.newest)
         unmarked = self.keys.unmarked(item.op.key for item in creates)
         if unmarked:
             self.store.commit(self.spec.name, Commit(pending=unmarked))

@@ -67,6 +67,11 @@ class ChildServer(abc.ABC, Generic[ControlT]):
         return f"http://{self.host}:{self.port}"
 
     @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs (a benchmark reads the child's CPU time by it)."""
+        return self._proc.pid if self._proc is not None else None
+
+    @property
     def control(self) -> ControlT:
         if self._control is None:
             raise ChildStartError(f"{self.display_name} is not running")

@@ -16,6 +16,8 @@ from typing import Any
 from syncd.engine.wallclock import parse_wall_clock, wall_clock_now
 from syncd.sandbox.thulium.activity.events import Activity
 from syncd.sandbox.thulium.errors import CODE_NOT_FOUND, CODE_VALIDATION, ApiError, ErrorItem
+from syncd.sandbox.thulium.field_index import FieldIndex
+from syncd.sandbox.thulium.id_order import IdOrder
 from syncd.sandbox.thulium.readings import Readings
 from syncd.sandbox.thulium.validation import ADDRESS_KINDS, parse_company, parse_customer
 
@@ -141,6 +143,14 @@ class Store:
         self.outbounds: dict[str, Outbound] = {}
         self.records: dict[str, dict[int, CampaignRecord]] = {}
         self.connections: list[dict[str, Any]] = []
+        # Kept beside the dicts so a list page, a lookup and a uniqueness check cost what they return (see
+        # id_order.py and field_index.py); every change to a customer goes through _apply or _drop_customer.
+        self.customer_order = IdOrder()
+        self.company_order = IdOrder()
+        self.by_identifier = FieldIndex[str]()
+        self.by_nip = FieldIndex[str]()
+        self.by_company = FieldIndex[int | None]()
+        self.company_of_customer: dict[int, int] = {}
         # Raw chats and agent activity; the report endpoints aggregate them on every read.
         self.activity = Activity()
         # Where the vendor document is silent, which way this instance reads it (see readings.py).
@@ -177,7 +187,24 @@ class Store:
             raise ApiError.one(404, MSG_CUSTOMER_NOT_FOUND, CODE_NOT_FOUND)
         return cust
 
+    def _index(self, cust: Customer) -> None:
+        self.by_identifier.add(cust.identifier, cust.customer_id)
+        self.by_nip.add(cust.nip, cust.customer_id)
+        self.by_company.add(cust.company_id, cust.customer_id)
+
+    def _unindex(self, cust: Customer) -> None:
+        self.by_identifier.discard(cust.identifier, cust.customer_id)
+        self.by_nip.discard(cust.nip, cust.customer_id)
+        self.by_company.discard(cust.company_id, cust.customer_id)
+
     def _apply(self, target: Customer, changes: dict[str, Any]) -> None:
+        self._unindex(target)
+        try:
+            self._change(target, changes)
+        finally:
+            self._index(target)
+
+    def _change(self, target: Customer, changes: dict[str, Any]) -> None:
         for key, value in changes.items():
             if key == "custom_fields":
                 self.ensure_custom_fields(list(value))
@@ -204,6 +231,7 @@ class Store:
         cust = Customer(customer_id=next(self._customer_ids))
         self._apply(cust, changes)
         self.customers[cust.customer_id] = cust
+        self.customer_order.add(cust.customer_id)
         return cust
 
     def update_customer(self, customer_id: int, data: Any) -> Customer:
@@ -217,14 +245,17 @@ class Store:
     def delete_customer(self, customer_id: int) -> None:
         cust = self.get_customer(customer_id)
         if cust.company_flag:
-            company = next((c for c in self.companies.values() if c.customer_id == customer_id), None)
-            if company is not None:
-                self.delete_company(company.company_id)
+            company_id = self.company_of_customer.get(customer_id)
+            if company_id is not None:
+                self.delete_company(company_id)
                 return
         self._drop_customer(customer_id)
 
     def _drop_customer(self, customer_id: int) -> None:
-        self.customers.pop(customer_id, None)
+        cust = self.customers.pop(customer_id, None)
+        if cust is not None:
+            self._unindex(cust)
+            self.customer_order.discard(customer_id)
         for records in self.records.values():
             records.pop(customer_id, None)
 
@@ -237,8 +268,9 @@ class Store:
 
     def _nip_taken_by_other(self, exclude_company: int | None) -> Callable[[str], bool]:
         def taken(nip: str) -> bool:
-            for comp in self.companies.values():
-                if comp.company_id != exclude_company and self.customers[comp.customer_id].nip == nip:
+            for customer_id in self.by_nip.ids(nip):
+                company_id = self.company_of_customer.get(customer_id)
+                if company_id is not None and company_id != exclude_company:
                     return True
             return False
 
@@ -259,8 +291,11 @@ class Store:
         cust = Customer(customer_id=next(self._customer_ids), company_flag=True, company_id=company_id)
         self._apply(cust, self._company_changes(changes))
         self.customers[cust.customer_id] = cust
+        self.customer_order.add(cust.customer_id)
         comp = Company(company_id=company_id, customer_id=cust.customer_id)
         self.companies[company_id] = comp
+        self.company_order.add(company_id)
+        self.company_of_customer[cust.customer_id] = company_id
         return comp
 
     def update_company(self, company_id: int, data: Any) -> Company:
@@ -275,15 +310,21 @@ class Store:
         """ "Removes the company and all its dependants": by default members are detached (company_id
         becomes ""); with the ``cascade`` reading (the unkind reading) they are deleted with it."""
         comp = self.get_company(company_id)
-        members = [c for c in self.customers.values() if not c.company_flag and c.company_id == company_id]
+        members = [self.customers[i] for i in sorted(self.by_company.ids(company_id))]
         for cust in members:
+            if cust.company_flag:
+                continue
             if self.readings.company_delete == "cascade":
                 self._drop_customer(cust.customer_id)
             else:
+                self._unindex(cust)
                 cust.company_id = None
                 cust.updated_at = now_text()
+                self._index(cust)
         self._drop_customer(comp.customer_id)
         del self.companies[company_id]
+        self.company_order.discard(company_id)
+        del self.company_of_customer[comp.customer_id]
 
     # ----------------------------------------------------------------- outbounds
     def get_outbound(self, outbound_id: str) -> Outbound:

@@ -42,8 +42,9 @@ class CardResource(Generic[T]):
 
     path: str
     not_found: str
-    listed: Callable[[Store, Any], list[T]]
-    """The items the list's filters keep, in the order its ``order`` asks for."""
+    listed: Callable[[Store, Any, int, int], list[T]]
+    """``(store, query, limit, offset)``: that page of the items the list's filters keep, in the order its
+    ``order`` asks for."""
     views: Views[T]
     ops: StoreOps[T]
 
@@ -61,9 +62,9 @@ class CardResource(Generic[T]):
         store = store_of(request)
         q = request.query
         limit, offset = page(q, maximum=1000)
-        items = self.listed(store, q)
+        items = self.listed(store, q, limit, offset)
         inc = Includes(dict(q))
-        return json_response([self.views.item(store, i, inc) for i in items[offset : offset + limit]])
+        return json_response([self.views.item(store, i, inc) for i in items])
 
     async def get_item(self, request: web.Request) -> web.Response:
         store = store_of(request)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Collection
 from typing import Any
 
 from aiohttp import web
@@ -10,7 +11,7 @@ from aiohttp import web
 from syncd.sandbox.json_http import json_response
 from syncd.sandbox.thulium.params import json_object, order_keys
 from syncd.sandbox.thulium.routes.cards import CardResource, StoreOps, Views, store_of
-from syncd.sandbox.thulium.routes.listing import card_filter, ordered
+from syncd.sandbox.thulium.routes.listing import Listing, card_filter
 from syncd.sandbox.thulium.store import MSG_COMPANY_NOT_FOUND, Company, Store
 from syncd.sandbox.thulium.views import company_view, single_company_view
 
@@ -19,9 +20,23 @@ COMPANY_ORDER = ("name", "nip", "company_id", "identifier", "customer_id")
 routes = web.RouteTableDef()
 
 
-def _filter(store: Store, query: Any) -> list[Company]:
-    matches = card_filter(query)
-    return [comp for comp in store.companies.values() if matches(store.customers[comp.customer_id])]
+def _keep(store: Store, query: Any) -> Callable[[Company], bool] | None:
+    card = card_filter(query)
+    if card is None:
+        return None
+    return lambda comp: card(store.customers[comp.customer_id])
+
+
+def _candidates(store: Store, query: Any) -> Collection[int] | None:
+    """The companies whose customer record an index finds; the filters themselves still decide."""
+    if "identifier" in query:
+        customer_ids = store.by_identifier.ids(query["identifier"])
+    elif "nip" in query:
+        customer_ids = store.by_nip.ids(query["nip"])
+    else:
+        return None
+    owners = (store.company_of_customer.get(customer_id) for customer_id in customer_ids)
+    return {company_id for company_id in owners if company_id is not None}
 
 
 def _by_id(comp: Company) -> int:
@@ -37,9 +52,17 @@ def _sort_value(store: Store, comp: Company, key: str) -> Any:
     return str(getattr(cust, key)).lower()
 
 
-def _listed(store: Store, query: Any) -> list[Company]:
-    matches = _filter(store, query)
-    return ordered(matches, _by_id, order_keys(query, COMPANY_ORDER), functools.partial(_sort_value, store))
+def _listed(store: Store, query: Any, limit: int, offset: int) -> list[Company]:
+    return Listing(
+        order=store.company_order,
+        get=store.companies.__getitem__,
+        by_id=_by_id,
+        id_key="company_id",
+        keys=order_keys(query, COMPANY_ORDER),
+        value=functools.partial(_sort_value, store),
+        keep=_keep(store, query),
+        candidates=_candidates(store, query),
+    ).page(limit, offset)
 
 
 COMPANIES = CardResource[Company](

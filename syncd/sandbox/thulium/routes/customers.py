@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import Any
 
 from aiohttp import web
@@ -11,7 +12,7 @@ from syncd.sandbox.thulium.errors import ApiError
 from syncd.sandbox.thulium.middleware import SANDBOX_KEY, decision_of
 from syncd.sandbox.thulium.params import flag, json_object, list_param, order_keys, path_int
 from syncd.sandbox.thulium.routes.cards import CardResource, StoreOps, Views, store_of
-from syncd.sandbox.thulium.routes.listing import card_filter, ordered
+from syncd.sandbox.thulium.routes.listing import Listing, card_filter
 from syncd.sandbox.thulium.store import MSG_CUSTOMER_NOT_FOUND, Customer, Store
 from syncd.sandbox.thulium.views import customer_view, single_customer_view
 from syncd.sandbox.thulium.webhook_events import CUSTOMER_CREATED, customer_created
@@ -41,22 +42,48 @@ def _sort_value(cust: Customer, key: str) -> tuple[int, Any]:
     return (0, value)
 
 
-def filter_customers(store: Store, query: Any) -> list[Customer]:
+def _keep(store: Store, query: Any) -> Callable[[Customer], bool] | None:
     """The card's filters, and two only customers have: company_id (empty = none) and company_flag."""
-    items = list(filter(card_filter(query), store.customers.values()))
+    tests: list[Callable[[Customer], bool]] = []
+    card = card_filter(query)
+    if card is not None:
+        tests.append(card)
     if "company_id" in query:
         raw = query["company_id"]
-        items = [c for c in items if (str(c.company_id) == raw if raw else c.company_id is None)]
+        tests.append(lambda c: str(c.company_id) == raw if raw else c.company_id is None)
     company_flag = flag(query.get("company_flag"))
     if company_flag is False and store.readings.company_flag_param == "php":
         company_flag = True  # PHP reads any non-empty string, "false" included, as true
     if company_flag is not None:
-        items = [c for c in items if c.company_flag == company_flag]
-    return items
+        tests.append(lambda c: c.company_flag == company_flag)
+    if not tests:
+        return None
+    return tests[0] if len(tests) == 1 else lambda c: all(test(c) for test in tests)
 
 
-def _listed(store: Store, query: Any) -> list[Customer]:
-    return ordered(filter_customers(store, query), _by_id, order_keys(query, CUSTOMER_ORDER), _sort_value)
+def _candidates(store: Store, query: Any) -> Collection[int] | None:
+    """The ids an index narrows the filters to; the filters themselves still decide."""
+    if "identifier" in query:
+        return store.by_identifier.ids(query["identifier"])
+    if "nip" in query:
+        return store.by_nip.ids(query["nip"])
+    raw = query.get("company_id", "")
+    if raw.isdigit() and str(int(raw)) == raw:
+        return store.by_company.ids(int(raw))
+    return None
+
+
+def _listed(store: Store, query: Any, limit: int, offset: int) -> list[Customer]:
+    return Listing(
+        order=store.customer_order,
+        get=store.customers.__getitem__,
+        by_id=_by_id,
+        id_key="customer_id",
+        keys=order_keys(query, CUSTOMER_ORDER),
+        value=_sort_value,
+        keep=_keep(store, query),
+        candidates=_candidates(store, query),
+    ).page(limit, offset)
 
 
 CUSTOMERS = CardResource[Customer](
