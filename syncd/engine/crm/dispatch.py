@@ -115,11 +115,13 @@ class InFlight:
     over threads of its own for the span of a ``with``: the bound is what keeps Thulium busy without
     queueing on its side.
 
-    As many calls again wait in the pool's queue (or, with a learnt limit, at the client's request gate),
-    each going out the moment a thread or a slot is free: while the one thread that settles answers
-    writes them to the state DB, Thulium is not left idle until it looks again. A call is queued only once
-    its create is marked pending, so a queued call is as safe to lose or to send as one out; one that ends
-    the run takes the queued ones with it unsent.
+    With a fixed window, as many calls again wait in the pool's queue, each going out the moment a
+    thread is free: while the one thread that settles answers writes them to the state DB, Thulium is
+    not left idle until it looks again. A call is queued only once its create is marked pending, so a
+    queued call is as safe to lose or to send as one out; one that ends the run takes the queued ones
+    with it unsent. A learnt limit gets no such queue: its pool has a thread for every call up to the
+    cap, so a queued call would wait started, at the client's request gate, where ending the run cannot
+    take it back (it would still be sent, after the run was told to stop).
     """
 
     def __init__(self, size: int, limit: WindowLimit | None = None) -> None:
@@ -148,7 +150,8 @@ class InFlight:
 
     @property
     def room(self) -> int:
-        return max(0, 2 * self.width - len(self._calls))
+        queued = self.width if isinstance(self.limit, FixedLimit) else 0
+        return max(0, self.width + queued - len(self._calls))
 
     def submit(self, calls: list[Call], send: Callable[[Call], Answer]) -> None:
         assert self._pool is not None, "calls are sent only inside the window's with-block"
