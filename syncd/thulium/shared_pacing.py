@@ -141,19 +141,8 @@ class RedisBackend:
 
     @classmethod
     def connect(cls, url: str, account: str, policy: PacingPolicy) -> RedisBackend:
-        """Fails fast (one PING, short timeouts, no retries): pacing must never be what stalls a sync."""
-        client = redis.Redis.from_url(
-            url,
-            socket_timeout=REDIS_TIMEOUT,
-            socket_connect_timeout=REDIS_TIMEOUT,
-            retry=Retry(NoBackoff(), 0),
-        )
-        try:
-            client.ping()
-        except (redis.RedisError, OSError):
-            client.close()
-            raise
-        return cls(client, account, policy)
+        """Fails fast (``connect_redis``): pacing must never be what stalls a sync."""
+        return cls(connect_redis(url), account, policy)
 
     def _run(self, op: str, outcome: Outcome | None = None) -> list[str]:
         policy = self.policy
