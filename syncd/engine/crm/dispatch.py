@@ -7,6 +7,7 @@ reads nothing the main thread writes.
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -115,19 +116,22 @@ class InFlight:
     over threads of its own for the span of a ``with``: the bound is what keeps Thulium busy without
     queueing on its side.
 
-    With a fixed window, as many calls again wait in the pool's queue, each going out the moment a
-    thread is free: while the one thread that settles answers writes them to the state DB, Thulium is
-    not left idle until it looks again. A call is queued only once its create is marked pending, so a
-    queued call is as safe to lose or to send as one out; one that ends the run takes the queued ones
-    with it unsent. A learnt limit gets no such queue: its pool has a thread for every call up to the
-    cap, so a queued call would wait started, at the client's request gate, where ending the run cannot
-    take it back (it would still be sent, after the run was told to stop).
+    As many calls again are held here, and the thread whose call ends starts the next: while the one
+    thread that settles answers writes them to the state DB, Thulium is not left idle until it looks
+    again. A held call has not started: it is started only into a free place of the window (so a learnt
+    limit's request gate does not hold it, started, where a stopping run could not take it back), and
+    a run that ends on an error drops what is held. A call is held only once its create is marked
+    pending, so a held call is as safe to lose or to send as one out.
     """
 
     def __init__(self, size: int, limit: WindowLimit | None = None) -> None:
         self.size = size
         self.limit: WindowLimit = limit or FixedLimit(size)
         self._calls: dict[Future[Any], Call] = {}
+        self._running: set[Future[Any]] = set()  # started and not ended: the window's places taken
+        self._held: deque[Call] = deque()
+        self._send: Callable[[Call], Answer] | None = None
+        self._lock = threading.RLock()  # a call that ended before its callback was added runs it here
         self._pool: ThreadPoolExecutor | None = None
 
     def __enter__(self) -> InFlight:
@@ -137,11 +141,14 @@ class InFlight:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
+        with self._lock:
+            self._held.clear()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=error is not None)
 
     def __bool__(self) -> bool:
-        return bool(self._calls)
+        with self._lock:
+            return bool(self._calls or self._held)
 
     @property
     def width(self) -> int:
@@ -150,15 +157,39 @@ class InFlight:
 
     @property
     def room(self) -> int:
-        queued = self.width if isinstance(self.limit, FixedLimit) else 0
-        return max(0, self.width + queued - len(self._calls))
+        with self._lock:
+            return max(0, 2 * self.width - len(self._calls) - len(self._held))
 
     def submit(self, calls: list[Call], send: Callable[[Call], Answer]) -> None:
         assert self._pool is not None, "calls are sent only inside the window's with-block"
-        for call in calls:
-            self._calls[self._pool.submit(send, call)] = call
+        with self._lock:
+            self._send = send
+            self._held.extend(calls)
+            self._start_held()
+
+    def _start_held(self) -> None:
+        """Called with the lock held: start held calls into the window's free places."""
+        assert self._pool is not None
+        assert self._send is not None
+        width = self.width
+        while self._held and len(self._running) < width:
+            call = self._held.popleft()
+            future = self._pool.submit(self._send, call)
+            self._calls[future] = call
+            self._running.add(future)
+            future.add_done_callback(self._ended)
+
+    def _ended(self, future: Future[Any]) -> None:
+        """A call's thread, as its call ends: its place goes to the next held call at once."""
+        with self._lock:
+            self._running.discard(future)
+            if self._held:
+                self._start_held()
 
     def finished(self, timeout: float | None) -> list[tuple[Call, Future[Any]]]:
         """The calls done within ``timeout`` (None: until one is), taken out of the window."""
-        done, _ = wait(list(self._calls), timeout=timeout, return_when=FIRST_COMPLETED)
-        return [(self._calls.pop(future), future) for future in done]
+        with self._lock:
+            futures = list(self._calls)
+        done, _ = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
+        with self._lock:
+            return [(self._calls.pop(future), future) for future in done]
