@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from syncd.engine.campaigns.ports import CampaignCrm
 from syncd.engine.campaigns.run import CampaignOptions, campaign_stream
@@ -44,6 +44,9 @@ from syncd.thulium.pacing import (
     account_key,
     local_account,
 )
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 log = logging.getLogger("syncd.app.runtime")
 
@@ -161,24 +164,11 @@ def pacing_backend(account: str, policy: PacingPolicy, settings: ProcessSettings
     """Redis when this machine has a broker (workers and manual syncs then share one budget), else this
     process alone. An unreachable broker never stops a sync: it paces alone, with a warning."""
     local = InProcessBackend(policy, local_account(account))
-    broker = live_broker(settings)
-    if broker is None:
-        return local
-    import redis
-
-    from syncd.broker.redis_broker import redis_client_url
     from syncd.thulium.shared_pacing import FallbackBackend, RedisBackend
 
-    try:
-        shared = RedisBackend.connect(redis_client_url(broker), account, policy)
-    except (redis.RedisError, OSError, ValueError) as exc:
-        log.warning(
-            "request pacing: the broker's Redis is unreachable (%s); this process paces its requests alone, "
-            "without sharing the account's budget with other workers",
-            type(exc).__name__,
-        )
-        return local
-    return FallbackBackend(shared, local)
+    alone = "paces its requests alone, without sharing the account's budget"
+    client = broker_redis(settings, "request pacing", alone)
+    return local if client is None else FallbackBackend(RedisBackend(client, account, policy), local)
 
 
 def concurrency_limit(config: TenantFile, settings: ProcessSettings | None = None) -> AdaptiveLimit | None:
@@ -196,24 +186,34 @@ def limit_store(account: str, policy: LimitPolicy, settings: ProcessSettings) ->
     """Redis when this machine has a broker, so workers and manual syncs learn one limit; else this process
     alone. An unreachable broker never stops a sync: the process keeps its own limit, with a warning."""
     local = local_limits(account, policy)
+    from syncd.thulium.shared_pacing import FallbackLimits, RedisLimits
+
+    client = broker_redis(settings, "concurrency limit", "learns its own limit, without sharing it")
+    if client is None:
+        return local
+    return FallbackLimits(RedisLimits(client, account, LimitState(float(policy.initial))), local)
+
+
+def broker_redis(settings: ProcessSettings, what: str, alone: str) -> Redis | None:
+    """The broker's Redis when this machine has one and it answers; None, with a warning, when it does not."""
     broker = live_broker(settings)
     if broker is None:
-        return local
+        return None
     import redis
 
     from syncd.broker.redis_broker import redis_client_url
-    from syncd.thulium.shared_pacing import FallbackLimits, RedisLimits, connect_redis
+    from syncd.thulium.shared_pacing import connect_redis
 
     try:
-        client = connect_redis(redis_client_url(broker))
+        return connect_redis(redis_client_url(broker))
     except (redis.RedisError, OSError, ValueError) as exc:
         log.warning(
-            "concurrency limit: the broker's Redis is unreachable (%s); this process learns its own limit, "
-            "without sharing it with other workers",
+            "%s: the broker's Redis is unreachable (%s); this process %s with other workers",
+            what,
             type(exc).__name__,
+            alone,
         )
-        return local
-    return FallbackLimits(RedisLimits(client, account, LimitState(float(policy.initial))), local)
+        return None
 
 
 def live_broker(settings: ProcessSettings) -> str | None:

@@ -139,11 +139,6 @@ class RedisBackend:
         self.clock = clock
         self._script = client.register_script(PACING_LUA)
 
-    @classmethod
-    def connect(cls, url: str, account: str, policy: PacingPolicy) -> RedisBackend:
-        """Fails fast (``connect_redis``): pacing must never be what stalls a sync."""
-        return cls(connect_redis(url), account, policy)
-
     def _run(self, op: str, outcome: Outcome | None = None) -> list[str]:
         policy = self.policy
         args: list[str | int] = [

@@ -36,7 +36,7 @@ from syncd.thulium.pacing import (
     Wait,
     account_key,
 )
-from syncd.thulium.shared_pacing import REDIS_RETRY_AFTER, FallbackBackend, RedisBackend
+from syncd.thulium.shared_pacing import REDIS_RETRY_AFTER, FallbackBackend, RedisBackend, connect_redis
 from tests.fixtures.redis import RedisServer
 from tests.thulium.conftest import Control
 
@@ -358,7 +358,7 @@ def test_pacing_survives_a_redis_restart(
     policy = PacingPolicy(max_requests_per_second=1.0)
     url = redis_server.db_url(redis_server.next_db())
     backend = FallbackBackend(
-        RedisBackend.connect(url, "acct", policy), InProcessBackend(policy, clock=clock), clock
+        RedisBackend(connect_redis(url), "acct", policy), InProcessBackend(policy, clock=clock), clock
     )
     with caplog.at_level(logging.WARNING, logger="syncd.thulium"):
         assert backend.acquire() is None
