@@ -73,7 +73,7 @@ def test_10_redis_restarted_with_a_task_queued_then_gone_mid_run(
     tmp_path: Path, short_var_dir: Path, sandbox: SandboxProcess
 ) -> None:
     """The embedded Redis (append-only file, as `syncd up` runs it): restarted while a run waits in the
-    queue; later stopped for 3 s, past the lock TTL (2 s here), while a scheduled run is mid-batch: that
+    queue; later stopped, past the lock TTL (2 s here), while a scheduled run is mid-batch: that
     run stops sending once its lease may have lapsed, and the schedule carries on once Redis is back."""
     broker = EmbeddedRedis(short_var_dir)
     broker.ensure_running()
@@ -90,18 +90,21 @@ def test_10_redis_restarted_with_a_task_queued_then_gone_mid_run(
         assert acme.job(job).attempts == 1, "delivered once: the queued task survived the restart"
         settle(daemon, acme, "10a Redis restarted, a run queued", started)
 
-        # five batches (four creates, one update), answers 3 s late: by the first answer the lease (last
-        # renewed before the outage, 2 s TTL) has lapsed, so the fifth is never sent and the run is fenced
-        slow_batches(control, delay_ms=3000, method="*")
+        # five batches (four creates, one update), answers 6 s late; Redis stops once the first is seen
+        # and stays down until the run has ended: the lease (last renewed before the outage, 2 s TTL)
+        # cannot be renewed, so by the first answer it has lapsed (whenever, within 4 s, the test saw
+        # the request) and the fifth batch is never sent; the run is fenced
+        slow_batches(control, delay_ms=6000, method="*")
         control.reset_counts()
         mutate(acme.demo.url, seed=11, updates=0.05, soft_deletes=0, hard_deletes=0, inserts=400)
         wait_until("a scheduled run mid-batch", lambda: slow_posts(control, method="*"), context=daemon.logs)
         started = time.monotonic()
         broker.stop()
-        time.sleep(3)  # the outage itself
+        fenced = lambda: "fenced" in [job.status for job in acme.jobs()]  # noqa: E731
+        wait_until("the run mid-batch to be fenced, Redis down", fenced, 60, context=daemon.logs)
         broker.ensure_running()
         control.clear_faults()
-        settle(daemon, acme, "10b Redis gone 3 s mid-run", started)
+        settle(daemon, acme, "10b Redis gone mid-run until it fenced", started)
         statuses = [job.status for job in acme.jobs()]
         assert "fenced" in statuses, statuses
         assert "dead" not in statuses, statuses
