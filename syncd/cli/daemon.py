@@ -56,7 +56,7 @@ def web(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     config: TenantsOption = None,
 ) -> None:
-    """Serve /health, /metrics and the Thulium webhook receiver (POST /webhooks/<tenant>)."""
+    """Serve the console (/), /health, /metrics and the Thulium webhook receiver (POST /webhooks/<tenant>)."""
     from syncd.web.app import serve
 
     serve(settings_for(config), host, port)

@@ -70,6 +70,29 @@ class ProcessSettings(BaseSettings):
         "`syncd check`).",
     )
 
+    # -- the console (`syncd web` at /) ------------------------------------------------------
+    console_operator_user: str = Field(
+        default="operator", description="HTTP Basic user of the console's operator role."
+    )
+    console_operator_password: SecretStr | None = Field(
+        default=None, description="Its password: sees everything, may retry, resolve and resync."
+    )
+    console_viewer_user: str = Field(default="viewer", description="HTTP Basic user of the read-only role.")
+    console_viewer_password: SecretStr | None = Field(
+        default=None, description="Its password: sees everything, changes nothing."
+    )
+    console_operator_token: SecretStr | None = Field(
+        default=None, description="A bearer token for the operator role (`Authorization: Bearer ...`)."
+    )
+    console_viewer_token: SecretStr | None = Field(
+        default=None, description="A bearer token for the read-only role."
+    )
+    console_secret: SecretStr | None = Field(
+        default=None,
+        description="Key of the console's CSRF tokens; set the same on every web process behind one address "
+        "(unset: a random key per process, so a form outlives no restart).",
+    )
+
     def default_state_url(self) -> str:
         """The SQLite file used when neither the tenant file nor SYNCD_STATE_URL names a state DB."""
         if self.state_url:

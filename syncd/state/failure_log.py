@@ -215,6 +215,14 @@ class FailureLog(TenantScoped):
                     oldest[stream] = min(first, oldest.get(stream, first))
         return {stream: StreamFailures(by_kind, oldest.get(stream)) for stream, by_kind in kinds.items()}
 
+    def open_by_kind(self) -> dict[str, int]:
+        """Open failures of every stream by kind (warnings included): the console's overview."""
+        by_kind: dict[str, int] = {}
+        for failures in self.summary().values():
+            for kind, count in failures.by_kind.items():
+                by_kind[kind] = by_kind.get(kind, 0) + count
+        return by_kind
+
     # -- what ops change -------------------------------------------------------------------
 
     def retry(self, query: FailureQuery, now: datetime) -> list[FailureRow]:

@@ -123,6 +123,17 @@ class MemberStore(TenantScoped):
         with self.sessions() as session:
             return session.scalar(query) or 0
 
+    def status_counts(self, outbound_id: str) -> dict[str, int]:
+        """Members by the dialer's system status as last seen; ``unseen`` before the first poll."""
+        member = _MEMBERS.c
+        query = (
+            select(member.system_status, func.count())
+            .where(member.tenant == self.tenant, member.outbound_id == outbound_id)
+            .group_by(member.system_status)
+        )
+        with self.sessions() as session:
+            return {status or "unseen": int(n) for status, n in session.execute(query)}
+
     def _index(
         self, session: Session, outbound_id: str
     ) -> tuple[dict[int, tuple[int, str, int]], dict[int, tuple[int, str, int]]]:

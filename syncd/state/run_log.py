@@ -37,6 +37,7 @@ class RunQuery:
     streams: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
     limit: int = 20
+    since: datetime | None = None  # runs started at or after this moment (the console's last day)
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.statuses) - set(RUN_STATUSES))
@@ -133,6 +134,8 @@ class RunLog(TenantScoped):
             conditions.append(run.stream.in_(query.streams))
         if query.statuses:
             conditions.append(run.status.in_(query.statuses))
+        if query.since is not None:
+            conditions.append(run.started_at >= query.since)
         statement = (
             select(run).where(*conditions).order_by(run.started_at.desc(), run.id.desc()).limit(query.limit)
         )

@@ -1,4 +1,5 @@
-"""The web process: an aiohttp app that orchestrators and load balancers probe, and Thulium posts to.
+"""The web process: an aiohttp app that orchestrators and load balancers probe, Thulium posts to, and
+ops people look at (the console at ``/``).
 
 It never starts the embedded broker, only looks at it: the worker owns the broker, and a
 health probe that started one would report healthy exactly when the worker is missing. The
@@ -14,6 +15,8 @@ from aiohttp import hdrs, web
 from syncd.app.state_views import StateViews
 from syncd.observability.logs import register_basic_auth
 from syncd.settings import ProcessSettings
+from syncd.web.console.routes import add_console
+from syncd.web.daemon_sender import DaemonSender
 from syncd.web.health import check_health, details_allowed
 from syncd.web.metrics import add_metrics_route
 from syncd.web.webhooks import ROUTE as WEBHOOK_ROUTE
@@ -21,6 +24,7 @@ from syncd.web.webhooks import WEBHOOKS_KEY, WebhookReceiver, close_receiver, re
 
 SETTINGS_KEY = web.AppKey("settings", ProcessSettings)
 STATE_VIEWS_KEY = web.AppKey("state_views", StateViews)
+SENDER_KEY = web.AppKey("daemon_sender", DaemonSender)
 SHUTDOWN_TIMEOUT_S = 5.0
 
 log = logging.getLogger("syncd.web")
@@ -32,10 +36,13 @@ def create_app(settings: ProcessSettings) -> web.Application:
     app = web.Application()
     app[SETTINGS_KEY] = settings
     app[STATE_VIEWS_KEY] = StateViews()
-    app[WEBHOOKS_KEY] = WebhookReceiver(settings, app[STATE_VIEWS_KEY])
+    app[SENDER_KEY] = DaemonSender(settings)
+    app[WEBHOOKS_KEY] = WebhookReceiver(settings, app[STATE_VIEWS_KEY], app[SENDER_KEY])
     app.on_cleanup.append(close_receiver)
+    app.on_cleanup.append(_close_sender)
     app.on_cleanup.append(_dispose_state_views)
     add_routes(app)
+    add_console(app, settings, app[STATE_VIEWS_KEY], app[SENDER_KEY])
     return app
 
 
@@ -61,6 +68,10 @@ async def health(request: web.Request) -> web.Response:
     response = web.json_response(result.to_json(details=details), status=200 if result.ok else 503)
     response.headers[hdrs.CACHE_CONTROL] = "no-store"  # a proxy must not hand the details to the next caller
     return response
+
+
+async def _close_sender(app: web.Application) -> None:
+    app[SENDER_KEY].close()
 
 
 async def _dispose_state_views(app: web.Application) -> None:

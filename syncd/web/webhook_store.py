@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from syncd.app.state_views import TenantStores
 from syncd.broker.redis_broker import live_broker_url
@@ -27,6 +26,7 @@ from syncd.settings import ProcessSettings, Tenant
 from syncd.settings.tenant import CampaignRule
 from syncd.source.writeback import WritebackTable
 from syncd.vocabulary import JobKind, JobStatus, Trigger
+from syncd.web.daemon_sender import DaemonSender
 from syncd.web.webhook_events import OUTBOUND_RECORD_SAVED, Event, record_saved
 
 log = logging.getLogger("syncd.web.webhooks")
@@ -107,16 +107,14 @@ class CampaignHandOff:
     The web process never starts a broker: with no live one there is nothing to hand to, and the
     schedule picks the record up. A dialer session brings events in bursts, so a tenant that
     already has a queued or running webhook job gets no second one; the per-tenant lock keeps two
-    simultaneous events from both seeing none. The Celery app is this object's own, so the web
-    process shares no global Celery state and closes its broker connections with the app.
+    simultaneous events from both seeing none.
     """
 
-    def __init__(self, settings: ProcessSettings) -> None:
+    def __init__(self, settings: ProcessSettings, sender: DaemonSender) -> None:
         self._settings = settings
+        self._sender = sender
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
-        self._celery: Any = None
-        self._celery_broker: str | None = None
 
     def __call__(self, stores: TenantStores) -> str | None:
         """The queued job's id, or None when nothing was queued."""
@@ -130,7 +128,7 @@ class CampaignHandOff:
                 return None
             job = jobs.create(JobKind.INCREMENTAL, Trigger.WEBHOOK, [CAMPAIGNS_STREAM])
             try:
-                self._send(broker, tenant, job.id)
+                self._sender.send(broker, tenant, job.id)
             except Exception as exc:  # noqa: BLE001 -- any failure: a queued job with no task would block the next
                 jobs.finish(job.id, JobStatus.FAILED, f"could not enqueue: {type(exc).__name__}")
                 line = {"tenant": tenant, "job_id": job.id, "error": type(exc).__name__}
@@ -140,31 +138,6 @@ class CampaignHandOff:
         log.info("job queued", extra={**line, "streams": CAMPAIGNS_STREAM})
         return job.id
 
-    def close(self) -> None:
-        with self._guard:
-            if self._celery is not None:
-                self._celery.close()
-            self._celery = self._celery_broker = None
-
     def _lock(self, tenant: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(tenant, threading.Lock())
-
-    def _send(self, broker: str, tenant: str, job_id: str) -> None:
-        from syncd.worker.app import RUN_TASK, SEND_RETRY
-
-        self._app(broker).send_task(RUN_TASK, args=[tenant, job_id], retry=True, retry_policy=SEND_RETRY)
-
-    def _app(self, broker: str) -> Any:
-        from celery import Celery
-
-        from syncd.worker.app import celery_config
-
-        with self._guard:
-            if self._celery is None or self._celery_broker != broker:
-                if self._celery is not None:
-                    self._celery.close()
-                app = Celery("syncd-web", set_as_current=False)
-                app.conf.update(celery_config(self._settings, broker))
-                self._celery, self._celery_broker = app, broker
-            return self._celery

@@ -30,6 +30,7 @@ from syncd.app.writeback_tables import WritebackTables
 from syncd.errors import Skippable
 from syncd.settings import ProcessSettings, Tenant
 from syncd.web.basic_auth import CHALLENGE, authorized
+from syncd.web.daemon_sender import DaemonSender
 from syncd.web.webhook_events import BadEvent, Event, parse_event
 from syncd.web.webhook_store import CampaignHandOff, EventHandler
 from syncd.web.webhook_tenants import TenantCache
@@ -46,12 +47,12 @@ class BodyTooLarge(Skippable):
 class WebhookReceiver:
     """What the route keeps for the life of the app: tenants, databases, write-back tables, the hand-off."""
 
-    def __init__(self, settings: ProcessSettings, state_views: StateViews) -> None:
+    def __init__(self, settings: ProcessSettings, state_views: StateViews, sender: DaemonSender) -> None:
         self.settings = settings
         self.tenants = TenantCache(settings)
         self._state_views = state_views
         self._writebacks = WritebackTables()
-        self._hand_off = CampaignHandOff(settings)
+        self._hand_off = CampaignHandOff(settings, sender)
 
     def handle(self, tenant: Tenant, event: Event) -> str:
         """Blocking: call it from a thread."""
@@ -63,7 +64,6 @@ class WebhookReceiver:
         return handler.handle(event)
 
     def close(self) -> None:
-        self._hand_off.close()
         self._writebacks.dispose()
 
 

@@ -1,0 +1,122 @@
+"""The console's buttons, doing what the CLI's commands do: blocking, so call them from a thread.
+
+Retry makes the chosen failures due and queues an incremental run of their streams on the daemon
+(``syncd failures retry``); resolve closes them (``syncd failures resolve``); resync queues a job
+(``syncd resync``). Every job is recorded in the state DB before it is handed to the broker, so
+the id the page shows always exists. With no live daemon, a retry still makes the rows due and
+the schedule picks them up; a resync says there is nothing to hand it to.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from syncd.app.failure_queries import failure_query
+from syncd.app.failure_retry import queue_retry, sync_streams
+from syncd.app.resync import check_streams, enqueue_job
+from syncd.app.schema import ensure_schema
+from syncd.app.state_views import FailureQuery, FailureRow, StateViews
+from syncd.broker.redis_broker import live_broker_url
+from syncd.settings import ProcessSettings
+from syncd.state.types import utcnow
+from syncd.vocabulary import JobKind, Trigger
+from syncd.web.console.pages import FailureFilter, find_ref
+from syncd.web.daemon_sender import DaemonSender
+
+
+@dataclass(frozen=True)
+class Done:
+    said: str
+    job_id: str | None = None
+
+
+def failures_text(count: int) -> str:
+    return f"{count} failure{'' if count == 1 else 's'}"
+
+
+def chosen_keys(values: Sequence[str]) -> dict[str, list[str]]:
+    """Checkbox values ``stream/key`` by stream: no stream name holds a ``/``, a key may."""
+    by_stream: dict[str, list[str]] = defaultdict(list)
+    for value in values:
+        stream, slash, key = value.partition("/")
+        if not slash or not stream or not key:
+            raise ValueError(f"not a failure: {value!r} (expected stream/key)")
+        by_stream[stream].append(key)
+    return dict(by_stream)
+
+
+def selected(chosen: FailureFilter, keys: Sequence[str]) -> list[FailureQuery]:
+    """The ticked rows (by stream), or else every open row the filter matches."""
+    if not keys:
+        return [_query(chosen.stream, chosen, None)]
+    return [_query(stream, chosen, stream_keys) for stream, stream_keys in chosen_keys(keys).items()]
+
+
+def retry(
+    settings: ProcessSettings,
+    views: StateViews,
+    sender: DaemonSender,
+    name: str,
+    chosen: FailureFilter,
+    keys: Sequence[str],
+) -> Done:
+    ref = find_ref(settings, name)
+    failures = views.stores(ref.name, ref.state_url).failures
+    rows: list[FailureRow] = []
+    for query in selected(chosen, keys):
+        rows += failures.retry(query, utcnow())
+    if not rows:
+        return Done("no open failures match")
+    streams = sync_streams(row.stream for row in rows)
+    broker = live_broker_url(settings)
+    if broker is None:
+        return Done(f"{failures_text(len(rows))} due now; no daemon is running, the next run retries them")
+    job = queue_retry(ref, streams, lambda tenant, job_id: sender.send(broker, tenant, job_id))
+    return Done(f"{failures_text(len(rows))} due now; queued job {job.id} ({', '.join(streams)})", job.id)
+
+
+def resolve(
+    settings: ProcessSettings, views: StateViews, name: str, chosen: FailureFilter, keys: Sequence[str]
+) -> Done:
+    ref = find_ref(settings, name)
+    failures = views.stores(ref.name, ref.state_url).failures
+    done = 0
+    for query in selected(chosen, keys):
+        done += len(failures.resolve(query, utcnow()))
+    return Done(f"{failures_text(done)} resolved" if done else "no open failures match")
+
+
+def resync(
+    settings: ProcessSettings, sender: DaemonSender, name: str, *, full: bool, stream: str | None
+) -> Done:
+    ref = find_ref(settings, name)
+    streams = check_streams([stream] if stream else None)
+    broker = live_broker_url(settings)
+    if broker is None:
+        raise ValueError(
+            "no daemon is running here: nothing to hand the resync to (start it with `syncd up`)"
+        )
+    ensure_schema(ref.state_url, settings)
+    job = enqueue_job(
+        ref,
+        lambda tenant, job_id: sender.send(broker, tenant, job_id),
+        kind=JobKind.of(full),
+        trigger=Trigger.RESYNC,
+        streams=streams,
+    )
+    scope = ", ".join(job.streams) if job.streams else "all streams"
+    return Done(f"queued job {job.id}: {job.kind} ({scope})", job.id)
+
+
+def _query(stream: str, chosen: FailureFilter, keys: list[str] | None) -> FailureQuery:
+    """Ticked rows are taken by key alone: the filter chose what was shown, the tick what is meant."""
+    return failure_query(
+        [stream] if stream else None,
+        None if keys else ([chosen.kind] if chosen.kind else None),
+        "open",
+        None if keys else (chosen.older_than or None),
+        None if keys else (chosen.newer_than or None),
+        keys=keys,
+    )
