@@ -38,7 +38,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 ## rules: the Prometheus alert rules are valid and their unit tests pass (promtool comes from .ci/system-deps)
-rules:
+rules: system-deps
 	promtool check rules config/prometheus/*.yml
 	promtool test rules config/prometheus/tests/*.yml
 
