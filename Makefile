@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 SANDBOX_PORT ?= 8765
 WEB_PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest system-deps venv clean
+.PHONY: run test lint typecheck rules pytest system-deps venv clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,9 @@ system-deps:
 run: system-deps $(STAMP)
 	$(BIN)/syncd up --sandbox-port $(SANDBOX_PORT) --web-port $(WEB_PORT)
 
-## test: lint, type-check and run the whole suite (PostgreSQL and MariaDB are started by the tests themselves)
-test: system-deps $(STAMP) lint typecheck pytest
+## test: lint, type-check, check the alert rules and run the whole suite (PostgreSQL and MariaDB are started by the
+## tests themselves)
+test: system-deps $(STAMP) lint typecheck rules pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -35,6 +36,11 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+## rules: the Prometheus alert rules are valid and their unit tests pass (promtool comes from .ci/system-deps)
+rules: system-deps
+	promtool check rules config/prometheus/*.yml
+	promtool test rules config/prometheus/tests/*.yml
 
 pytest: $(STAMP)
 	$(BIN)/pytest
