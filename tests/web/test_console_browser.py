@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, HttpCredentials, Page, sync_playwright
 
 from syncd.demo import DemoSource, Invalid, generate_source, write_demo_config
 from syncd.sandbox import SandboxProcess
@@ -31,8 +31,8 @@ from tests.test_redaction import Needles, needles
 from tests.waiting import wait_until
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-OPERATOR = {"username": "operator", "password": "op-secret-2"}
-VIEWER = {"username": "viewer", "password": "view-secret-2"}
+OPERATOR = HttpCredentials(username="operator", password="op-secret-2")
+VIEWER = HttpCredentials(username="viewer", password="view-secret-2")
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 
