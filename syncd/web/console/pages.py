@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from syncd.app.failure_queries import failure_query
 from syncd.app.runtime import RUNNABLE_STREAMS
@@ -30,6 +31,9 @@ from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import TenantRef, tenant_files, tenant_ref
 from syncd.state.types import utcnow
 from syncd.web.console.charts import Series, hourly
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 DAY = timedelta(days=1)
 DAY_RUNS = 2000  # enough runs for a day's charts at a 1-minute interval per stream
@@ -139,8 +143,10 @@ def overview(settings: ProcessSettings, views: StateViews) -> list[TenantCard]:
             client.close()
 
 
-def tenant_card(ref: TenantRef, views: StateViews, settings: ProcessSettings, client: object) -> TenantCard:
-    status = tenant_status(ref, client, settings)  # type: ignore[arg-type]
+def tenant_card(
+    ref: TenantRef, views: StateViews, settings: ProcessSettings, client: Redis | None
+) -> TenantCard:
+    status = tenant_status(ref, client, settings)
     card = TenantCard(status)
     if status.error is not None:
         return card
