@@ -87,6 +87,11 @@ class ProcessSettings(BaseSettings):
     console_viewer_token: SecretStr | None = Field(
         default=None, description="A bearer token for the read-only role."
     )
+    console_origin: str | None = Field(
+        default=None,
+        description="The console's address as browsers see it behind a proxy (https://syncd.example.com): "
+        "a POST's Origin must be this. Unset: the scheme and Host the request came with.",
+    )
     console_secret: SecretStr | None = Field(
         default=None,
         description="Key of the console's CSRF tokens; set the same on every web process behind one address "

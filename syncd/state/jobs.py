@@ -98,10 +98,11 @@ class JobStore(TenantScoped):
             if rowcount(session.execute(statement)) != 1:
                 raise LookupError(f"no job {job_id!r} for tenant {self.tenant!r}")
 
-    def recent(self, limit: int = 10) -> list[JobInfo]:
-        """Newest first."""
+    def recent(self, limit: int = 10, status: str | None = None) -> list[JobInfo]:
+        """Newest first; with ``status``, the newest of that status (not that status among the newest)."""
         job = models.Job
-        return self._list(self._jobs().order_by(job.created_at.desc(), job.id.desc()).limit(limit))
+        query = self._jobs() if status is None else self._jobs().where(job.status == status)
+        return self._list(query.order_by(job.created_at.desc(), job.id.desc()).limit(limit))
 
     def active(self) -> list[JobInfo]:
         """Queued or running, oldest first: the order the queue works through them."""

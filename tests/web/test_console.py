@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +45,7 @@ class Site:
     def post(
         self,
         path: str,
-        data: dict[str, str | list[str]],
+        data: Mapping[str, str | list[str]],
         auth: tuple[str, str] | None = OPERATOR,
         **headers: str,
     ) -> httpx.Response:
@@ -58,10 +58,11 @@ class Site:
         assert found, "the tenant page carries a CSRF token"
         return found.group(1)
 
-    def open_failures(self) -> list[str]:
+    def open_failures(self, kind: str | None = None) -> list[str]:
         engine = make_engine(self.state_url)
+        query = FailureQuery(kinds=(kind,) if kind else ())
         try:
-            rows = FailureLog(session_factory(engine), "acme").find(FailureQuery(), utcnow())
+            rows = FailureLog(session_factory(engine), "acme").find(query, utcnow())
             return sorted(f"{row.stream}/{row.source_key}" for row in rows)
         finally:
             engine.dispose()
@@ -140,7 +141,8 @@ def test_failures_filter_by_kind_and_show_one(site: Site) -> None:
 
 def test_a_viewer_sees_no_buttons_and_a_forged_post_changes_nothing(site: Site) -> None:
     page = site.get("/tenants/acme/failures", auth=VIEWER).text
-    assert "Retry chosen" not in page
+    assert "Retry ticked" not in page
+    assert "matching</button>" not in page
     assert 'type="checkbox"' not in page
     assert "Queue resync" not in site.get("/tenants/acme", auth=VIEWER).text
     before, jobs = site.open_failures(), len(site.jobs())
@@ -169,18 +171,63 @@ def test_an_operator_resolves_one_and_retries_by_kind(site: Site) -> None:
     assert "1 failure resolved" in resolved.text
     assert site.open_failures() == [f for f in before if f != one]
 
-    retried = site.post(
-        "/tenants/acme/failures/retry", {"csrf_token": site.token(), "kind": "rejected"}, auth=OPERATOR
-    )
+    rejected = site.open_failures("rejected")
+    permanent = site.open_failures("permanent")
+    assert rejected
+    assert permanent
+    every = {"csrf_token": site.token(), "kind": "rejected"}
+    nothing_ticked = site.post("/tenants/acme/failures/retry", every)
+    assert "retry refused: no failure ticked" in nothing_ticked.text
+    stale = site.post("/tenants/acme/failures/retry", {**every, "every": str(len(rejected) + 1)})
+    assert f"matches {len(rejected)} open failures now, not {len(rejected) + 1}" in stale.text
+    assert site.open_failures("rejected") == rejected, "a count that changed acts on nothing"
+    assert not [job for job in site.jobs() if job.trigger == "retry"]
+
+    retried = site.post("/tenants/acme/failures/retry", {**every, "every": str(len(rejected))})
     assert retried.status_code == 200
     [job] = [job for job in site.jobs() if job.trigger == "retry"]
     assert job.status == "queued"
     assert f"queued job {job.id}" in retried.text
+    assert site.open_failures("rejected") == [], "made retryable and due, as `syncd failures retry` does"
+    assert set(site.open_failures("retryable")) >= set(rejected)
+    assert site.open_failures("permanent") == permanent, "the kind filter held"
 
 
 def test_a_notice_in_a_link_is_not_shown_unless_the_console_signed_it(site: Site) -> None:
     page = site.get("/tenants/acme", notice="all rows deleted", sig="0" * 32).text
     assert "all rows deleted" not in page
+    odd = site.get("/tenants/acme", notice="x", sig="é")
+    assert odd.status_code == 200, "a forged non-ASCII signature is just not valid"
+    forged = site.post("/tenants/acme/resync", {"csrf_token": "é"})
+    assert forged.status_code == 403
+
+
+def test_console_pages_are_never_framed(site: Site) -> None:
+    for answer in (site.get("/"), site.get("/tenants/acme/failures"), site.get("/", auth=None)):
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+
+
+def test_a_tenant_that_never_ran_or_does_not_parse_is_said_and_nothing_is_created(site: Site) -> None:
+    tenants = Path(site.app.settings.config_dir)
+    fresh_state = tenants.parent / "fresh" / "state.sqlite"
+    text = (tenants / "acme.toml").read_text()
+    (tenants / "fresh.toml").write_text(text.replace(site.state_url, f"sqlite:///{fresh_state}"))
+    (tenants / "broken.toml").write_text("[thulium]\nurl = 3\n")
+    for path in (
+        "/tenants/fresh",
+        "/tenants/fresh/failures",
+        "/tenants/fresh/failure?stream=customers&key=1",
+    ):
+        answer = site.get(path)
+        assert answer.status_code in (200, 404), (path, answer.status_code)
+        assert "never run" in answer.text, path
+    assert not fresh_state.parent.exists(), "asking creates no state DB"
+    broken = site.get("/tenants/broken")
+    assert broken.status_code == 200
+    assert "broken.toml" in broken.text
+    assert site.get("/tenants/acme/failures", status="bogus").status_code == 400
+    assert site.get("/tenants/acme", status="bogus").status_code == 400
 
 
 def test_a_resync_is_queued_as_a_job(site: Site) -> None:
@@ -201,6 +248,21 @@ def test_no_page_holds_an_email_or_a_phone_of_the_source(site: Site) -> None:
         html = site.get(path).text
         assert found.hits(html) == [], path
     assert any(problem is Invalid.BAD_EMAIL for problem in site.demo.invalid_customers.values())
+
+
+def test_with_no_credentials_the_console_answers_only_at_this_machine(tmp_path: Path) -> None:
+    """DNS rebinding: a hostile page whose name now points at 127.0.0.1 sends its own name as Host."""
+    (tmp_path / "tenants").mkdir()
+    app = ServedApp(ProcessSettings(config_dir=tmp_path / "tenants", var_dir=tmp_path / "var")).start()
+    try:
+        here = httpx.get(f"{app.url}/", timeout=30)
+        rebound = httpx.get(f"{app.url}/", headers={"Host": f"evil.example:{app.port}"}, timeout=30)
+    finally:
+        app.stop()
+    assert here.status_code == 200
+    assert 'data-role="operator"' in here.text
+    assert rebound.status_code == 403
+    assert "SYNCD_CONSOLE_OPERATOR_PASSWORD" in rebound.text
 
 
 def test_a_bearer_token_takes_its_role(tmp_path: Path) -> None:

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import base64
+import os
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from syncd.settings import ProcessSettings
 from syncd.web.console.auth import ANONYMOUS, ConsoleAuth, Role
 from syncd.web.console.charts import HEIGHT, hourly
-from syncd.web.console.csrf import CsrfKey, same_origin
+from syncd.web.console.csrf import CsrfKey, loopback, same_origin
 
 NOW = datetime(2026, 12, 2, 12, 30, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def no_console_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The settings read SYNCD_* from the environment: a credential exported in the shell must not count."""
+    for name in list(os.environ):
+        if name.startswith("SYNCD_CONSOLE_"):
+            monkeypatch.delenv(name)
 
 
 def basic(user: str, password: str) -> str:
@@ -65,13 +76,27 @@ def test_csrf_tokens_are_bound_to_the_caller_and_the_key() -> None:
     assert not key.valid(ANONYMOUS, token)
     assert not key.valid(operator, None)
     assert CsrfKey(ProcessSettings()).token(operator) != CsrfKey(ProcessSettings()).token(operator)
+    notice = key.sign("3 failures resolved")
+    assert key.signed("3 failures resolved", notice)
+    assert not key.signed("4 failures resolved", notice)
+    assert notice not in token, "no caller's token is the notice key"
 
 
 def test_an_origin_must_be_this_site() -> None:
-    assert same_origin(None, "127.0.0.1:8000")
-    assert same_origin("http://127.0.0.1:8000", "127.0.0.1:8000")
-    assert not same_origin("http://evil.example", "127.0.0.1:8000")
-    assert not same_origin("null", "127.0.0.1:8000")
+    assert same_origin(None, "127.0.0.1:8000", "http")
+    assert same_origin("http://127.0.0.1:8000", "127.0.0.1:8000", "http")
+    assert same_origin("http://LOCALHOST:8000", "localhost:8000", "http")
+    assert not same_origin("http://evil.example", "127.0.0.1:8000", "http")
+    assert not same_origin("http://127.0.0.1:8001", "127.0.0.1:8000", "http")
+    assert not same_origin("https://127.0.0.1:8000", "127.0.0.1:8000", "http")
+    assert not same_origin("null", "127.0.0.1:8000", "http")
+
+
+def test_only_this_machine_is_loopback() -> None:
+    for host in ("127.0.0.1", "127.0.0.1:8000", "localhost:8000", "LOCALHOST", "[::1]:8000", "[::1]"):
+        assert loopback(host), host
+    for other in (None, "", "evil.example", "evil.example:8000", "127.0.0.1.evil.example", "[::2]:80"):
+        assert not loopback(other), other
 
 
 def test_a_day_of_runs_falls_into_hourly_buckets() -> None:

@@ -17,19 +17,27 @@ from syncd.app.failure_queries import failure_query
 from syncd.app.failure_retry import queue_retry, sync_streams
 from syncd.app.resync import check_streams, enqueue_job
 from syncd.app.schema import ensure_schema
-from syncd.app.state_views import FailureQuery, FailureRow, StateViews
+from syncd.app.state_views import FailureQuery, FailureRow, StateViews, TenantStores
 from syncd.broker.redis_broker import live_broker_url
+from syncd.observability.logs import redact_text
 from syncd.settings import ProcessSettings
 from syncd.state.types import utcnow
 from syncd.vocabulary import JobKind, Trigger
-from syncd.web.console.pages import FailureFilter, find_ref
+from syncd.web.console.pages import FailureFilter, current_stores, find_ref
 from syncd.web.daemon_sender import DaemonSender
 
 
 @dataclass(frozen=True)
 class Done:
-    said: str
+    said: str  # redacted: it may quote a broker's error, and it travels in a URL
     job_id: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "said", redact_text(self.said))
+
+
+class CountChanged(ValueError):
+    """ "All N matching" is what the person saw: if the filter matches another number now, nothing is done."""
 
 
 def failures_text(count: int) -> str:
@@ -47,11 +55,20 @@ def chosen_keys(values: Sequence[str]) -> dict[str, list[str]]:
     return dict(by_stream)
 
 
-def selected(chosen: FailureFilter, keys: Sequence[str]) -> list[FailureQuery]:
-    """The ticked rows (by stream), or else every open row the filter matches."""
-    if not keys:
-        return [_query(chosen.stream, chosen, None)]
-    return [_query(stream, chosen, stream_keys) for stream, stream_keys in chosen_keys(keys).items()]
+def selected(
+    stores: TenantStores, chosen: FailureFilter, keys: Sequence[str], every: int | None
+) -> list[FailureQuery]:
+    """The ticked rows (by stream); or, with ``every``, every open row the filter matches, if that is
+    still ``every`` rows: a bulk action acts on the count the person was shown, or not at all."""
+    if keys:
+        return [_query(stream, chosen, stream_keys) for stream, stream_keys in chosen_keys(keys).items()]
+    if every is None:
+        raise ValueError("no failure ticked")
+    query = _query(chosen.stream, chosen, None)
+    now = stores.failures.count(query, utcnow())
+    if now != every:
+        raise CountChanged(f"the filter matches {now} open failures now, not {every}: look again")
+    return [query]
 
 
 def retry(
@@ -61,30 +78,39 @@ def retry(
     name: str,
     chosen: FailureFilter,
     keys: Sequence[str],
+    every: int | None = None,
 ) -> Done:
     ref = find_ref(settings, name)
-    failures = views.stores(ref.name, ref.state_url).failures
+    stores = current_stores(views, ref)
     rows: list[FailureRow] = []
-    for query in selected(chosen, keys):
-        rows += failures.retry(query, utcnow())
+    for query in selected(stores, chosen, keys, every):
+        rows += stores.failures.retry(query, utcnow())
     if not rows:
         return Done("no open failures match")
-    streams = sync_streams(row.stream for row in rows)
+    due, streams = f"{failures_text(len(rows))} due now", sync_streams(row.stream for row in rows)
     broker = live_broker_url(settings)
     if broker is None:
-        return Done(f"{failures_text(len(rows))} due now; no daemon is running, the next run retries them")
-    job = queue_retry(ref, streams, lambda tenant, job_id: sender.send(broker, tenant, job_id))
-    return Done(f"{failures_text(len(rows))} due now; queued job {job.id} ({', '.join(streams)})", job.id)
+        return Done(f"{due}; no daemon is running here, so nothing runs them until it starts")
+    try:
+        job = queue_retry(ref, streams, lambda tenant, job_id: sender.send(broker, tenant, job_id))
+    except ValueError as exc:
+        return Done(f"{due}, but the run was not queued ({exc}); the daemon's next run takes them")
+    return Done(f"{due}; queued job {job.id} ({', '.join(streams)})", job.id)
 
 
 def resolve(
-    settings: ProcessSettings, views: StateViews, name: str, chosen: FailureFilter, keys: Sequence[str]
+    settings: ProcessSettings,
+    views: StateViews,
+    name: str,
+    chosen: FailureFilter,
+    keys: Sequence[str],
+    every: int | None = None,
 ) -> Done:
     ref = find_ref(settings, name)
-    failures = views.stores(ref.name, ref.state_url).failures
+    stores = current_stores(views, ref)
     done = 0
-    for query in selected(chosen, keys):
-        done += len(failures.resolve(query, utcnow()))
+    for query in selected(stores, chosen, keys, every):
+        done += len(stores.failures.resolve(query, utcnow()))
     return Done(f"{failures_text(done)} resolved" if done else "no open failures match")
 
 

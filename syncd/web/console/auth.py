@@ -59,8 +59,19 @@ class ConsoleAuth:
 
     @property
     def enabled(self) -> bool:
+        return bool(self.secrets)
+
+    @property
+    def challenge(self) -> str:
+        """What a 401 asks for: a browser offers a login box for Basic only, so only when one can work."""
+        if self.operator_password or self.viewer_password:
+            return 'Basic realm="syncd console"'
+        return 'Bearer realm="syncd console"'
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
         secrets = (self.operator_password, self.viewer_password, self.operator_token, self.viewer_token)
-        return any(secrets)
+        return tuple(secret for secret in secrets if secret)
 
     def principal(self, authorization: str | None) -> Principal | None:
         """The caller, or None when credentials are required and these are not valid ones."""

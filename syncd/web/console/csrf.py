@@ -1,9 +1,10 @@
-"""CSRF tokens for the console's forms: an HMAC of the caller's name, checked on every POST.
+"""CSRF tokens for the console's forms, and the signature of the notice shown after an action.
 
 A cross-site page can make a browser POST with the operator's Basic credentials attached, but
-cannot read the console's pages, so it cannot know the token. The token is bound to the caller
-(a viewer's token is not an operator's) and to the key, which is ``SYNCD_CONSOLE_SECRET`` or
-random per process. A POST whose ``Origin`` names another site is refused before the token.
+cannot read the console's pages, so it cannot know the token. The token is an HMAC of the caller
+(a viewer's token is not an operator's) under a key that is ``SYNCD_CONSOLE_SECRET`` or random per
+process. A POST whose ``Origin`` names another site is refused before the token is looked at.
+Notices are signed under a key derived apart from every token, so no caller holds the signing key.
 """
 
 from __future__ import annotations
@@ -24,17 +25,39 @@ class CsrfKey:
         self._key = configured.encode("utf-8") if configured else secrets.token_bytes(32)
 
     def token(self, principal: Principal) -> str:
-        message = f"{principal.role}:{principal.name}".encode()
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+        return self._mac(f"csrf:{principal.role}:{principal.name}")
 
     def valid(self, principal: Principal, given: str | None) -> bool:
-        return given is not None and hmac.compare_digest(self.token(principal), given)
+        return given is not None and _same(self.token(principal), given)
+
+    def sign(self, notice: str) -> str:
+        return self._mac(f"notice:{notice}")[:32]
+
+    def signed(self, notice: str, signature: str) -> bool:
+        return bool(notice) and _same(self.sign(notice), signature)
+
+    def _mac(self, message: str) -> str:
+        return hmac.new(self._key, message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def same_origin(origin: str | None, host: str | None) -> bool:
+def _same(expected: str, given: str) -> bool:
+    """Bytes, not str: ``compare_digest`` refuses a non-ASCII str, and a forged value may be one."""
+    return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8", "replace"))
+
+
+def same_origin(origin: str | None, host: str | None, scheme: str) -> bool:
     """No ``Origin`` (an old browser, curl) passes to the token check; a foreign one is refused."""
     if not origin:
         return True
     if origin == "null" or host is None:
         return False
-    return origin.split("://", 1)[-1] == host
+    return origin.lower() == f"{scheme}://{host}".lower()
+
+
+def loopback(host: str | None) -> bool:
+    """``Host`` names this machine: with the console open (no credentials) nothing else is served, so a
+    page whose domain was rebound to 127.0.0.1 (DNS rebinding) cannot read the console or post to it."""
+    if not host:
+        return False
+    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]", 1)[0] + "]"
+    return name.lower() in ("127.0.0.1", "localhost", "[::1]")

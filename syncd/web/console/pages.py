@@ -28,7 +28,8 @@ from syncd.app.tenant_status import TenantStatus, lock_client, tenant_status
 from syncd.engine.campaigns.run import CAMPAIGN_PREFIX
 from syncd.observability.logs import redact_text
 from syncd.settings import ConfigError, ProcessSettings
-from syncd.settings.discovery import TenantRef, tenant_files, tenant_ref
+from syncd.settings.discovery import TenantRef, tenant_file, tenant_files, tenant_ref
+from syncd.state import migrate
 from syncd.state.types import utcnow
 from syncd.web.console.charts import Series, hourly
 
@@ -36,8 +37,9 @@ if TYPE_CHECKING:
     from redis import Redis
 
 DAY = timedelta(days=1)
-DAY_RUNS = 2000  # enough runs for a day's charts at a 1-minute interval per stream
+DAY_RUNS = 100_000  # every run of a day, for the charts: 10 streams every 10 s are 86,400
 RECENT = 50
+JOB_WINDOW = 1000  # jobs looked through for one stream's: a job's streams are a JSON list
 FAILURES_SHOWN = 100
 # The counters that say a run changed something in Thulium (CRM, campaigns) or in the source (activity).
 WRITTEN = ("created", "updated", "deleted", "adopted", "added", "changed", "removed", "inserted")
@@ -107,6 +109,18 @@ class UnknownTenant(LookupError):
     pass
 
 
+class BrokenTenant(LookupError):
+    """The tenant's file is there and does not parse: its page says why instead of a 404."""
+
+    def __init__(self, name: str, error: str) -> None:
+        super().__init__(name, error)
+        self.name, self.error = name, error
+
+
+class NeverRan(LookupError):
+    """No state DB at the current schema yet: nothing to show, and asking must not create one."""
+
+
 def served_refs(settings: ProcessSettings) -> list[TenantRef | tuple[str, str]]:
     """Every tenant file served here: its ref, or (name, error) for a file that does not parse."""
     found: list[TenantRef | tuple[str, str]] = []
@@ -119,10 +133,21 @@ def served_refs(settings: ProcessSettings) -> list[TenantRef | tuple[str, str]]:
 
 
 def find_ref(settings: ProcessSettings, name: str) -> TenantRef:
-    for ref in served_refs(settings):
-        if isinstance(ref, TenantRef) and ref.name == name:
-            return ref
-    raise UnknownTenant(name)
+    """One file parsed, not every tenant's: each page and action of a tenant asks this first."""
+    try:
+        path = tenant_file(name, settings.config_dir)
+    except ConfigError:
+        raise UnknownTenant(name) from None
+    try:
+        return tenant_ref(path, settings)
+    except ConfigError as exc:
+        raise BrokenTenant(name, str(exc)) from None
+
+
+def current_stores(views: StateViews, ref: TenantRef) -> TenantStores:
+    if not migrate.is_current(ref.state_url):
+        raise NeverRan(ref.name)
+    return views.stores(ref.name, ref.state_url)
 
 
 # -- the overview ---------------------------------------------------------------------------
@@ -181,7 +206,7 @@ def tenant_page(
             client.close()
     if page.card.status.error is not None:
         return page
-    stores = views.stores(ref.name, ref.state_url)
+    stores = current_stores(views, ref)
     streams = [s.stream for s in page.card.status.streams]
     now = utcnow()
     page.lag = {stream: now - ended for stream, ended in stores.runs.last_synced(streams).items()}
@@ -191,9 +216,18 @@ def tenant_page(
         limit=RECENT,
     )
     page.runs = stores.runs.find(query)
-    page.jobs = [job for job in stores.jobs.recent(RECENT) if not job_status or job.status == job_status]
+    page.jobs = recent_jobs(stores, runs.stream, job_status)
     page.campaigns = campaigns(stores, streams)
     return page
+
+
+def recent_jobs(stores: TenantStores, stream: str, status: str) -> list[JobInfo]:
+    """The newest jobs of a status (in SQL) that ran ``stream`` (every job of all streams ran it)."""
+    found = stores.jobs.recent(RECENT if not stream else JOB_WINDOW, status or None)
+    if stream:
+        wanted = {stream, "campaigns" if stream.startswith(CAMPAIGN_PREFIX) else stream}
+        found = [job for job in found if job.streams is None or wanted & set(job.streams)]
+    return found[:RECENT]
 
 
 def campaigns(stores: TenantStores, streams: Sequence[str]) -> list[Campaign]:
@@ -213,7 +247,7 @@ def failures_page(
 ) -> FailuresPage:
     """Raises ``ValueError`` (in the CLI's words) for a filter ``syncd failures list`` would refuse."""
     ref = find_ref(settings, name)
-    stores = views.stores(ref.name, ref.state_url)
+    stores = current_stores(views, ref)
     query = failure_query(
         [chosen.stream] if chosen.stream else None,
         [chosen.kind] if chosen.kind else None,
@@ -225,7 +259,7 @@ def failures_page(
     now = utcnow()
     rows = sorted(stores.failures.find(query, now), key=lambda row: row.last_failed_at, reverse=True)
     total = stores.failures.count(query, now)
-    streams = sorted({row.stream for row in stores.failures.open_failures()} | {s for s in _fixed(ref)})
+    streams = sorted(set(stores.failures.summary()) | set(_fixed(ref)))
     return FailuresPage(ref.name, rows, total, streams)
 
 
@@ -233,7 +267,7 @@ def failure_detail(
     settings: ProcessSettings, views: StateViews, name: str, stream: str, key: str
 ) -> FailureRow | None:
     ref = find_ref(settings, name)
-    stores = views.stores(ref.name, ref.state_url)
+    stores = current_stores(views, ref)
     query = failure_query([stream], None, "all", None, None, keys=[key])
     rows = stores.failures.find(query, utcnow())
     return rows[0] if rows else None

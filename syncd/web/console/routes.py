@@ -9,29 +9,42 @@ a link cannot make the console say something it did not do.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import hdrs, web
 
 from syncd.app.state_views import UNUSABLE_DB_ERRORS, StateViews
+from syncd.observability.logs import register_secret
 from syncd.settings import ConfigError, ProcessSettings
 from syncd.vocabulary import JobStatus, RunStatus
 from syncd.web.console import actions, pages
-from syncd.web.console.auth import ConsoleAuth, Principal, Role
-from syncd.web.console.csrf import FIELD, CsrfKey, same_origin
+from syncd.web.console.auth import ConsoleAuth, Principal
+from syncd.web.console.csrf import FIELD, CsrfKey, loopback, same_origin
 from syncd.web.daemon_sender import DaemonSender
 
 log = logging.getLogger("syncd.web.console")
 
-CHALLENGE = 'Basic realm="syncd console"'
+NEEDED = "credentials required"
+OPEN_ONLY_HERE = (
+    "the console has no credentials set, so it answers only at 127.0.0.1 or localhost: "
+    "set SYNCD_CONSOLE_OPERATOR_PASSWORD (or another SYNCD_CONSOLE_* credential) to serve it at this address"
+)
+NEVER_RAN = "no state yet: the tenant has never run (`syncd sync`, or wait for the daemon's first run)"
+CSP = "; ".join(
+    (
+        "default-src 'none'",
+        "style-src 'unsafe-inline'",
+        "img-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
 FAILURE_KINDS = ("retryable", "waiting", "permanent", "rejected", "warning")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -44,11 +57,7 @@ class Console:
     auth: ConsoleAuth
     csrf: CsrfKey
 
-    def sign(self, text: str) -> str:
-        return hmac.new(self.csrf.token(_SIGNER).encode(), text.encode(), hashlib.sha256).hexdigest()[:32]
 
-
-_SIGNER = Principal("notice", Role.VIEWER)  # notices are signed with a token no caller is given
 CONSOLE_KEY = web.AppKey("console", Console)
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 
@@ -57,7 +66,11 @@ def add_console(
     app: web.Application, settings: ProcessSettings, views: StateViews, sender: DaemonSender
 ) -> None:
     console = Console(settings, views, sender, ConsoleAuth.from_settings(settings), CsrfKey(settings))
+    register_secret(*console.auth.secrets)  # never in a log line, whatever library quotes them
+    if settings.console_secret is not None:
+        register_secret(settings.console_secret.get_secret_value())
     app[CONSOLE_KEY] = console
+    app.on_response_prepare.append(_protect)
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.PackageLoader("syncd.web.console", "templates"),
@@ -87,26 +100,47 @@ def guarded(handler: Handler, *, act: bool = False) -> Handler:
         console = request.app[CONSOLE_KEY]
         principal = console.auth.principal(request.headers.get(hdrs.AUTHORIZATION))
         if principal is None:
-            raise web.HTTPUnauthorized(
-                headers={hdrs.WWW_AUTHENTICATE: CHALLENGE}, text="credentials required"
-            )
+            raise web.HTTPUnauthorized(headers={hdrs.WWW_AUTHENTICATE: console.auth.challenge}, text=NEEDED)
+        if not console.auth.enabled and not loopback(request.host):
+            raise web.HTTPForbidden(text=OPEN_ONLY_HERE)
         request[PRINCIPAL_KEY] = principal
         if act:
             await refuse_forged(request, console, principal)
         try:
-            response = await handler(request)
+            return await handler(request)
         except pages.UnknownTenant as exc:
             raise web.HTTPNotFound(text=f"no tenant {exc.args[0]!r} is served here") from None
-        response.headers[hdrs.CACHE_CONTROL] = "no-store"
-        return response
+        except pages.BrokenTenant as exc:
+            return render(request, "error.html", title=exc.name, error=exc.error)
+        except pages.NeverRan as exc:
+            return render(request, "error.html", title=str(exc), error=NEVER_RAN, status=404)
+        except (ValueError, ConfigError) as exc:  # a filter the CLI would refuse too, in its words
+            return render(request, "error.html", title="Not understood", error=str(exc), status=400)
+        except UNUSABLE_DB_ERRORS as exc:
+            error = f"state DB unreadable ({type(exc).__name__})"
+            return render(request, "error.html", title="State DB", error=error, status=503)
 
     return run
+
+
+async def _protect(request: web.Request, response: web.StreamResponse) -> None:
+    """Console pages are never framed (clickjacking), run no script and post only to themselves."""
+    if request.path == "/" or request.path.startswith("/tenants"):
+        response.headers[hdrs.CACHE_CONTROL] = "no-store"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
 
 
 async def refuse_forged(request: web.Request, console: Console, principal: Principal) -> None:
     if not principal.may_act:
         raise web.HTTPForbidden(text="read-only: this role may look, not act")
-    if not same_origin(request.headers.get(hdrs.ORIGIN), request.headers.get(hdrs.HOST)):
+    origin = request.headers.get(hdrs.ORIGIN)
+    expected = console.settings.console_origin
+    if expected is not None and origin and origin.rstrip("/").lower() != expected.rstrip("/").lower():
+        raise web.HTTPForbidden(text="refused: the form was posted from another site")
+    if expected is None and not same_origin(origin, request.host, request.scheme):
         raise web.HTTPForbidden(text="refused: the form was posted from another site")
     form = await request.post()
     given = form.get(FIELD)
@@ -118,13 +152,12 @@ def context(request: web.Request, **values: Any) -> dict[str, Any]:
     console = request.app[CONSOLE_KEY]
     principal: Principal = request[PRINCIPAL_KEY]
     notice = request.query.get("notice", "")
-    signed = notice and hmac.compare_digest(console.sign(notice), request.query.get("sig", ""))
     return {
         "principal": principal,
         "may_act": principal.may_act,
         "csrf_field": FIELD,
         "csrf_token": console.csrf.token(principal),
-        "notice": notice if signed else "",
+        "notice": notice if console.csrf.signed(notice, request.query.get("sig", "")) else "",
         **values,
     }
 
@@ -133,9 +166,9 @@ def render(request: web.Request, template: str, *, status: int = 200, **values: 
     return aiohttp_jinja2.render_template(template, request, context(request, **values), status=status)
 
 
-def after(request: web.Request, path: str, done: actions.Done, **query: str) -> web.HTTPSeeOther:
+def after(request: web.Request, path: str, done: actions.Done) -> web.HTTPSeeOther:
     console = request.app[CONSOLE_KEY]
-    params = {**{k: v for k, v in query.items() if v}, "notice": done.said, "sig": console.sign(done.said)}
+    params = {"notice": done.said, "sig": console.csrf.sign(done.said)}
     return web.HTTPSeeOther(f"{path}?{urlencode(params)}")
 
 
@@ -208,22 +241,25 @@ async def failure_action(request: web.Request, action: str) -> web.StreamRespons
     form = await request.post()
     chosen = failure_filter(form)
     keys = [str(value) for value in form.getall("failure", [])]
+    every = _count(form.get("every"))
     try:
         if action == "retry":
             done = await asyncio.to_thread(
-                actions.retry, console.settings, console.views, console.sender, name, chosen, keys
+                actions.retry, console.settings, console.views, console.sender, name, chosen, keys, every
             )
         else:
             done = await asyncio.to_thread(
-                actions.resolve, console.settings, console.views, name, chosen, keys
+                actions.resolve, console.settings, console.views, name, chosen, keys, every
             )
     except ValueError as exc:
         done = actions.Done(f"{action} refused: {exc}")
     line = {"tenant": name, "action": action, "principal": request[PRINCIPAL_KEY].name}
     log.info("console action", extra={**line, "job_id": done.job_id})
-    back = str(form.get("back", "") or "")
-    path = back if back.startswith(f"/tenants/{name}") else f"/tenants/{name}/failures"
-    raise after(request, path, done)
+    raise after(request, f"/tenants/{quote(name)}/failures", done)
+
+
+def _count(value: object) -> int | None:
+    return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
 async def resync(request: web.Request) -> web.StreamResponse:
@@ -239,4 +275,4 @@ async def resync(request: web.Request) -> web.StreamResponse:
         done = actions.Done(f"resync refused: {exc}")
     line = {"tenant": name, "action": "resync", "principal": request[PRINCIPAL_KEY].name}
     log.info("console action", extra={**line, "job_id": done.job_id})
-    raise after(request, f"/tenants/{name}", done)
+    raise after(request, f"/tenants/{quote(name)}", done)
