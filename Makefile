@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 SANDBOX_PORT ?= 8765
 WEB_PORT ?= 8000
 
-.PHONY: run test lint typecheck rules pytest system-deps venv clean
+.PHONY: run test lint typecheck rules docs pytest system-deps venv clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +25,9 @@ system-deps:
 run: system-deps $(STAMP)
 	$(BIN)/syncd up --sandbox-port $(SANDBOX_PORT) --web-port $(WEB_PORT)
 
-## test: lint, type-check, check the alert rules and run the whole suite (PostgreSQL and MariaDB are started by the
-## tests themselves)
-test: system-deps $(STAMP) lint typecheck rules pytest
+## test: lint, type-check, check the alert rules, build the docs and run the whole suite (PostgreSQL and MariaDB
+## are started by the tests themselves)
+test: system-deps $(STAMP) lint typecheck rules docs pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -41,6 +41,11 @@ typecheck: $(STAMP)
 rules: system-deps
 	promtool check rules config/prometheus/*.yml
 	promtool test rules config/prometheus/tests/*.yml
+
+## docs: the MkDocs site in docs/ builds with --strict: a broken link or anchor, or a page missing from the nav,
+## fails it (the site goes to var/site, which git ignores)
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir var/site
 
 pytest: $(STAMP)
 	$(BIN)/pytest

@@ -5,7 +5,7 @@ would. Updates land in groups at random moments of the schedule; each updated cu
 then read back from the sandbox until it shows the new surname. Prints p50/p95/max.
 
     .venv/bin/python bench/propagation.py --interval 60      # the default schedule
-    .venv/bin/python bench/propagation.py --interval 5       # the fastest interval the README recommends
+    .venv/bin/python bench/propagation.py --interval 5       # the fastest interval the docs recommend
 """
 
 from __future__ import annotations

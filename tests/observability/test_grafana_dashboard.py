@@ -116,8 +116,9 @@ def test_every_query_is_valid_promql(tmp_path: Path) -> None:
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
-def test_the_readme_points_at_the_dashboard_and_the_rules() -> None:
-    readme = (ROOT / "README.md").read_text()
+def test_the_docs_point_at_the_dashboard_and_the_rules() -> None:
+    """The README and the docs site together (the reference is docs/observability.md)."""
+    docs = "\n".join(path.read_text() for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
     for shipped in (DASHBOARD, ROOT / "config" / "prometheus" / "syncd-rules.yml"):
         assert shipped.is_file()
-        assert str(shipped.relative_to(ROOT)) in readme
+        assert str(shipped.relative_to(ROOT)) in docs
