@@ -107,7 +107,8 @@ def stream_section(stream: StreamProposal) -> list[str]:
     left_out = stream.left_out()
     if left_out:
         lines.append(
-            '# Left out, named like no Thulium field (map one by hand, e.g. "custom_fields.<Name>" = column):'
+            "# Columns left out (map one by hand if Thulium should have it, "
+            'e.g. "custom_fields.<Name>" = "column"):'
         )
         lines += [f"# {item.column.name} ({item.column.type_name}): {item.why}" for item in left_out]
     return lines
