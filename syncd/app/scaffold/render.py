@@ -110,7 +110,9 @@ def stream_section(stream: StreamProposal) -> list[str]:
             "# Columns left out (map one by hand if Thulium should have it, "
             'e.g. "custom_fields.<Name>" = "column"):'
         )
-        lines += [f"# {item.column.name} ({item.column.type_name}): {item.why}" for item in left_out]
+        lines += [
+            comment(f"{string(item.column.name)} ({item.column.type_name}): {item.why}") for item in left_out
+        ]
     return lines
 
 
@@ -124,8 +126,13 @@ def choice_line(name: str, choice: Choice, extra: str = "") -> str:
     return line(f"{name} = {string(choice.column)}", choice.why + extra)
 
 
-def line(code: str, comment: str) -> str:
-    return f"{code.ljust(COMMENT_COLUMN - 1)} # {comment}" if comment else code
+def line(code: str, note: str) -> str:
+    return f"{code.ljust(COMMENT_COLUMN - 1)} {comment(note)}" if note else code
+
+
+def comment(text: str) -> str:
+    """One comment line whatever the text holds: a line break in a column's name must not end it."""
+    return "# " + " ".join(text.splitlines())
 
 
 def string(value: str) -> str:
