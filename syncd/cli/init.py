@@ -84,7 +84,7 @@ def init(
     else:
         answers = given
         questions = TakeProposals()
-        missing = missing_options(answers)
+        missing = missing_options(answers) + ([] if yes else ["--yes (not a terminal: nothing can be asked)"])
         if missing:
             raise fail(
                 f"syncd init: missing {', '.join(missing)}; give them (the script form: {SCRIPT_FORM}), "

@@ -243,8 +243,12 @@ def test_missing_options_are_named(init: Init) -> None:
     done = init.run("init", "--source", "sqlite:///x.sqlite", "--table", "klienci", "--yes")
     assert done.returncode == 1
     assert (
-        "missing --thulium-url, --thulium-user, --password-env (or --password-file), --output" in done.stderr
+        "missing --thulium-url, --thulium-user, --password-env (or --password-file), --output;" in done.stderr
     )
+    unasked = init.run("init", *[a for a in init.options("sqlite:///x.sqlite") if a != "--yes"])
+    assert unasked.returncode == 1
+    assert "missing --yes (not a terminal: nothing can be asked)" in unasked.stderr
+    assert not init.output.exists()
 
 
 def test_a_password_in_the_source_url_is_refused_and_url_env_is_written(init: Init, tmp_path: Path) -> None:
