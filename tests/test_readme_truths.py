@@ -46,9 +46,6 @@ def test_the_example_tenant_file_reads_the_source_make_run_generates() -> None:
 
 # -- the docs cannot drift from the code ------------------------------------------------------------
 
-# Commands the docs may name before this checkout has them: each is being built on a branch of its own, and
-# leaves this set when it lands (the check below then holds it like any other).
-COMMANDS_ON_THEIR_WAY = {"init"}
 README_MAX_LINES = 250  # issue 19: a README a newcomer reads in ten minutes; the reference lives in docs/
 
 
@@ -77,8 +74,6 @@ def test_every_syncd_command_the_docs_name_exists() -> None:
     assert ("sync", None) in named or any(c == "sync" for c, _ in named), "the extraction finds commands"
     unknown = []
     for command, sub in sorted(named, key=str):
-        if command in COMMANDS_ON_THEIR_WAY and command not in commands:
-            continue
         if command not in commands:
             unknown.append(f"syncd {command}")
             continue

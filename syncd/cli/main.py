@@ -280,9 +280,10 @@ def throwaway_state_url() -> str:
 
 
 def register_daemon_commands() -> None:
-    from syncd.cli import check, daemon, failures, runs
+    from syncd.cli import check, daemon, failures, init, runs
 
     daemon.register(app)
+    init.register(app)
     check.register(app)
     failures.register(app)
     runs.register(app)

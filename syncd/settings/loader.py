@@ -77,9 +77,17 @@ def load_tenants(directory: Path, settings: ProcessSettings | None = None) -> li
 
 def parse_tenant_file(path: Path) -> TenantFile:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        content = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(path, [ConfigProblem("(file)", "not found")]) from None
+    return parse_tenant_text(content, path)
+
+
+def parse_tenant_text(content: str, path: Path) -> TenantFile:
+    """A tenant file's text, checked as the file at ``path`` would be (``syncd init`` checks what it is about
+    to write, before it writes)."""
+    try:
+        raw = tomllib.loads(content)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, [ConfigProblem("(syntax)", f"not valid TOML: {exc}")]) from None
     try:

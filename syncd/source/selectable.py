@@ -62,7 +62,7 @@ def build(name: str, section: StreamSection) -> StreamSource:
         source = table(table_name, *cols, schema=schema or None)
     else:
         assert section.query is not None
-        source = text(_literal_colons(section.query)).columns(*cols).subquery(f"src_{_safe(name)}")
+        source = text(literal_colons(section.query)).columns(*cols).subquery(f"src_{_safe(name)}")
     return StreamSource(
         name=name,
         source=source,
@@ -75,7 +75,7 @@ def build(name: str, section: StreamSection) -> StreamSource:
     )
 
 
-def _literal_colons(query: str) -> str:
+def literal_colons(query: str) -> str:
     r"""The query with ``:word`` escaped so text() keeps it literal, and any trailing ``;`` dropped."""
     return _BIND_LIKE.sub(r"\\:\1", query.strip().rstrip(";").rstrip())
 

@@ -19,6 +19,7 @@ from syncd.app.resync import check_streams, enqueue_job
 from syncd.app.schema import ensure_schema
 from syncd.app.state_views import FailureQuery, FailureRow, StateViews, TenantStores
 from syncd.broker.redis_broker import live_broker_url
+from syncd.errors import Skippable
 from syncd.observability.logs import redact_text
 from syncd.settings import ProcessSettings
 from syncd.state.types import utcnow
@@ -36,8 +37,9 @@ class Done:
         object.__setattr__(self, "said", redact_text(self.said))
 
 
-class CountChanged(ValueError):
-    """ "All N matching" is what the person saw: if the filter matches another number now, nothing is done."""
+class CountChanged(ValueError, Skippable):
+    """A bulk action acts on the count the person was shown: if the filter matches another number now, the
+    action is skipped, nothing done, and the page says so."""
 
 
 def failures_text(count: int) -> str:
