@@ -26,6 +26,7 @@ from syncd.app.state_views import (
 )
 from syncd.app.tenant_status import TenantStatus, lock_client, tenant_status
 from syncd.engine.campaigns.run import CAMPAIGN_PREFIX
+from syncd.errors import Skippable
 from syncd.observability.logs import redact_text
 from syncd.settings import ConfigError, ProcessSettings
 from syncd.settings.discovery import TenantRef, tenant_file, tenant_files, tenant_ref
@@ -105,11 +106,11 @@ class FailuresPage:
     streams: list[str]
 
 
-class UnknownTenant(LookupError):
-    pass
+class UnknownTenant(LookupError, Skippable):
+    """No tenant file of that name is served here: the page is a 404, the console goes on."""
 
 
-class BrokenTenant(LookupError):
+class BrokenTenant(LookupError, Skippable):
     """The tenant's file is there and does not parse: its page says why instead of a 404."""
 
     def __init__(self, name: str, error: str) -> None:
@@ -117,7 +118,7 @@ class BrokenTenant(LookupError):
         self.name, self.error = name, error
 
 
-class NeverRan(LookupError):
+class NeverRan(LookupError, Skippable):
     """No state DB at the current schema yet: nothing to show, and asking must not create one."""
 
 
