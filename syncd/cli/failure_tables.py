@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from syncd.cli.times import ago, moment
+from syncd.app.times import ago, moment
 from syncd.vocabulary import PENDING_KINDS
 
 if TYPE_CHECKING:  # every `syncd` command loads this module: rich is imported when a table is drawn

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from syncd.cli.times import ago
+from syncd.app.times import ago
 
 if TYPE_CHECKING:  # every `syncd` command loads this module: rich is imported when a table is drawn
     from rich.table import Table

@@ -25,6 +25,7 @@ from syncd.app.state_views import (
     TenantStores,
 )
 from syncd.app.tenant_status import TenantStatus, lock_client, tenant_status
+from syncd.app.times import ago, describe
 from syncd.engine.campaigns.run import CAMPAIGN_PREFIX
 from syncd.errors import Skippable
 from syncd.observability.logs import redact_text
@@ -282,22 +283,10 @@ def kinds_of(rows: Sequence[FailureRow]) -> Counter[str]:
     return Counter(row.kind for row in rows)
 
 
-def age(moment: datetime | None, now: datetime | None = None) -> str:
-    """``3 min ago``: what a person scanning a table wants; the exact time is in the title."""
-    if moment is None:
-        return "-"
-    seconds = int(((now or utcnow()) - moment).total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if abs(seconds) >= size:
-            return f"{seconds // size} {unit} ago"
-    return f"{seconds} s ago"
+def age(moment: datetime | None) -> str:
+    """``3m ago``, as ``syncd runs`` and ``syncd failures`` say it; the exact time is in the title."""
+    return "-" if moment is None else ago(moment, utcnow())
 
 
 def span(delta: timedelta | None) -> str:
-    if delta is None:
-        return "-"
-    seconds = int(delta.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds // size} {unit}"
-    return f"{seconds} s"
+    return "-" if delta is None else describe(int(delta.total_seconds()))

@@ -1,4 +1,5 @@
-"""Moments as ops read them in a table: ``5m ago``, ``in 2h``, or the UTC time with its age."""
+"""Moments as ops read them, in the CLI's tables and the console: ``5m ago``, ``in 2h``, or the UTC time
+with its age."""
 
 from __future__ import annotations
 
