@@ -7,6 +7,7 @@ its broker connections with the app. Webhook runs and the console's actions send
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from syncd.settings import ProcessSettings
@@ -23,6 +24,10 @@ class DaemonSender:
         from syncd.worker.app import RUN_TASK, SEND_RETRY
 
         self._app(broker).send_task(RUN_TASK, args=[tenant, job_id], retry=True, retry_policy=SEND_RETRY)
+
+    def hand_off(self, broker: str) -> Callable[[str, str], None]:
+        """What ``enqueue_job`` hands a recorded job to: this sender, on that broker."""
+        return lambda tenant, job_id: self.send(broker, tenant, job_id)
 
     def close(self) -> None:
         with self._guard:

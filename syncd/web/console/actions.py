@@ -22,6 +22,7 @@ from syncd.broker.redis_broker import live_broker_url
 from syncd.errors import Skippable
 from syncd.observability.logs import redact_text
 from syncd.settings import ProcessSettings
+from syncd.settings.discovery import TenantRef
 from syncd.state.types import utcnow
 from syncd.vocabulary import JobKind, Trigger
 from syncd.web.console.pages import FailureFilter, current_stores, find_ref
@@ -73,6 +74,28 @@ def selected(
     return [query]
 
 
+@dataclass(frozen=True)
+class Selected:
+    """What the form chose: the filter, the ticked ``stream/key`` values, the "all N matching" count."""
+
+    chosen: FailureFilter
+    keys: Sequence[str]
+    every: int | None
+
+
+def acted_on(
+    settings: ProcessSettings, views: StateViews, name: str, picked: Selected, action: str
+) -> tuple[TenantRef, list[FailureRow]]:
+    """The failure log's ``retry`` or ``resolve`` on the chosen rows: the failures as they were."""
+    ref = find_ref(settings, name)
+    stores = current_stores(views, ref)
+    act = stores.failures.retry if action == "retry" else stores.failures.resolve
+    rows: list[FailureRow] = []
+    for query in selected(stores, picked.chosen, picked.keys, picked.every):
+        rows += act(query, utcnow())
+    return ref, rows
+
+
 def retry(
     settings: ProcessSettings,
     views: StateViews,
@@ -82,11 +105,7 @@ def retry(
     keys: Sequence[str],
     every: int | None = None,
 ) -> Done:
-    ref = find_ref(settings, name)
-    stores = current_stores(views, ref)
-    rows: list[FailureRow] = []
-    for query in selected(stores, chosen, keys, every):
-        rows += stores.failures.retry(query, utcnow())
+    ref, rows = acted_on(settings, views, name, Selected(chosen, keys, every), "retry")
     if not rows:
         return Done("no open failures match")
     due, streams = f"{failures_text(len(rows))} due now", sync_streams(row.stream for row in rows)
@@ -94,7 +113,7 @@ def retry(
     if broker is None:
         return Done(f"{due}; no daemon is running here, so nothing runs them until it starts")
     try:
-        job = queue_retry(ref, streams, lambda tenant, job_id: sender.send(broker, tenant, job_id))
+        job = queue_retry(ref, streams, sender.hand_off(broker))
     except ValueError as exc:
         return Done(f"{due}, but the run was not queued ({exc}); the daemon's next run takes them")
     return Done(f"{due}; queued job {job.id} ({', '.join(streams)})", job.id)
@@ -108,12 +127,8 @@ def resolve(
     keys: Sequence[str],
     every: int | None = None,
 ) -> Done:
-    ref = find_ref(settings, name)
-    stores = current_stores(views, ref)
-    done = 0
-    for query in selected(stores, chosen, keys, every):
-        done += len(stores.failures.resolve(query, utcnow()))
-    return Done(f"{failures_text(done)} resolved" if done else "no open failures match")
+    _, rows = acted_on(settings, views, name, Selected(chosen, keys, every), "resolve")
+    return Done(f"{failures_text(len(rows))} resolved" if rows else "no open failures match")
 
 
 def resync(
@@ -129,7 +144,7 @@ def resync(
     ensure_schema(ref.state_url, settings)
     job = enqueue_job(
         ref,
-        lambda tenant, job_id: sender.send(broker, tenant, job_id),
+        sender.hand_off(broker),
         kind=JobKind.of(full),
         trigger=Trigger.RESYNC,
         streams=streams,
